@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the integration tests need: Docker engine, a CNCF registry, busybox (for tiny images),
+# the Compose v2 plugin (from Debian trixie's docker-compose package), skopeo and apache2-utils (htpasswd).
+# Idempotent: skips what is already there.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v docker-registry >/dev/null || need+=(docker-registry)
+[ -x /bin/busybox ] || command -v busybox >/dev/null || need+=(busybox-static)
+command -v htpasswd >/dev/null || need+=(apache2-utils)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+plugin=/usr/local/lib/docker/cli-plugins/docker-compose
+if [ ! -x "$plugin" ]; then
+  # Compose v2 is not packaged for bookworm; trixie's plugin binary is static Go and runs here.
+  tmp=$(mktemp -d)
+  echo "deb http://deb.debian.org/debian trixie main" > /etc/apt/sources.list.d/trixie-dosync.list
+  cat > /etc/apt/preferences.d/trixie-dosync <<'PREF'
+Package: *
+Pin: release n=trixie
+Pin-Priority: 50
+PREF
+  apt-get update -qq
+  (cd "$tmp" && apt-get download -qq -t trixie docker-compose >/dev/null)
+  dpkg -x "$tmp"/docker-compose_*.deb "$tmp/x"
+  mkdir -p "$(dirname "$plugin")"
+  cp "$tmp/x/usr/libexec/docker/cli-plugins/docker-compose" "$plugin"
+  chmod +x "$plugin"
+  rm -rf "$tmp" /etc/apt/sources.list.d/trixie-dosync.list /etc/apt/preferences.d/trixie-dosync
+  apt-get update -qq
+fi
+echo "install: docker $(dockerd --version | cut -d' ' -f3 | tr -d ,), compose $(docker compose version --short 2>/dev/null || echo none)"
