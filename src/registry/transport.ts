@@ -1,0 +1,243 @@
+/**
+ * The HTTP layer under the OCI client: one request with timeouts, manual redirects (Authorization
+ * never crosses to another origin), bounded retries with backoff for 5xx/429/timeouts, a
+ * concurrency limit per host, and a short memory of hosts that cannot be reached so a registry
+ * that is down costs one failure per batch, not one per repository.
+ */
+import { Agent, type Dispatcher } from 'undici';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { RegistryError } from '../util/errors.js';
+
+export type RequestKind = 'ping' | 'token' | 'tags' | 'manifest' | 'other';
+
+export interface HttpResponse {
+  status: number;
+  statusText: string;
+  /** Lower-cased header names. */
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  /** The URL that answered (after redirects). */
+  url: URL;
+}
+
+export interface SendRequest {
+  method: 'GET' | 'HEAD' | 'POST';
+  url: URL;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Registry the request is made for (stats and concurrency are accounted to it). */
+  registry: string;
+  kind: RequestKind;
+}
+
+export interface RegistryStats {
+  /** HTTP requests sent (every redirect hop and retry counts). */
+  requests: number;
+  byRegistry: Record<string, number>;
+  byKind: Record<RequestKind, number>;
+}
+
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface TransportOptions {
+  dispatcher?: Dispatcher;
+  timeoutMs: number;
+  retries: number;
+  concurrencyPerRegistry: number;
+  /** First backoff step; doubles per retry, with full jitter. */
+  backoffBaseMs: number;
+  /** A Retry-After longer than this is not waited for: the request fails instead. */
+  maxRetryAfterMs: number;
+  /** How long a host that could not be reached is failed fast. */
+  unreachableTtlMs: number;
+  maxRedirects: number;
+  /** Responses larger than this are refused (a tag list of 100k tags is ~3 MB). */
+  maxBodyBytes: number;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+  random: () => number;
+  logger?: Logger;
+}
+
+/** Connection errors that mean "nobody answers there": not retried, remembered per host. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT', 'EAI_FAIL']);
+/** Errors worth another attempt (the host answered before, or might in a moment). */
+const TRANSIENT = new Set(['ECONNRESET', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED', 'ECONNABORTED']);
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+
+export class Transport {
+  readonly stats: RegistryStats = { requests: 0, byRegistry: {}, byKind: { ping: 0, token: 0, tags: 0, manifest: 0, other: 0 } };
+  private readonly dispatcher: Dispatcher;
+  private readonly limits = new Map<string, LimitFunction>();
+  private readonly unreachable = new Map<string, { message: string; until: number }>();
+
+  constructor(private readonly opts: TransportOptions) {
+    this.dispatcher = opts.dispatcher ?? new Agent({ connect: { timeout: opts.timeoutMs } });
+  }
+
+  /**
+   * Sends a request, following redirects and retrying what is worth retrying. Returns the final
+   * response whatever its status (the caller knows what a 404 means); throws a RegistryError when
+   * no response could be had.
+   */
+  async send(req: SendRequest): Promise<HttpResponse> {
+    for (let attempt = 0; ; attempt++) {
+      let res: HttpResponse;
+      try {
+        res = await this.sendFollowingRedirects(req);
+      } catch (err) {
+        const code = errorCode(err);
+        if (code !== undefined && TRANSIENT.has(code) && attempt < this.opts.retries) {
+          const delay = this.backoff(attempt);
+          this.opts.logger?.warn({ registry: req.registry, host: req.url.host, error: code, attempt: attempt + 1, delayMs: delay }, 'registry request failed, retrying');
+          await this.opts.sleep(delay);
+          continue;
+        }
+        throw this.connectionError(req.url, err);
+      }
+      if (!isRetryableStatus(res.status) || attempt >= this.opts.retries) return res;
+      const retryAfter = parseRetryAfter(res.headers['retry-after'], this.opts.now());
+      if (retryAfter !== undefined && retryAfter > this.opts.maxRetryAfterMs) return res;
+      const delay = retryAfter ?? this.backoff(attempt);
+      this.opts.logger?.warn({ registry: req.registry, host: res.url.host, status: res.status, attempt: attempt + 1, delayMs: delay }, 'registry answered with a retryable status, retrying');
+      await this.opts.sleep(delay);
+    }
+  }
+
+  private async sendFollowingRedirects(req: SendRequest): Promise<HttpResponse> {
+    let url = req.url;
+    let method = req.method;
+    let body = req.body;
+    let headers = { ...req.headers };
+    for (let hop = 0; ; hop++) {
+      const res = await this.sendOnce(req, method, url, headers, body);
+      const location = res.headers.location;
+      if (!isRedirect(res.status) || typeof location !== 'string') return res;
+      if (hop >= this.opts.maxRedirects) throw new RegistryError(`too many redirects from ${req.url.host}`, { status: res.status });
+      const next = new URL(location, url);
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new RegistryError(`${url.host} redirected to an unsupported URL scheme ${next.protocol}`);
+      // The distribution spec: Authorization MUST NOT be forwarded across host boundaries (blob CDNs).
+      if (next.origin !== url.origin) headers = withoutAuthorization(headers);
+      if (res.status === 303 && method !== 'HEAD') {
+        method = 'GET';
+        body = undefined;
+      }
+      this.opts.logger?.debug({ registry: req.registry, from: url.host, to: next.host, status: res.status }, 'following redirect');
+      url = next;
+    }
+  }
+
+  private async sendOnce(req: SendRequest, method: string, url: URL, headers: Record<string, string>, body: string | undefined): Promise<HttpResponse> {
+    const hostKey = url.host;
+    this.failFastIfUnreachable(hostKey);
+    return this.limiter(hostKey)(async () => {
+      // Checked again: the host may have been found down while this request waited for a slot.
+      this.failFastIfUnreachable(hostKey);
+      this.count(req);
+      const started = this.opts.now();
+      const res = await this.dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body,
+        headersTimeout: this.opts.timeoutMs,
+        bodyTimeout: this.opts.timeoutMs,
+      });
+      let buf: Buffer;
+      if (method === 'HEAD' || isRedirect(res.statusCode)) {
+        await res.body.dump();
+        buf = Buffer.alloc(0);
+      } else {
+        buf = await readLimited(res.body, this.opts.maxBodyBytes, url.host);
+      }
+      this.opts.logger?.debug({ registry: req.registry, kind: req.kind, method, host: url.host, path: url.pathname, status: res.statusCode, ms: this.opts.now() - started }, 'registry request');
+      return { status: res.statusCode, statusText: res.statusText ?? '', headers: res.headers, body: buf, url };
+    });
+  }
+
+  private count(req: SendRequest): void {
+    this.stats.requests++;
+    this.stats.byRegistry[req.registry] = (this.stats.byRegistry[req.registry] ?? 0) + 1;
+    this.stats.byKind[req.kind]++;
+  }
+
+  private limiter(host: string): LimitFunction {
+    let limit = this.limits.get(host);
+    if (!limit) {
+      limit = pLimit(this.opts.concurrencyPerRegistry);
+      this.limits.set(host, limit);
+    }
+    return limit;
+  }
+
+  private failFastIfUnreachable(host: string): void {
+    const mark = this.unreachable.get(host);
+    if (!mark) return;
+    if (mark.until > this.opts.now()) throw new RegistryError(mark.message);
+    this.unreachable.delete(host);
+  }
+
+  private connectionError(url: URL, err: unknown): Error {
+    if (err instanceof RegistryError) return err;
+    const code = errorCode(err);
+    if (code === undefined) return err instanceof Error ? err : new Error(String(err));
+    const message = TIMEOUTS.has(code)
+      ? `cannot reach ${url.host}: no answer within ${this.opts.timeoutMs} ms (${code})`
+      : `cannot reach ${url.host}: ${code}`;
+    if (UNREACHABLE.has(code) || TRANSIENT.has(code)) {
+      this.unreachable.set(url.host, { message, until: this.opts.now() + this.opts.unreachableTtlMs });
+    }
+    return new RegistryError(message, { cause: err });
+  }
+
+  private backoff(attempt: number): number {
+    const ceiling = Math.min(this.opts.backoffBaseMs * 2 ** attempt, 30_000);
+    // "Full jitter": spreads the retries of many clients hitting the same registry.
+    return Math.round(ceiling / 2 + (this.opts.random() * ceiling) / 2);
+  }
+}
+
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || status === 408 || (status >= 500 && status !== 501 && status !== 505);
+}
+
+function isRedirect(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
+}
+
+function withoutAuthorization(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+}
+
+/** Retry-After in milliseconds: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(v)) return Number(v) * 1000;
+  const date = Date.parse(v);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** The first error code in an error's cause chain (undici wraps system errors). */
+export function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+async function readLimited(body: AsyncIterable<Buffer | Uint8Array>, max: number, host: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) throw new RegistryError(`${host} sent a response larger than ${max} bytes`);
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
