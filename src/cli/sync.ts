@@ -1,0 +1,103 @@
+import { Command, Option } from 'commander';
+import { resolve } from 'node:path';
+import { ConfigError } from '../util/errors.js';
+import { parseDuration } from '../util/duration.js';
+import { createLogger } from '../util/logger.js';
+import { envFlag, envList, envValue } from './env-defaults.js';
+import { loadConfigFile } from '../config/file.js';
+import { createDocker } from '../engine/docker.js';
+import { runCycle, type CycleSettings } from '../sync/cycle.js';
+import { runDaemon } from '../sync/daemon.js';
+import { createRegistryRuntime } from './registry-runtime.js';
+
+const DEFAULT_INTERVAL = '5m';
+
+interface SyncFlags {
+  file: string[]; envFile?: string; config?: string; interval?: string; verbose?: boolean; once?: boolean; dryRun?: boolean;
+  backupDir?: string; keepBackups?: string; prune: boolean; projectName?: string; healthTimeout?: string; healthStable?: string; logFormat?: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerSyncCommand(program: Command): void {
+  program
+    .command('sync')
+    .description('check the registries and update the stack: every --interval, or once with --once')
+    .option('-f, --file <path>', 'compose file (repeat for override files; env DOSYNC_FILE)', collect, [])
+    .option('-e, --env-file <path>', '.env file with registry credentials and variables (env DOSYNC_ENV_FILE)')
+    .option('-c, --config <path>', 'dosync.yaml (default: ./dosync.yaml, /etc/dosync/dosync.yaml; env DOSYNC_CONFIG)')
+    .option('-i, --interval <duration>', `time between checks, e.g. 30s, 5m, 1h (env DOSYNC_INTERVAL or CHECK_INTERVAL; default ${DEFAULT_INTERVAL})`)
+    .option('-v, --verbose', 'debug logging (env DOSYNC_VERBOSE or VERBOSE)')
+    .option('--once', 'run one cycle and exit: 0 = nothing failed, 1 = a service failed, 2 = usage/config error')
+    .option('--dry-run', 'show what would change, touch nothing (env DOSYNC_DRY_RUN)')
+    .option('--backup-dir <dir>', 'where compose backups go (default: backups/ next to the compose file; env DOSYNC_BACKUP_DIR)')
+    .option('--keep-backups <n>', 'backups kept per file (default 10)')
+    .option('--no-prune', 'keep the images an update replaced')
+    .option('-p, --project-name <name>', 'Compose project name (default: from the running containers; env DOSYNC_PROJECT)')
+    .option('--health-timeout <duration>', 'how long an updated service may take to become healthy (default 2m)')
+    .option('--health-stable <duration>', 'without a HEALTHCHECK: how long it must keep running (default 10s)')
+    .addOption(new Option('--log-format <format>', 'log output (default: pretty on a TTY, json otherwise)').choices(['json', 'pretty']))
+    .addHelpText('after', `
+Examples:
+  dosync sync -f docker-compose.yml                      daemon: check every 5m, update, repeat
+  dosync sync -f docker-compose.yml --once               one cycle; the exit code says what happened
+  dosync sync -f docker-compose.yml --dry-run --once     show what would change, touch nothing
+  dosync sync -f base.yml -f prod.yml -e .env -i 1m -v`)
+    .action(async (flags: SyncFlags) => {
+      process.exitCode = await syncAction(flags);
+    });
+}
+
+async function syncAction(flags: SyncFlags): Promise<number> {
+  const env = process.env;
+  const files = flags.file.length > 0 ? flags.file : envList(env, 'DOSYNC_FILE') ?? [];
+  if (files.length === 0) throw new ConfigError('no compose file given; pass -f docker-compose.yml (or set DOSYNC_FILE)');
+  const verbose = flags.verbose ?? envFlag(env, 'DOSYNC_VERBOSE', 'VERBOSE') ?? false;
+  const logFormat = flags.logFormat ?? envValue(env, 'DOSYNC_LOG_FORMAT');
+  const logger = createLogger({ verbose, json: logFormat === 'json' ? true : logFormat === 'pretty' ? false : undefined });
+  const envFile = flags.envFile ?? envValue(env, 'DOSYNC_ENV_FILE');
+  // Credentials in the -e file feed ${VAR} in dosync.yaml too, as in DOSync.
+  const fileEnv = envFile ? await import('./env-file.js').then((m) => m.readEnvFile(envFile)) : {};
+  const configEnv = { ...fileEnv, ...env };
+  const { path: configPath, config } = await loadConfigFile(flags.config ?? envValue(env, 'DOSYNC_CONFIG'), configEnv);
+  const intervalText = flags.interval ?? envValue(env, 'DOSYNC_INTERVAL', 'CHECK_INTERVAL');
+  const intervalMs = intervalText ? parseDuration(intervalText, '--interval') : config.interval ?? parseDuration(DEFAULT_INTERVAL);
+  const keep = flags.keepBackups ?? envValue(env, 'DOSYNC_KEEP_BACKUPS');
+  const keepBackups = keep !== undefined ? Number(keep) : config.keep_backups ?? 10;
+  if (!Number.isInteger(keepBackups) || keepBackups < 1) throw new ConfigError(`--keep-backups: "${keep}" is not a whole number of at least 1`);
+  const backupDir = flags.backupDir ?? envValue(env, 'DOSYNC_BACKUP_DIR') ?? config.backup_dir;
+  const settings: CycleSettings = {
+    files: files.map((f) => resolve(f)),
+    envFile,
+    configPath,
+    config,
+    dryRun: flags.dryRun ?? envFlag(env, 'DOSYNC_DRY_RUN') ?? false,
+    backupDir: backupDir ? resolve(backupDir) : undefined,
+    keepBackups,
+    health: {
+      timeoutMs: flags.healthTimeout ? parseDuration(flags.healthTimeout, '--health-timeout') : config.health?.timeout ?? 120_000,
+      stableMs: flags.healthStable ? parseDuration(flags.healthStable, '--health-stable') : config.health?.stable ?? 10_000,
+    },
+    prune: flags.prune && config.prune !== false,
+    projectName: flags.projectName ?? envValue(env, 'DOSYNC_PROJECT'),
+  };
+  const registry = await createRegistryRuntime(config, configEnv, logger);
+  const docker = createDocker();
+  const failedTags = new Map<string, Set<string>>();
+  const controller = new AbortController();
+  const deps = { docker, logger, failedTags, stopping: () => controller.signal.aborted, ...registry };
+
+  if (flags.once) {
+    const report = await runCycle(settings, deps);
+    return report.failures > 0 ? 1 : 0;
+  }
+  const stop = (sig: string) => {
+    if (controller.signal.aborted) { logger.warn(`${sig} again: exiting now`); process.exit(130); }
+    logger.info(`${sig} received: finishing the current step, then exiting`);
+    controller.abort();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  await runDaemon({ intervalMs, logger, signal: controller.signal, cycle: () => runCycle(settings, deps) });
+  return 0;
+}

@@ -1,0 +1,102 @@
+import { readFile, access } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../util/errors.js';
+import { parseDuration } from '../util/duration.js';
+
+/** Where dosync.yaml is looked for when -c is not given (DOSync's locations). */
+export const CONFIG_SEARCH_PATH = ['dosync.yaml', 'dosync.yml', '/etc/dosync/dosync.yaml', '/etc/dosync/dosync.yml'];
+
+const duration = (field: string) => z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return typeof v === 'number' ? v * 1000 : parseDuration(v, field);
+  } catch (err) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const updateLevel = z.enum(['patch', 'minor', 'major', 'digest', 'none']);
+
+export const serviceSettingsSchema = z.object({
+  skip: z.boolean().optional(),
+  update: updateLevel.optional(),
+  imagePolicy: z.unknown().optional(),
+  image_policy: z.unknown().optional(),
+  health: z.object({ timeout: duration('health.timeout').optional(), stable: duration('health.stable').optional() }).strict().optional(),
+}).strict();
+
+export const configFileSchema = z.object({
+  /** DOSync's registry section: validated in detail by the registry module. */
+  registry: z.record(z.unknown()).optional(),
+  services: z.record(serviceSettingsSchema).optional(),
+  interval: duration('interval').optional(),
+  backup_dir: z.string().optional(),
+  keep_backups: z.number().int().min(1).optional(),
+  prune: z.boolean().optional(),
+  health: z.object({ timeout: duration('health.timeout').optional(), stable: duration('health.stable').optional() }).strict().optional(),
+}).strict();
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+export type ServiceSettings = z.infer<typeof serviceSettingsSchema>;
+
+/** `${VAR}`, `${VAR:-default}` and `$VAR` from the environment; `$$` is a literal `$`. */
+export function expandEnv(text: string, env: Record<string, string | undefined>): string {
+  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, braced, def, bare) => {
+    if (m === '$$') return '$';
+    const value = env[braced ?? bare];
+    return value !== undefined && value !== '' ? value : (def ?? '');
+  });
+}
+
+function zodPath(path: Array<string | number>): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+}
+
+export function parseConfigText(text: string, file: string, env: Record<string, string | undefined>): ConfigFile {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const pos = e.linePos?.[0];
+    throw new ConfigError(`${file}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
+  }
+  const raw = expandDeep(doc.toJS() ?? {}, env);
+  const parsed = configFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = zodPath(issue.path);
+    const what = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.join(', ')}` : issue.message;
+    throw new ConfigError(`${file}: ${where ? `${where}: ` : ''}${what}`);
+  }
+  return parsed.data;
+}
+
+function expandDeep(value: unknown, env: Record<string, string | undefined>): unknown {
+  if (typeof value === 'string') return expandEnv(value, env);
+  if (Array.isArray(value)) return value.map((v) => expandDeep(v, env));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandDeep(v, env)]));
+  }
+  return value;
+}
+
+/** Loads -c FILE, or the first dosync.yaml on the search path; none is fine (all defaults). */
+export async function loadConfigFile(explicit: string | undefined, env: Record<string, string | undefined>): Promise<{ path?: string; config: ConfigFile }> {
+  let path: string | undefined;
+  if (explicit) {
+    path = resolve(explicit);
+    await access(path).catch(() => {
+      throw new ConfigError(`config file ${explicit} does not exist; fix -c/--config or DOSYNC_CONFIG`);
+    });
+  } else {
+    for (const candidate of CONFIG_SEARCH_PATH) {
+      if (await access(candidate).then(() => true, () => false)) { path = resolve(candidate); break; }
+    }
+  }
+  if (!path) return { config: {} };
+  const text = await readFile(path, 'utf8').catch((err) => {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  });
+  return { path, config: parseConfigText(text, path, env) };
+}

@@ -1,0 +1,96 @@
+import type Docker from 'dockerode';
+import { parseImageReference, replaceTag, formatReference, effectiveTag, repositoryKey, type ImageReference } from '../reference/index.js';
+import type { StackService } from '../compose/stack.js';
+import { resolvePolicy, selectTag, type ResolvedPolicy } from '../policy/index.js';
+import type { RegistryClient } from '../registry/client.js';
+import type { TagInfo } from '../registry/types.js';
+import { inspectImage, listComposeContainers } from '../engine/docker.js';
+import { errorMessage } from '../util/errors.js';
+import type { ConfigFile } from '../config/file.js';
+
+export type Decision =
+  | { kind: 'update'; mode: 'tag' | 'digest'; fromTag?: string; toTag: string; newImage: string; pullRef: string; reason: string; remoteDigest?: string }
+  | { kind: 'up-to-date'; reason: string }
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'error'; reason: string };
+
+export interface ServicePlan {
+  service: StackService;
+  ref?: ImageReference;
+  policy?: ResolvedPolicy;
+  decision: Decision;
+}
+
+export interface PlanContext {
+  docker: Docker;
+  registry: RegistryClient;
+  projectName: string;
+  config: ConfigFile;
+  /** The dosync.yaml registry section entry that applies to a registry host (for registry-level policies). */
+  registryPolicySource: (registry: string) => { imagePolicy?: unknown; image_policy?: unknown } | undefined;
+  /** Tags the state remembers as failed (rolled back) per repository: never retried. */
+  failedTags?: (repoKey: string) => Set<string>;
+  pushTimes?: (ref: ImageReference) => Promise<Map<string, Date>>;
+  configPath?: string;
+}
+
+/** The policy, reference and current state of one service, and what should happen to it. */
+export async function planService(service: StackService, ctx: PlanContext): Promise<ServicePlan> {
+  if (!service.image) return { service, decision: { kind: 'skipped', reason: 'no image (build-only service)' } };
+  let ref: ImageReference;
+  try {
+    ref = parseImageReference(service.image);
+  } catch (err) {
+    return { service, decision: { kind: 'error', reason: `${service.imageFile ?? 'compose file'}: services.${service.name}.image: ${errorMessage(err)}` } };
+  }
+  const cfgName = ctx.configPath ?? 'dosync.yaml';
+  const policy = resolvePolicy(
+    { labels: service.labels, service: ctx.config.services?.[service.name], registry: ctx.registryPolicySource(ref.registry) },
+    { labels: `${service.imageFile ?? 'compose file'}: services.${service.name}.labels`, service: `${cfgName}: services.${service.name}`, registry: `${cfgName}: registry` },
+  );
+  if (!policy.enabled) return { service, ref, policy, decision: { kind: 'skipped', reason: `disabled (${policy.describe})` } };
+  const currentTag = effectiveTag(ref);
+  if (!currentTag) return { service, ref, policy, decision: { kind: 'skipped', reason: 'pinned by digest without a tag' } };
+  try {
+    const tags = await ctx.registry.listTags(ref);
+    const times = ctx.pushTimes ? await ctx.pushTimes(ref) : undefined;
+    const failed = ctx.failedTags?.(repositoryKey(ref)) ?? new Set<string>();
+    const infos: TagInfo[] = tags.filter((t) => !failed.has(t)).map((tag) => ({ tag, pushedAt: times?.get(tag) }));
+    const selection = selectTag(infos, currentTag, policy);
+    if (selection.kind === 'none') return { service, ref, policy, decision: { kind: 'skipped', reason: `updates disabled (${policy.describe})` } };
+    if (selection.kind === 'digest') return { service, ref, policy, decision: await planDigest(service, ref, currentTag, ctx) };
+    if (!selection.selected) return { service, ref, policy, decision: { kind: 'up-to-date', reason: selection.reason } };
+    if (selection.selected === currentTag) return { service, ref, policy, decision: { kind: 'up-to-date', reason: `${currentTag} is the newest allowed (${policy.describe})` } };
+    const toTag = selection.selected;
+    const remoteDigest = ref.digest ? (await ctx.registry.getDigest(ref, toTag)).digest : undefined;
+    return {
+      service, ref, policy,
+      decision: {
+        kind: 'update', mode: 'tag', fromTag: currentTag, toTag,
+        newImage: replaceTag(service.rawImage ?? service.image, toTag, remoteDigest),
+        pullRef: formatReference({ ...ref, tag: toTag, digest: remoteDigest }),
+        reason: `${currentTag} -> ${toTag} (${policy.describe})`,
+        remoteDigest,
+      },
+    };
+  } catch (err) {
+    return { service, ref, policy, decision: { kind: 'error', reason: errorMessage(err) } };
+  }
+}
+
+/** A tag that is not a version (`latest`, `main`): an update is a new digest behind the same tag. */
+async function planDigest(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext): Promise<Decision> {
+  const remote = await ctx.registry.getDigest(ref, tag);
+  const containers = await listComposeContainers(ctx.docker, { project: ctx.projectName, service: service.name });
+  const imageRef = containers[0]?.imageId ?? formatReference({ ...ref, tag, digest: undefined });
+  const local = await inspectImage(ctx.docker, imageRef);
+  const repoName = formatReference({ registry: ref.registry, repository: ref.repository });
+  const localDigests = (local?.repoDigests ?? []).map((d) => d.slice(d.indexOf('@') + 1));
+  const short = remote.digest.slice(7, 19);
+  if (local && localDigests.includes(remote.digest)) return { kind: 'up-to-date', reason: `${tag} digest ${short} unchanged` };
+  return {
+    kind: 'update', mode: 'digest', fromTag: tag, toTag: tag, newImage: service.rawImage ?? service.image!,
+    pullRef: `${repoName}:${tag}`, remoteDigest: remote.digest,
+    reason: local ? `${tag} has a new digest ${short}` : `${tag} is not present locally (digest ${short})`,
+  };
+}

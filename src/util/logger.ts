@@ -1,0 +1,35 @@
+import { pino, destination, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+/** Keys whose values never reach a log line, at any depth pino's redact paths reach. */
+const SECRET_KEYS = ['password', 'secret', 'token', 'auth', 'authorization', 'identitytoken', 'registrytoken', 'client_secret', 'aws_secret_access_key', 'apiToken'];
+const redactPaths = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+
+export interface LoggerSettings {
+  verbose?: boolean;
+  /** Force JSON (default: pretty when stdout is a TTY). */
+  json?: boolean;
+  /** Where to write; default stdout. Tests pass a stream. */
+  destination?: NodeJS.WritableStream;
+}
+
+export function createLogger(settings: LoggerSettings = {}): Logger {
+  const options: LoggerOptions = {
+    level: settings.verbose ? 'debug' : 'info',
+    redact: { paths: redactPaths, censor: '[redacted]' },
+    base: undefined,
+  };
+  const pretty = !settings.json && !settings.destination && process.stdout.isTTY;
+  if (pretty) {
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } });
+  }
+  return pino(options, (settings.destination ?? destination({ fd: 1, sync: true })) as DestinationStream);
+}
+
+/** Removes credentials embedded in URLs (`https://user:pass@host`) and bearer/basic values from free text. */
+export function scrubSecrets(text: string): string {
+  return text
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi, '$1[redacted]@')
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, '$1 [redacted]');
+}

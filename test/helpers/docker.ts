@@ -1,0 +1,118 @@
+/**
+ * Helpers for integration tests against the real Docker engine and the real registry on 127.0.0.1:5000
+ * (started by test/env/up.sh). Every test uses its own repository names and compose project names.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+export const REGISTRY = '127.0.0.1:5000';
+export const ROOT = new URL('../..', import.meta.url).pathname;
+
+export function unique(prefix: string): string {
+  return `${prefix}${randomBytes(4).toString('hex')}`;
+}
+
+export async function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const { stdout } = await exec(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, maxBuffer: 32 * 1024 * 1024 });
+  return stdout.trim();
+}
+
+export interface ImageSpec {
+  /** Served at http://:8080/ by the container and kept in the APP_VERSION env. */
+  version: string;
+  /** A Docker HEALTHCHECK that passes while the web server answers. */
+  healthcheck?: boolean;
+  /** The container exits at once with this code instead of serving. */
+  exitCode?: number;
+  /** The healthcheck always fails. */
+  unhealthy?: boolean;
+}
+
+/** Builds a tiny busybox image and pushes it as REGISTRY/repo:tag; removes the local tag so dosync must really pull. */
+export async function pushImage(repo: string, tag: string, spec: ImageSpec): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dosync-img-'));
+  const lines = ['FROM dosync-test/base:1', `ENV APP_VERSION=${spec.version}`, `LABEL org.opencontainers.image.version=${spec.version} dosync.test.nonce=${randomBytes(4).toString('hex')}`];
+  if (spec.exitCode !== undefined) lines.push(`CMD ["sh", "-c", "exit ${spec.exitCode}"]`);
+  if (spec.healthcheck || spec.unhealthy) {
+    const probe = spec.unhealthy ? 'false' : 'wget -q -O /dev/null http://127.0.0.1:8080/';
+    lines.push(`HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD ${probe}`);
+  }
+  await writeFile(join(dir, 'Dockerfile'), lines.join('\n') + '\n');
+  const ref = `${REGISTRY}/${repo}:${tag}`;
+  try {
+    await sh('docker', ['build', '-q', '-t', ref, dir], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+    await sh('docker', ['push', '-q', ref]);
+    await sh('docker', ['rmi', ref]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return ref;
+}
+
+/** A compose project in its own temp dir with its own project name; `down` removes containers and networks. */
+export class ComposeProject {
+  readonly dir: string;
+  readonly name: string;
+  readonly file: string;
+  private constructor(dir: string, name: string) {
+    this.dir = dir;
+    this.name = name;
+    this.file = join(dir, 'docker-compose.yml');
+  }
+  static async create(text: string, prefix = 'dsit'): Promise<ComposeProject> {
+    const name = unique(prefix);
+    const dir = await mkdtemp(join(tmpdir(), `${name}-`));
+    const project = new ComposeProject(dir, name);
+    await writeFile(project.file, text);
+    return project;
+  }
+  compose(args: string[]): Promise<string> {
+    return sh('docker', ['compose', '-p', this.name, '-f', this.file, ...args], { cwd: this.dir });
+  }
+  async up(): Promise<void> {
+    await this.compose(['up', '-d', '--wait']);
+  }
+  /** Container IDs of a service, running or not. */
+  async containers(service: string): Promise<string[]> {
+    const out = await sh('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${this.name}`, '--filter', `label=com.docker.compose.service=${service}`]);
+    return out ? out.split('\n') : [];
+  }
+  /** What each container of the service serves (its APP_VERSION). */
+  async versions(service: string): Promise<string[]> {
+    const ids = await this.containers(service);
+    return Promise.all(ids.map((id) => sh('docker', ['exec', id, 'wget', '-qO-', 'http://127.0.0.1:8080/'])));
+  }
+  async destroy(): Promise<void> {
+    await this.compose(['down', '-v', '--remove-orphans', '-t', '1']).catch(() => undefined);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function imageExists(ref: string): Promise<boolean> {
+  return sh('docker', ['image', 'inspect', ref]).then(() => true, () => false);
+}
+
+export interface CliResult { code: number; stdout: string; stderr: string }
+
+/** Runs dosync's built CLI as a user would (node bin/dosync.js). */
+export async function dosync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [join(ROOT, 'bin/dosync.js'), ...args], {
+      cwd: opts.cwd, env: { ...process.env, DOSYNC_LOG_FORMAT: 'json', ...opts.env }, maxBuffer: 32 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** pino JSON lines from stdout. */
+export function logLines(stdout: string): Array<Record<string, unknown>> {
+  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
