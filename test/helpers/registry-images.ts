@@ -1,0 +1,70 @@
+/**
+ * Builds tiny images FROM dosync-test/base:1 and pushes them to the loopback registries with the
+ * real docker CLI. Logins use a throw-away DOCKER_CONFIG so parallel tests never see (or log out)
+ * each other's credentials. Commands run asynchronously: token servers in the same process must
+ * keep answering while docker talks to them.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export async function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdin.end(opts.input ?? '');
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.trim()}`))));
+  });
+}
+
+/** Builds `tag` with a distinct label so each build has its own digest. */
+export async function buildImage(tag: string, version: string): Promise<void> {
+  const ctx = mkdtempSync(join(tmpdir(), 'dosync-img-'));
+  try {
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM dosync-test/base:1\nENV APP_VERSION=${version}\nLABEL dosync.test.build="${tag}"\n`);
+    await run('docker', ['build', '-q', '-t', tag, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
+  }
+}
+
+export interface Login {
+  host: string;
+  username: string;
+  password: string;
+}
+
+/** Tags `source` as each target and pushes it, logged in to `login.host` when given (then logged out). */
+export async function pushAs(source: string, targets: string[], login?: Login): Promise<void> {
+  const config = mkdtempSync(join(tmpdir(), 'dosync-docker-config-'));
+  const env = { ...process.env, DOCKER_CONFIG: config };
+  try {
+    if (login) await run('docker', ['login', login.host, '-u', login.username, '--password-stdin'], { input: login.password, env });
+    for (const target of targets) {
+      await run('docker', ['tag', source, target]);
+      await run('docker', ['push', '-q', target], { env });
+    }
+    if (login) await run('docker', ['logout', login.host], { env });
+  } finally {
+    rmSync(config, { recursive: true, force: true });
+  }
+}
+
+/** The manifest digest docker recorded for `image` when it was pushed to `host/repository`. */
+export async function repoDigest(image: string, hostAndRepository: string): Promise<string> {
+  const digests = JSON.parse(await run('docker', ['image', 'inspect', '--format', '{{json .RepoDigests}}', image])) as string[];
+  const entry = digests.find((d) => d.startsWith(`${hostAndRepository}@`));
+  if (!entry) throw new Error(`no RepoDigest for ${hostAndRepository} in ${digests.join(', ')}`);
+  return entry.slice(entry.indexOf('@') + 1);
+}
+
+/** Removes local tags (ignores those already gone). */
+export async function removeImages(tags: string[]): Promise<void> {
+  if (tags.length === 0) return;
+  await run('docker', ['rmi', ...tags]).catch(() => undefined);
+}
