@@ -1,0 +1,66 @@
+import type { GoRegex } from './goregex.js';
+import type { SemverRange } from './semver.js';
+
+export type UpdateLevel = 'patch' | 'minor' | 'major' | 'digest' | 'none';
+export type Order = 'asc' | 'desc';
+
+/** Everything that may shape one service's policy, from the most specific source that set it. */
+export interface PolicySources {
+  /** Compose service labels (`dosync.*`, `com.centurylinklabs.watchtower.enable`, `wud.*`). */
+  labels?: Record<string, string>;
+  /** `services.<name>` in dosync.yaml. `tagPattern` is the glob shorthand (`staging-*`). */
+  service?: {
+    skip?: boolean;
+    update?: UpdateLevel;
+    imagePolicy?: unknown;
+    image_policy?: unknown;
+    tagPattern?: string;
+  };
+  /** `registry.<name>` in dosync.yaml (DOSync): applies to every image of that registry. */
+  registry?: { imagePolicy?: unknown; image_policy?: unknown };
+}
+
+export type PolicySource = 'label' | 'service' | 'registry' | 'default';
+
+/** How the remaining tags are ranked. */
+export type Ranking =
+  | { kind: 'default'; reach: 'patch' | 'minor' | 'major' }
+  | { kind: 'semver'; range: SemverRange }
+  | { kind: 'numerical'; order: Order }
+  | { kind: 'alphabetical'; order: Order }
+  | { kind: 'newest' };
+
+export interface TagFilter {
+  /** Tags must match (unanchored unless the pattern anchors itself). */
+  include?: GoRegex;
+  /** Go regexp.Expand template applied to the include match; the policy ranks its result. */
+  extract?: string;
+  /** Tags matching this are dropped. */
+  exclude?: GoRegex;
+}
+
+export interface ResolvedPolicy {
+  /** False when updates are off for the service (`dosync.enable=false`, `skip: true`, `update: none`...). */
+  enabled: boolean;
+  /** Where the ranking came from (the most specific source that set one). */
+  source: PolicySource;
+  /** Human one-liner, e.g. `semver >=1.2 <2 (label dosync.policy)`. */
+  describe: string;
+  /** 'tag': pick a tag; 'digest': only follow the digest of the current tag; 'none': disabled. */
+  mode: 'tag' | 'digest' | 'none';
+  ranking: Ranking;
+  filter: TagFilter;
+}
+
+export interface Selection {
+  /** 'tag': move to `selected` (may equal the current tag = up to date); 'digest': track the current tag's digest; 'none': updates disabled. */
+  kind: 'tag' | 'digest' | 'none';
+  /** null when no tag qualifies (kind 'tag'). */
+  selected: string | null;
+  /** One line for the cycle log. */
+  reason: string;
+  /** Tags that passed every rule, ranked best first, with the value the policy ranked. */
+  candidates: Array<{ tag: string; value: string }>;
+  /** Tags left out and why. */
+  dropped: Array<{ tag: string; why: string }>;
+}
