@@ -44,7 +44,8 @@ export interface AuthenticatorOptions {
 
 export class Authenticator {
   private readonly modes = new Map<string, Promise<AuthMode>>();
-  private readonly basicCredentials = new Map<string, Promise<Credential | undefined>>();
+  /** Resolved once per registry (a credential helper is a process spawn), forgotten after a 401. */
+  private readonly credentials = new Map<string, Promise<Credential | undefined>>();
   private readonly tokens = new Map<string, CachedToken>();
   private readonly tokenFetches = new Map<string, Promise<CachedToken>>();
 
@@ -66,7 +67,7 @@ export class Authenticator {
     const mode = challenge ? modeFromChallenge(challenge, registry) : await this.mode(registry);
     if (challenge) this.modes.set(registry, Promise.resolve(mode));
     if (sent.tokenKey) this.tokens.delete(sent.tokenKey);
-    if (mode.kind === 'basic') this.basicCredentials.delete(registry);
+    this.credentials.delete(registry);
     // A scope in the challenge is what the registry wants for this very request (Docker Hub sends it).
     const wanted = challenge?.params.scope ?? scope;
     const next = await this.authorizeFor(registry, mode, wanted);
@@ -102,26 +103,26 @@ export class Authenticator {
   private async authorizeFor(registry: string, mode: AuthMode, scope: string | undefined): Promise<Authorization> {
     if (mode.kind === 'anonymous') return { withCredentials: false };
     if (mode.kind === 'basic') {
-      const cred = await this.basicCredential(registry);
+      const cred = await this.credential(registry);
       if (cred?.registryToken) return { header: `Bearer ${cred.registryToken}`, withCredentials: true };
       if (cred?.username !== undefined && cred.password !== undefined) {
         return { header: basicHeader(cred.username, cred.password), withCredentials: true };
       }
       return { withCredentials: false };
     }
-    const cred = await this.resolve(registry);
+    const cred = await this.credential(registry);
     if (cred?.registryToken) return { header: `Bearer ${cred.registryToken}`, withCredentials: true };
     const key = tokenKey(mode, scope, cred);
     const token = await this.token(key, registry, mode, scope, cred);
     return { header: `Bearer ${token.token}`, withCredentials: hasCredentials(cred), tokenKey: key };
   }
 
-  private basicCredential(registry: string): Promise<Credential | undefined> {
-    let cred = this.basicCredentials.get(registry);
+  private credential(registry: string): Promise<Credential | undefined> {
+    let cred = this.credentials.get(registry);
     if (!cred) {
       cred = this.resolve(registry);
-      this.basicCredentials.set(registry, cred);
-      cred.catch(() => this.basicCredentials.delete(registry));
+      this.credentials.set(registry, cred);
+      cred.catch(() => this.credentials.delete(registry));
     }
     return cred;
   }

@@ -210,7 +210,8 @@ for (const setup of [
     });
 
     test('lists a private repository with credentials; one token serves the listing and the digests', async (t) => {
-      const client = new RegistryClient({ credentials: async () => credentials });
+      const creds = staticCredentials({ [registry.host]: credentials });
+      const client = new RegistryClient({ credentials: creds.resolver });
       assert.deepEqual([...(await client.listTags(priv))].sort(), ['1.0.0', '1.1.0']);
       const digest = await client.getDigest(priv, '1.1.0');
       assert.equal(digest.digest, await repoDigest(v2, `${registry.host}/${priv.repository}`));
@@ -218,6 +219,7 @@ for (const setup of [
       await client.listTags(priv);
       // 1 ping + 1 token + 2 listings + 2 HEADs: the token was fetched once and reused.
       assert.deepEqual(client.stats.byKind, { ping: 1, token: 1, tags: 2, manifest: 2, other: 0 });
+      assert.deepEqual(creds.asked, [registry.host]);
       const issued = tokens.requests.slice(-1)[0]!;
       assert.deepEqual(issued, { method: 'GET', user: USER, scopes: [`repository:${priv.repository}:pull`], granted: [`${priv.repository}:pull`], status: 200 });
       t.diagnostic(`token (${setup.signing}/${setup.alg}): ${JSON.stringify(client.stats.byKind)}`);
