@@ -1,0 +1,156 @@
+/**
+ * The one place that writes a compose or env file: backup first, then an atomic replace (temp file in the
+ * same directory, fsync, rename, fsync of the directory). A single-file bind mount cannot be renamed over
+ * (EBUSY) and a temp file may sit on another device (EXDEV); then the file is rewritten in place and read
+ * back to verify.
+ */
+import { constants, promises as fsp } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { UserError } from '../util/errors.js';
+
+export interface WriteResult {
+  backupPath: string;
+  mode: 'rename' | 'in-place';
+}
+
+/** The file on disk is no longer what the caller planned against: re-read and re-plan instead of overwriting. */
+export class ComposeChangedError extends UserError {
+  constructor(readonly path: string) {
+    super(`${path} changed on disk since it was read; not overwriting it (it will be re-read and re-planned)`);
+  }
+}
+
+/** File operations the writer uses; tests may replace `rename` to simulate a bind mount. */
+export interface WriterFs {
+  rename: (from: string, to: string) => Promise<void>;
+}
+
+export interface ReplaceOptions {
+  expectedOriginal: string;
+  /** Default `<dir of file>/backups`. */
+  backupDir?: string;
+  /** Newest backups of this file to keep, default 10. */
+  keep?: number;
+  /** Timestamp for the backup name, default the current time. */
+  now?: Date;
+  fs?: Partial<WriterFs>;
+}
+
+/** `20240102T030405678Z` */
+export function backupTimestamp(date: Date): string {
+  return date.toISOString().replace(/[-:.]/g, '');
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeAndSync(path: string, data: string | Buffer, flags: string, mode?: number): Promise<void> {
+  const handle = await fsp.open(path, flags, mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Copies `content` to `<backupDir>/<fileName>.<timestamp>.bak` (never overwriting an existing backup). */
+async function writeBackup(fileName: string, content: Buffer, backupDir: string, now: Date): Promise<string> {
+  await fsp.mkdir(backupDir, { recursive: true });
+  const stem = `${fileName}.${backupTimestamp(now)}`;
+  for (let n = 0; ; n++) {
+    const path = join(backupDir, n === 0 ? `${stem}.bak` : `${stem}-${n}.bak`);
+    try {
+      await writeAndSync(path, content, 'wx', 0o600);
+      await fsyncDir(backupDir);
+      return path;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+/** Deletes all but the newest `keep` backups of `fileName` in `backupDir` (names sort by time). */
+export async function pruneBackups(backupDir: string, fileName: string, keep: number): Promise<string[]> {
+  const pattern = new RegExp(`^${escapeRegExp(fileName)}\\.\\d{8}T\\d{9}Z(?:-\\d+)?\\.bak$`);
+  const ours = (await fsp.readdir(backupDir)).filter((n) => pattern.test(n));
+  const key = (n: string) => {
+    const m = /\.(\d{8}T\d{9}Z)(?:-(\d+))?\.bak$/.exec(n)!;
+    return `${m[1]}.${(m[2] ?? '0').padStart(6, '0')}`;
+  };
+  ours.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  const doomed = ours.slice(0, Math.max(0, ours.length - Math.max(keep, 1)));
+  for (const n of doomed) await fsp.rm(join(backupDir, n), { force: true });
+  return doomed;
+}
+
+async function assertUnchanged(path: string, expected: Buffer, reportedPath: string): Promise<Buffer> {
+  const current = await fsp.readFile(path);
+  if (!current.equals(expected)) throw new ComposeChangedError(reportedPath);
+  return current;
+}
+
+/**
+ * Backs up the current file, keeps the newest `keep` backups, then replaces the file atomically; falls back to an
+ * in-place rewrite (verified by reading back) when rename fails with EBUSY/EXDEV. Throws ComposeChangedError and
+ * writes nothing when the file no longer equals `expectedOriginal`.
+ */
+export async function replaceFileSafely(path: string, newText: string, opts: ReplaceOptions): Promise<WriteResult> {
+  const rename = opts.fs?.rename ?? fsp.rename;
+  // Write through symlinks to the real file, so the link stays a link.
+  const target = await fsp.realpath(path);
+  const dir = dirname(target);
+  const expected = Buffer.from(opts.expectedOriginal, 'utf8');
+  const original = await assertUnchanged(target, expected, path);
+  const stat = await fsp.stat(target);
+
+  const backupDir = opts.backupDir ?? join(dirname(path), 'backups');
+  const backupPath = await writeBackup(basename(path), original, backupDir, opts.now ?? new Date());
+  await pruneBackups(backupDir, basename(path), opts.keep ?? 10);
+
+  const data = Buffer.from(newText, 'utf8');
+  const temp = join(dir, `.${basename(target)}.dosync-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  let renameError: NodeJS.ErrnoException | undefined;
+  try {
+    await writeAndSync(temp, data, 'wx', stat.mode & 0o7777);
+    await fsp.chmod(temp, stat.mode & 0o7777);
+    await fsp.chown(temp, stat.uid, stat.gid).catch(() => undefined); // only root may give files away; keep ours otherwise
+    // Narrow the window for a concurrent edit: check again right before replacing.
+    await assertUnchanged(target, expected, path);
+    await rename(temp, target);
+    await fsyncDir(dir);
+    return { backupPath, mode: 'rename' };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EBUSY' && code !== 'EXDEV') throw err;
+    renameError = err as NodeJS.ErrnoException;
+  } finally {
+    await fsp.rm(temp, { force: true });
+  }
+
+  // A single-file bind mount (or a temp dir on another device): rewrite the file itself, then verify.
+  await assertUnchanged(target, expected, path);
+  const handle = await fsp.open(target, 'r+');
+  try {
+    // Write first, then cut: a crash in between leaves the new content followed by old bytes, never an empty file.
+    await handle.write(data, 0, data.length, 0);
+    await handle.truncate(data.length);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  const readBack = await fsp.readFile(target);
+  if (!readBack.equals(data)) {
+    throw new UserError(`${path}: in-place rewrite (rename failed with ${renameError.code}) did not read back as written; the original is in ${backupPath}`);
+  }
+  return { backupPath, mode: 'in-place' };
+}

@@ -1,0 +1,123 @@
+/**
+ * YAML plumbing shared by the stack reader and the mutator: parsing with compose-compatible options
+ * (merge keys on, duplicate keys rejected) and errors that name file:line:col, plus a converter from
+ * the YAML AST to plain values that understands compose's `!reset` / `!override` tags.
+ */
+import { Document, isAlias, isMap, isScalar, isSeq, parseDocument, type Node, type YAMLMap } from 'yaml';
+import { ConfigError } from '../util/errors.js';
+
+export const YAML_OPTIONS = { merge: true, keepSourceTokens: true, prettyErrors: true, uniqueKeys: true } as const;
+
+/** Parses one compose file. `where` names it in errors (a path, or a phrase such as "compose file"). */
+export function parseComposeDocument(text: string, where: string): Document.Parsed {
+  const doc = parseDocument(text, YAML_OPTIONS);
+  const err = doc.errors[0];
+  if (err) {
+    const pos = err.linePos?.[0];
+    const message = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(`${where}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML: ${message}`);
+  }
+  return doc;
+}
+
+/** Human position of a node, `file:line:col`. */
+export function positionOf(text: string, where: string, node: { range?: [number, number, number] | null } | null | undefined): string {
+  if (!node?.range) return where;
+  const offset = node.range[0];
+  let line = 1;
+  let col = 1;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text[i] === '\n') {
+      line++;
+      col = 1;
+    } else col++;
+  }
+  return `${where}:${line}:${col}`;
+}
+
+export function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && typeof key.value === 'symbol' && key.value.description === '<<';
+}
+
+/** Marker for a value tagged `!reset`: the merged field is removed. */
+export const RESET: unique symbol = Symbol('compose !reset');
+
+export interface ConvertContext {
+  doc: Document.Parsed;
+  /** Converts a string scalar (path = keys from the document root). */
+  onString: (value: string, path: readonly string[]) => unknown;
+  /** Collections tagged `!override` (they replace instead of merging). */
+  overrides: WeakSet<object>;
+}
+
+const MAX_NODES = 100_000;
+
+/** Converts the AST to plain values, resolving aliases and merge keys; string scalars go through `onString`. */
+export function toPlain(node: unknown, ctx: ConvertContext, where: string): unknown {
+  let budget = MAX_NODES;
+  const active = new Set<unknown>();
+  const visit = (n: unknown, path: string[]): unknown => {
+    if (--budget < 0) throw new ConfigError(`${where}: too many alias expansions (more than ${MAX_NODES} nodes)`);
+    if (n === null || n === undefined) return null;
+    if (isAlias(n)) {
+      const target = n.resolve(ctx.doc);
+      if (!target) throw new ConfigError(`${where}: ${path.join('.')}: unknown alias *${n.source}`);
+      if (active.has(target)) throw new ConfigError(`${where}: ${path.join('.')}: alias *${n.source} refers to itself`);
+      active.add(target);
+      try {
+        return visit(target, path);
+      } finally {
+        active.delete(target);
+      }
+    }
+    const tag = (n as Node).tag;
+    if (tag === '!reset') return RESET;
+    if (isScalar(n)) {
+      const v = n.value;
+      if (typeof v === 'string') return ctx.onString(v, path);
+      if (typeof v === 'symbol') return String(v.description);
+      return v ?? null;
+    }
+    if (isSeq(n)) {
+      const out = n.items.map((item, i) => visit(item, [...path, String(i)]));
+      if (tag === '!override') ctx.overrides.add(out);
+      return out;
+    }
+    if (isMap(n)) {
+      const out: Record<string, unknown> = {};
+      const merged: Array<Record<string, unknown>> = [];
+      for (const pair of (n as YAMLMap).items) {
+        if (isMergeKey(pair.key)) {
+          const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+          for (const source of sources) {
+            const value = visit(source, path);
+            if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+              throw new ConfigError(`${where}: ${path.join('.')}: a merge key (<<) must refer to a mapping`);
+            }
+            merged.push(value as Record<string, unknown>);
+          }
+          continue;
+        }
+        const key = keyString(pair.key);
+        out[key] = visit(pair.value, [...path, key]);
+      }
+      // YAML merge: keys written in the mapping win, then earlier merge sources over later ones.
+      for (const source of merged) {
+        for (const [k, v] of Object.entries(source)) if (!(k in out)) out[k] = v;
+      }
+      if (tag === '!override') ctx.overrides.add(out);
+      return out;
+    }
+    return null;
+  };
+  return visit(node, []);
+}
+
+export function keyString(key: unknown): string {
+  if (isScalar(key)) {
+    const v = key.value;
+    return typeof v === 'symbol' ? String(v.description) : String(v);
+  }
+  if (key === null || key === undefined) return '';
+  return String(key);
+}
