@@ -1,0 +1,64 @@
+/**
+ * One provider per registry family answers "how do I authenticate to this host" (and, where the
+ * registry offers it, "when was each tag pushed"); the distribution protocol itself lives once in
+ * the OCI client.
+ */
+import { AcrProvider } from './acr.js';
+import type { Provider, ProviderContext } from './common.js';
+import { CustomProvider } from './custom.js';
+import { DockerHubProvider } from './dockerhub.js';
+import { DocrProvider } from './docr.js';
+import { EcrProvider } from './ecr.js';
+import { GcrProvider } from './gcr.js';
+import { GenericProvider } from './generic.js';
+import { GhcrProvider } from './ghcr.js';
+import { GitlabProvider } from './gitlab.js';
+import { HarborProvider } from './harbor.js';
+import { QuayProvider } from './quay.js';
+import { hostOf } from './common.js';
+import type { RegistryConfig } from '../config.js';
+
+export type { Provider, ProviderContext, ProviderName, FetchLike } from './common.js';
+export { HubRateLimitGuard, parseHubRateLimit, isDockerHub, type HubRateLimit, type HubRateDecision } from './dockerhub.js';
+export { parseGoogleTagList, isGoogleRegistry } from './gcr.js';
+export { parseEcrHost } from './ecr.js';
+export { isAcrHost, ACR_REFRESH_TOKEN_USER } from './acr.js';
+
+const registries = new WeakMap<ProviderContext, Provider[]>();
+
+/**
+ * The providers of a context, created once so their token caches live as long as the context.
+ * Registries named by URL in the config come first: an explicit entry wins over a family pattern.
+ */
+export function providersOf(ctx: ProviderContext): Provider[] {
+  let list = registries.get(ctx);
+  if (!list) {
+    list = [
+      new HarborProvider(ctx),
+      new CustomProvider(ctx),
+      new GitlabProvider(ctx),
+      new DockerHubProvider(ctx),
+      new GhcrProvider(ctx),
+      new GcrProvider(ctx),
+      new EcrProvider(ctx),
+      new AcrProvider(ctx),
+      new QuayProvider(ctx),
+      new DocrProvider(ctx),
+      new GenericProvider(),
+    ];
+    registries.set(ctx, list);
+  }
+  return list;
+}
+
+/** The provider for a registry host (`docker.io`, `ghcr.io`, `localhost:5000` ...); `generic` when no family claims it. */
+export function providerFor(registryHost: string, ctx: ProviderContext): Provider {
+  return providersOf(ctx).find((p) => p.matches(registryHost))!;
+}
+
+/** host -> `ca_file` of registries named by URL, for the transport's TLS settings. */
+export function registryCaFiles(config: RegistryConfig): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of [...(config.custom ?? []), ...(config.harbor ?? []), ...(config.gitlab ?? [])]) if (e.ca_file) out.set(hostOf(e.url), e.ca_file);
+  return out;
+}
