@@ -161,6 +161,10 @@ export class Authenticator {
       throw new RegistryError(`${registry} sent an invalid token realm in its challenge`);
     }
     if (realm.protocol !== 'https:' && realm.protocol !== 'http:') throw new RegistryError(`${registry} sent a token realm that is not http(s)`);
+    if (realm.protocol === 'http:' && this.opts.baseUrl(registry).protocol === 'https:' && hasCredentials(cred)) {
+      // Never downgrade silently: an https registry must not make us send its credentials in clear text.
+      throw new RegistryError(`${registry} sent a plain-http token realm (${realm.host}); refusing to send credentials there`);
+    }
     const started = this.opts.now();
     let res: HttpResponse;
     if (cred?.identityToken) {

@@ -459,3 +459,39 @@ describe('registryBaseUrl and scopes', () => {
     assert.equal(scopeForPath('/v2/'), undefined);
   });
 });
+
+describe('https registries (undici MockAgent fixture)', () => {
+  test('an https registry pointing at a plain-http realm does not get our credentials', async () => {
+    const { MockAgent } = await import('undici');
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    agent
+      .get('https://registry.example.test')
+      .intercept({ path: '/v2/', method: 'GET' })
+      .reply(401, '', { headers: { 'www-authenticate': 'Bearer realm="http://auth.example.test/token",service="s"' } });
+    const c = new RegistryClient({ dispatcher: agent, credentials: async () => ({ username: 'u', password: 'p' }) });
+    const err = await rejection(c.listTags({ registry: 'registry.example.test', repository: 'x' }));
+    assert.equal(err.message, 'registry.example.test/x: registry.example.test sent a plain-http token realm (auth.example.test); refusing to send credentials there');
+    assert.equal(c.stats.requests, 1);
+    await agent.close();
+  });
+
+  test('Docker Hub is reached at registry-1.docker.io with the scope its token service expects', async () => {
+    const { MockAgent } = await import('undici');
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    const hub = agent.get('https://registry-1.docker.io');
+    hub.intercept({ path: '/v2/', method: 'GET' }).reply(401, '', { headers: { 'www-authenticate': 'Bearer realm="https://auth.docker.io/token",service="registry.docker.io"' } });
+    agent
+      .get('https://auth.docker.io')
+      .intercept({ path: '/token?service=registry.docker.io&scope=repository%3Alibrary%2Fnginx%3Apull', method: 'GET' })
+      .reply(200, { token: 'hub-token', expires_in: 300 });
+    hub
+      .intercept({ path: '/v2/library/nginx/tags/list?n=1000', method: 'GET', headers: { authorization: 'Bearer hub-token' } })
+      .reply(200, { name: 'library/nginx', tags: ['1.27', 'latest'] });
+    const c = new RegistryClient({ dispatcher: agent });
+    assert.deepEqual(await c.listTags({ registry: 'docker.io', repository: 'library/nginx' }), ['1.27', 'latest']);
+    assert.deepEqual(c.stats.byRegistry, { 'docker.io': 3 });
+    await agent.close();
+  });
+});

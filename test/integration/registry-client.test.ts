@@ -196,7 +196,7 @@ for (const setup of [
       credentials = { username: USER, password: TOKEN_PASSWORD };
       const privTargets = [`${registry.host}/${priv.repository}:1.0.0`];
       const privTargets2 = [`${registry.host}/${priv.repository}:1.1.0`];
-      const pubTargets = [`${registry.host}/${pub.repository}:3.0.0`];
+      const pubTargets = [`${registry.host}/${pub.repository}:3.0.0`, `${registry.host}/${id}/other:0.1.0`];
       localTags.push(...privTargets, ...privTargets2, ...pubTargets);
       const login = { host: registry.host, username: USER, password: TOKEN_PASSWORD };
       await pushAs(v1, [...privTargets, ...pubTargets], login);
@@ -223,6 +223,17 @@ for (const setup of [
       const issued = tokens.requests.slice(-1)[0]!;
       assert.deepEqual(issued, { method: 'GET', user: USER, scopes: [`repository:${priv.repository}:pull`], granted: [`${priv.repository}:pull`], status: 200 });
       t.diagnostic(`token (${setup.signing}/${setup.alg}): ${JSON.stringify(client.stats.byKind)}`);
+    });
+
+    test('ten services over three repositories cost one ping, three tokens and three listings', async (t) => {
+      const client = new RegistryClient({ credentials: async () => credentials });
+      const other = { registry: registry.host, repository: `${id}/other` };
+      const services = [priv, priv, priv, priv, pub, pub, pub, other, other, other];
+      const results = await Promise.all(services.map((repo) => client.listTags(repo)));
+      assert.deepEqual(results.map((r) => r.length), [2, 2, 2, 2, 1, 1, 1, 1, 1, 1]);
+      assert.deepEqual(client.stats.byKind, { ping: 1, token: 3, tags: 3, manifest: 0, other: 0 });
+      assert.equal(client.stats.requests, 7);
+      t.diagnostic(`10 services / 3 repositories (token auth): ${client.stats.requests} requests ${JSON.stringify(client.stats.byKind)}`);
     });
 
     test('anonymous: a public repository lists with an anonymous token', async () => {
