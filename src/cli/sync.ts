@@ -81,7 +81,7 @@ async function syncAction(flags: SyncFlags): Promise<number> {
     prune: flags.prune && config.prune !== false,
     projectName: flags.projectName ?? envValue(env, 'DOSYNC_PROJECT'),
   };
-  const registry = await createRegistryRuntime(config, configEnv, logger);
+  const registry = await createRegistryRuntime(config, configEnv, logger, configPath);
   const docker = createDocker();
   const failedTags = new Map<string, Set<string>>();
   const controller = new AbortController();

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../util/errors.js';
 import { parseDuration } from '../util/duration.js';
+import { expandEnv } from '../registry/config.js';
 
 /** Where dosync.yaml is looked for when -c is not given (DOSync's locations). */
 export const CONFIG_SEARCH_PATH = ['dosync.yaml', 'dosync.yml', '/etc/dosync/dosync.yaml', '/etc/dosync/dosync.yml'];
@@ -41,15 +42,6 @@ export const configFileSchema = z.object({
 export type ConfigFile = z.infer<typeof configFileSchema>;
 export type ServiceSettings = z.infer<typeof serviceSettingsSchema>;
 
-/** `${VAR}`, `${VAR:-default}` and `$VAR` from the environment; `$$` is a literal `$`. */
-export function expandEnv(text: string, env: Record<string, string | undefined>): string {
-  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, braced, def, bare) => {
-    if (m === '$$') return '$';
-    const value = env[braced ?? bare];
-    return value !== undefined && value !== '' ? value : (def ?? '');
-  });
-}
-
 function zodPath(path: Array<string | number>): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
 }
@@ -72,11 +64,17 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
   return parsed.data;
 }
 
+/**
+ * `${VAR}` expansion everywhere except where `$` means something else: image policies (`extract: '$ts'`)
+ * and the registry section, which the registry module expands itself (it knows which values are secrets).
+ */
+const NOT_EXPANDED = new Set(['imagePolicy', 'image_policy', 'registry']);
+
 function expandDeep(value: unknown, env: Record<string, string | undefined>): unknown {
   if (typeof value === 'string') return expandEnv(value, env);
   if (Array.isArray(value)) return value.map((v) => expandDeep(v, env));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandDeep(v, env)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, NOT_EXPANDED.has(k) ? v : expandDeep(v, env)]));
   }
   return value;
 }

@@ -15,6 +15,8 @@ export interface ApplyContext {
   project: ComposeProject;
   logger: Logger;
   credentials: (registry: string) => Promise<Credential | undefined>;
+  /** Compose file texts as dosync last read or wrote them: a file that differs on disk was edited meanwhile. */
+  knownTexts: Map<string, string>;
   backupDir?: string;
   keepBackups: number;
   health: { timeoutMs: number; stableMs: number };
@@ -22,7 +24,7 @@ export interface ApplyContext {
 }
 
 export type ApplyOutcome =
-  | { status: 'updated'; from: string; to: string; backup?: string; pruned: string[]; recreated: boolean }
+  | { status: 'updated'; from: string; to: string; backup?: string; pruned: string[]; recreated: boolean; note?: string }
   | { status: 'rolled-back'; from: string; to: string; reason: string; failedTag: string }
   | { status: 'failed'; from: string; to: string; reason: string };
 
@@ -56,9 +58,10 @@ export async function applyUpdate(plan: ServicePlan, ctx: ApplyContext): Promise
   let backup: string | undefined;
   let original: string | undefined;
   if (d.mode === 'tag') {
-    original = await readFile(file, 'utf8');
+    original = ctx.knownTexts.get(file) ?? (await readFile(file, 'utf8'));
     const updated = setServiceImage(original, svc.name, to);
     const written = await replaceFileSafely(file, updated, { expectedOriginal: original, backupDir: ctx.backupDir, keep: ctx.keepBackups });
+    ctx.knownTexts.set(file, updated);
     backup = written.backupPath;
     if (written.mode === 'in-place') log.warn({ file }, 'compose file is a single-file bind mount: rewrote it in place (verified) instead of an atomic rename');
     log.info({ file, backup }, `compose file updated: ${from} -> ${to}`);
@@ -91,6 +94,7 @@ export async function applyUpdate(plan: ServicePlan, ctx: ApplyContext): Promise
     // Only our line goes back: edits the user made meanwhile survive.
     const reverted = setServiceImage(current, svc.name, from);
     await replaceFileSafely(file, reverted, { expectedOriginal: current, backupDir: ctx.backupDir, keep: ctx.keepBackups });
+    ctx.knownTexts.set(file, reverted);
   }
   const oldId = oldImageIds[0];
   // A digest update moved the tag itself: point it back at the old image before recreating.

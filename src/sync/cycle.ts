@@ -12,6 +12,7 @@ import { resolveProject } from '../engine/project.js';
 import { pingEngine } from '../engine/docker.js';
 import { planService, type ServicePlan, type PlanContext } from './plan.js';
 import { applyUpdate, type ApplyOutcome } from './apply.js';
+import { ComposeChangedError } from '../compose/writer.js';
 
 export interface CycleSettings {
   files: string[];
@@ -70,16 +71,16 @@ export async function loadStackEnv(files: string[], envFile?: string): Promise<{
   return { env: { ...fromFiles, ...process.env }, envFiles };
 }
 
-export async function loadStack(files: string[], env: Record<string, string | undefined>): Promise<Stack> {
+export async function loadStack(files: string[], env: Record<string, string | undefined>): Promise<{ stack: Stack; texts: Map<string, string> }> {
   const texts = await Promise.all(files.map(async (f) => ({ path: resolve(f), text: await readText(resolve(f), 'compose file') })));
-  return readStack(texts, env);
+  return { stack: readStack(texts, env), texts: new Map(texts.map((t) => [t.path, t.text])) };
 }
 
 /** One full cycle: read the stack, plan every service, apply the updates one service at a time. */
 export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promise<CycleReport> {
   const started = Date.now();
   const { env, envFiles } = await loadStackEnv(settings.files, settings.envFile);
-  const stack = await loadStack(settings.files, env);
+  const { stack, texts } = await loadStack(settings.files, env);
   await pingEngine(deps.docker);
   const project = await resolveProject(deps.docker, {
     files: settings.files, envFiles, explicitName: settings.projectName ?? stack.projectName, serviceNames: stack.services.map((s) => s.name),
@@ -92,6 +93,10 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
     failedTags: (key) => deps.failedTags.get(key) ?? new Set(),
   };
   const plans = await Promise.all(stack.services.map((s) => planService(s, ctx)));
+  const applyCtx = {
+    docker: deps.docker, project, logger: deps.logger, credentials: deps.credentials, knownTexts: texts,
+    backupDir: settings.backupDir, keepBackups: settings.keepBackups, health: settings.health, prune: settings.prune,
+  };
   const outcomes: CycleReport['outcomes'] = [];
   let failures = 0;
   for (const plan of plans) {
@@ -105,9 +110,16 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
     log.info(`updating: ${d.reason}`);
     let outcome: ApplyOutcome;
     try {
-      outcome = await applyUpdate(plan, {
-        docker: deps.docker, project, logger: deps.logger, credentials: deps.credentials,
-        backupDir: settings.backupDir, keepBackups: settings.keepBackups, health: settings.health, prune: settings.prune,
+      outcome = await applyUpdate(plan, applyCtx).catch(async (err) => {
+        if (!(err instanceof ComposeChangedError)) throw err;
+        // Someone edited the compose file since we read it: re-read and re-plan rather than overwrite.
+        log.warn(`${err.message}; re-reading and re-planning`);
+        const fresh = await loadStack(settings.files, env);
+        for (const [path, text] of fresh.texts) texts.set(path, text);
+        const service = fresh.stack.services.find((s) => s.name === plan.service.name);
+        const replanned = service ? await planService(service, ctx) : undefined;
+        if (replanned?.decision.kind !== 'update') return { status: 'updated', from: plan.service.rawImage ?? '', to: plan.service.rawImage ?? '', pruned: [], recreated: false, note: 'no longer needed after re-plan' } as ApplyOutcome;
+        return applyUpdate(replanned, applyCtx);
       });
     } catch (err) {
       outcome = { status: 'failed', from: plan.service.rawImage ?? '', to: d.newImage, reason: errorMessage(err) };

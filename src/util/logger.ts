@@ -20,7 +20,7 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     redact: { paths: redactPaths, censor: '[redacted]' },
     base: undefined,
   };
-  const pretty = !settings.json && !settings.destination && process.stdout.isTTY;
+  const pretty = settings.json === false || (settings.json === undefined && !settings.destination && process.stdout.isTTY === true);
   if (pretty) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } });
   }
