@@ -122,7 +122,10 @@ function expandEscapes(s: string): string {
   return s.replace(/\\(?:([abcfnrtv$"\\])|0(\d{0,3}))/g, (match, ch: string | undefined, digits: string | undefined) => {
     if (ch !== undefined) return simple[ch];
     // `\0ddd` is an octal byte only with exactly three octal digits (Go's UnquoteChar after compose strips the 0).
-    if (digits !== undefined && /^[0-7]{3}$/.test(digits) && parseInt(digits, 8) <= 0o377) return String.fromCharCode(parseInt(digits, 8));
+    if (digits !== undefined) {
+      if (/^[0-7]{3}$/.test(digits) && parseInt(digits, 8) <= 0o377) return String.fromCharCode(parseInt(digits, 8));
+      return `\\${digits}`; // compose-go has already dropped the 0 when the octal form fails
+    }
     return match;
   });
 }

@@ -118,6 +118,7 @@ export function readStack(files: ComposeFileText[], env: Record<string, string |
       doc.contents,
       {
         doc,
+        text: file.text,
         overrides,
         onString: (raw, path) => {
           if (path.length === 3 && path[0] === 'services' && path[2] === 'image') rawImages.set(path[1], raw);

@@ -44,6 +44,8 @@ export const RESET: unique symbol = Symbol('compose !reset');
 
 export interface ConvertContext {
   doc: Document.Parsed;
+  /** Source text, for positions in errors. */
+  text: string;
   /** Converts a string scalar (path = keys from the document root). */
   onString: (value: string, path: readonly string[]) => unknown;
   /** Collections tagged `!override` (they replace instead of merging). */
@@ -61,8 +63,9 @@ export function toPlain(node: unknown, ctx: ConvertContext, where: string): unkn
     if (n === null || n === undefined) return null;
     if (isAlias(n)) {
       const target = n.resolve(ctx.doc);
-      if (!target) throw new ConfigError(`${where}: ${path.join('.')}: unknown alias *${n.source}`);
-      if (active.has(target)) throw new ConfigError(`${where}: ${path.join('.')}: alias *${n.source} refers to itself`);
+      const at = positionOf(ctx.text, where, n);
+      if (!target) throw new ConfigError(`${at}: ${path.join('.')}: unknown alias *${n.source}`);
+      if (active.has(target)) throw new ConfigError(`${at}: ${path.join('.')}: alias *${n.source} refers to itself`);
       active.add(target);
       try {
         return visit(target, path);
@@ -92,7 +95,7 @@ export function toPlain(node: unknown, ctx: ConvertContext, where: string): unkn
           for (const source of sources) {
             const value = visit(source, path);
             if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-              throw new ConfigError(`${where}: ${path.join('.')}: a merge key (<<) must refer to a mapping`);
+              throw new ConfigError(`${positionOf(ctx.text, where, pair.key as Node)}: ${path.join('.')}: a merge key (<<) must refer to a mapping`);
             }
             merged.push(value as Record<string, unknown>);
           }
