@@ -8,9 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { pushAs, type Login } from './registry-images.js';
 
 const exec = promisify(execFile);
 export const REGISTRY = '127.0.0.1:5000';
+/** The htpasswd-protected registry started by test/env/up.sh. */
+export const BASIC_REGISTRY = { host: '127.0.0.1:5001', username: 'dosync', password: 's3cret-pass' };
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
 export function unique(prefix: string): string {
@@ -33,8 +36,11 @@ export interface ImageSpec {
   unhealthy?: boolean;
 }
 
-/** Builds a tiny busybox image and pushes it as REGISTRY/repo:tag; removes the local tag so dosync must really pull. */
-export async function pushImage(repo: string, tag: string, spec: ImageSpec): Promise<string> {
+/**
+ * Builds a tiny busybox image and pushes it as <registry>/repo:tag (default the anonymous registry);
+ * removes the local tag so dosync must really pull.
+ */
+export async function pushImage(repo: string, tag: string, spec: ImageSpec, target: { registry?: string; login?: Login } = {}): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'dosync-img-'));
   const lines = ['FROM dosync-test/base:1', `ENV APP_VERSION=${spec.version}`, `LABEL org.opencontainers.image.version=${spec.version} dosync.test.nonce=${randomBytes(4).toString('hex')}`];
   if (spec.exitCode !== undefined) lines.push(`CMD ["sh", "-c", "exit ${spec.exitCode}"]`);
@@ -43,10 +49,10 @@ export async function pushImage(repo: string, tag: string, spec: ImageSpec): Pro
     lines.push(`HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD ${probe}`);
   }
   await writeFile(join(dir, 'Dockerfile'), lines.join('\n') + '\n');
-  const ref = `${REGISTRY}/${repo}:${tag}`;
+  const ref = `${target.registry ?? REGISTRY}/${repo}:${tag}`;
   try {
     await sh('docker', ['build', '-q', '-t', ref, dir], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
-    await sh('docker', ['push', '-q', ref]);
+    await pushAs(ref, [ref], target.login);
     await sh('docker', ['rmi', ref]);
   } finally {
     await rm(dir, { recursive: true, force: true });
