@@ -301,6 +301,21 @@ export function publishesHostPort(entry: unknown): boolean {
   return host !== '' && host !== '0';
 }
 
+/** Services compose starts first without a depends_on entry: `network_mode`/`ipc`/`pid: service:X`, `links`, `volumes_from`. */
+function implicitDependencies(dict: Plain): string[] {
+  const out: string[] = [];
+  for (const key of ['network_mode', 'ipc', 'pid']) {
+    const v = dict[key];
+    if (typeof v === 'string' && v.startsWith('service:')) out.push(v.slice('service:'.length));
+  }
+  for (const link of Array.isArray(dict.links) ? dict.links : []) out.push(String(link).split(':')[0]);
+  for (const from of Array.isArray(dict.volumes_from) ? dict.volumes_from : []) {
+    const v = String(from);
+    if (!v.startsWith('container:')) out.push(v.split(':')[0]);
+  }
+  return out;
+}
+
 function buildService(
   name: string,
   dict: Plain,
@@ -325,6 +340,9 @@ function buildService(
       const condition = isPlainObject(spec) && typeof spec.condition === 'string' ? spec.condition : 'service_started';
       dependsOn.push({ service, condition });
     }
+  }
+  for (const service of implicitDependencies(dict)) {
+    if (!dependsOn.some((d) => d.service === service)) dependsOn.push({ service, condition: 'service_started' });
   }
   const ports = Array.isArray(dict.ports) ? dict.ports : [];
   const service: StackService = {

@@ -248,3 +248,18 @@ describe('publishesHostPort', () => {
   ];
   for (const [entry, expected] of rows) test(JSON.stringify(entry), () => assert.equal(publishesHostPort(entry), expected));
 });
+
+describe('readStack: implicit dependencies', () => {
+  test('network_mode, ipc, pid, links and volumes_from add service_started dependencies; explicit ones win', () => {
+    const s = svc(
+      'services:\n  web: {image: x, network_mode: "service:b", links: ["c:alias"], volumes_from: ["d:ro", "container:zzz"], ipc: "service:e", pid: "service:f", depends_on: {c: {condition: service_healthy}}}\n',
+    );
+    assert.deepEqual(s.dependsOn, [
+      { service: 'c', condition: 'service_healthy' },
+      { service: 'b', condition: 'service_started' },
+      { service: 'e', condition: 'service_started' },
+      { service: 'f', condition: 'service_started' },
+      { service: 'd', condition: 'service_started' },
+    ]);
+  });
+});
