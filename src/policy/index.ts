@@ -1,7 +1,7 @@
 /** The tag policy engine: pure functions, no I/O. */
 export type { UpdateLevel, Order, PolicySources, PolicySource, Ranking, TagFilter, ResolvedPolicy, Selection } from './types.js';
 export { imagePolicySchema, type ImagePolicyConfig } from './schema.js';
-export { resolvePolicy, compileImagePolicy, parsePolicyShorthand, describeRanking } from './resolve.js';
+export { resolvePolicy, policyFromFlags, compileImagePolicy, parsePolicyShorthand, describeRanking } from './resolve.js';
 export { selectTag, compareBytes } from './select.js';
 export { parseVersion, compareVersions, parseRange, satisfies, type SemVersion, type SemverRange } from './semver.js';
 export { parseShape, type TagShape } from './shape.js';

@@ -30,8 +30,15 @@ interface Layer {
   include?: GoRegex;
   extract?: string;
   filterOrigin?: string;
+  /** Where the extract template was written, for errors. */
+  extractWhere?: string;
   exclude?: GoRegex;
   excludeOrigin?: string;
+}
+
+/** `dosync.yaml: services.web` + `imagePolicy` -> `dosync.yaml: services.web.imagePolicy`; `--policy:` + `x` -> `--policy: x`. */
+function at(where: string, path: string): string {
+  return where.endsWith(':') ? `${where} ${path}` : `${where}.${path}`;
 }
 
 function describeRegex(rx: GoRegex): string {
@@ -75,30 +82,31 @@ function zodToConfigError(err: ZodError, where: string): ConfigError {
   let message = first.message;
   if (first.code === 'unrecognized_keys') message = `unknown key ${first.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   if (first.code === 'invalid_type' && first.received === 'undefined') message = 'required';
-  const path = first.path.length > 0 ? `.${first.path.join('.')}` : '';
-  return new ConfigError(`${where}${path}: ${message}`);
+  const where2 = first.path.length > 0 ? at(where, first.path.join('.')) : where.replace(/:$/, '');
+  return new ConfigError(`${where2}: ${message}`);
 }
 
 /** The ranking and filter an `imagePolicy` block sets. `where` names the block, e.g. `dosync.yaml: services.web.imagePolicy`. */
-export function compileImagePolicy(raw: unknown, where: string): { ranking?: Ranking; include?: GoRegex; extract?: string } {
+export function compileImagePolicy(raw: unknown, where: string): { ranking?: Ranking; include?: GoRegex; extract?: string; extractWhere?: string } {
   const parsed = imagePolicySchema.safeParse(raw ?? {});
   if (!parsed.success) throw zodToConfigError(parsed.error, where);
   const cfg: ImagePolicyConfig = parsed.data;
-  const out: { ranking?: Ranking; include?: GoRegex; extract?: string } = {};
+  const out: { ranking?: Ranking; include?: GoRegex; extract?: string; extractWhere?: string } = {};
   const pattern = cfg.filterTags?.pattern;
   if (pattern !== undefined && pattern !== '' && cfg.tagPattern !== undefined) {
-    throw new ConfigError(`${where}: set either filterTags.pattern or tagPattern, not both`);
+    throw new ConfigError(`${where.replace(/:$/, '')}: set either filterTags.pattern or tagPattern, not both`);
   }
-  if (pattern !== undefined && pattern !== '') out.include = compilePattern(pattern, `${where}.filterTags.pattern`);
-  else if (cfg.tagPattern !== undefined && cfg.tagPattern !== '') out.include = compilePattern(globToGoRegex(cfg.tagPattern), `${where}.tagPattern`);
+  if (pattern !== undefined && pattern !== '') out.include = compilePattern(pattern, at(where, 'filterTags.pattern'));
+  else if (cfg.tagPattern !== undefined && cfg.tagPattern !== '') out.include = compilePattern(globToGoRegex(cfg.tagPattern), at(where, 'tagPattern'));
   const extract = cfg.filterTags?.extract;
   if (extract !== undefined && extract !== '') {
-    checkExtract(out.include, extract, `${where}.filterTags.extract`, 'filterTags.pattern');
+    checkExtract(out.include, extract, at(where, 'filterTags.extract'), 'filterTags.pattern');
     out.extract = extract;
+    out.extractWhere = at(where, 'filterTags.extract');
   }
   const p = cfg.policy;
   if (p) {
-    if (p.semver !== undefined) out.ranking = compileRange(p.semver?.range ?? '', `${where}.policy.semver.range`);
+    if (p.semver !== undefined) out.ranking = compileRange(p.semver?.range ?? '', at(where, 'policy.semver.range'));
     else if (p.numerical !== undefined) out.ranking = { kind: 'numerical', order: p.numerical?.order ?? 'desc' };
     else if (p.alphabetical !== undefined) out.ranking = { kind: 'alphabetical', order: p.alphabetical?.order ?? 'desc' };
     else if (p.newest !== undefined) out.ranking = { kind: 'newest' };
@@ -140,6 +148,7 @@ function configLayer(
     if (compiled.include || compiled.extract !== undefined) {
       layer.include = compiled.include;
       layer.extract = compiled.extract;
+      layer.extractWhere = compiled.extractWhere;
       layer.filterOrigin = picked.where;
     }
   }
@@ -225,6 +234,7 @@ function labelLayer(labels: Record<string, string>, where: string): Layer {
   if (has('dosync.tag.extract') && labels['dosync.tag.extract'] !== '') {
     checkExtract(layer.include, labels['dosync.tag.extract'], at('dosync.tag.extract'), 'dosync.tag.include');
     layer.extract = labels['dosync.tag.extract'];
+    layer.extractWhere = at('dosync.tag.extract');
   }
   const excludeKey = has('dosync.tag.exclude') ? 'dosync.tag.exclude' : has('wud.tag.exclude') ? 'wud.tag.exclude' : undefined;
   if (excludeKey && labels[excludeKey] !== '') {
@@ -273,7 +283,41 @@ export function resolvePolicy(sources: PolicySources, where: { labels: string; s
   if (sources.labels) layers.push(labelLayer(sources.labels, where.labels));
   if (sources.service) layers.push(configLayer('service', sources.service, where.service));
   if (sources.registry) layers.push(configLayer('registry', sources.registry, where.registry));
+  return combine(layers);
+}
 
+/**
+ * A policy given on the command line (`dosync policy --policy ... --update ...`): `policy` is a
+ * parsed `imagePolicy` object or a shorthand string (`semver:>=1.2 <2`). `where` names the flag,
+ * e.g. `--policy:`.
+ */
+export function policyFromFlags(flags: { policy?: unknown; update?: string }, where: string): ResolvedPolicy {
+  const layer: Layer = { source: 'service', origin: where.replace(/:$/, '') };
+  if (flags.update !== undefined) {
+    const u = flags.update.trim().toLowerCase() as UpdateLevel;
+    if (!UPDATE_LEVELS.includes(u)) throw new ConfigError(`--update: must be one of ${UPDATE_LEVELS.join(', ')}`);
+    layer.update = u;
+    layer.rankingOrigin = '--update';
+  }
+  if (typeof flags.policy === 'string') {
+    layer.ranking = parsePolicyShorthand(flags.policy, where.replace(/:$/, ''));
+    layer.rankingOrigin = layer.origin;
+  } else if (flags.policy !== undefined && flags.policy !== null) {
+    const compiled = compileImagePolicy(flags.policy, where);
+    layer.ranking = compiled.ranking;
+    if (compiled.ranking) layer.rankingOrigin = layer.origin;
+    layer.include = compiled.include;
+    layer.extract = compiled.extract;
+    layer.extractWhere = compiled.extractWhere;
+    if (compiled.include) layer.filterOrigin = layer.origin;
+  }
+  if (layer.update !== undefined && layer.update !== 'none' && layer.ranking) {
+    throw new ConfigError(`set either --update ${layer.update} or a policy kind in --policy, not both`);
+  }
+  return combine([layer]);
+}
+
+function combine(layers: Layer[]): ResolvedPolicy {
   const enabledLayer = layers.find((l) => l.enabled !== undefined);
   const rankingLayer = layers.find((l) => l.ranking !== undefined || l.update !== undefined);
   const filterLayer = layers.find((l) => l.include !== undefined || l.extract !== undefined);
@@ -303,7 +347,7 @@ export function resolvePolicy(sources: PolicySources, where: { labels: string; s
   // The default ranks tags by their own shape; an extract template would have nothing to feed.
   if (mode === 'tag' && ranking.kind === 'default' && filter.extract !== undefined) {
     throw new ConfigError(
-      `${filterLayer!.filterOrigin ?? filterLayer!.origin}: an extract template needs a policy to rank the extracted values (e.g. semver, numerical)`,
+      `${filterLayer!.extractWhere ?? filterLayer!.origin}: an extract template needs a policy to rank the extracted values (e.g. semver, numerical)`,
     );
   }
 

@@ -4,8 +4,9 @@
  * Order of work: de-duplicate, exclude, include (+ extract), rank. Never throws for "nothing
  * qualifies": the Selection says why instead.
  *
- * Ties: when two tags have the same policy value (`1.2` and `1.2.0` under semver, equal numbers,
- * equal push times), the tag that is greater in byte order wins, whatever the policy's order.
+ * Ties: when two tags have the same policy value (`1.2` and `1.2.0` under semver, `v1.3.0` and
+ * `v1.3.0-beta` when an extract template keeps only `1.3.0`, equal numbers or push times), the tag
+ * that comes first in byte order wins, whatever the policy's order: usually the plainer tag.
  * Together with the de-duplication this makes the result independent of the input order.
  *
  * Explicit policies (semver, numerical, alphabetical, newest) pick the best tag by their own rule,
@@ -26,16 +27,38 @@ interface Candidate {
   key: SemVersion | Decimal | TagShape | number | string;
 }
 
+/** Sorts best first; ties go to the tag first in byte order. Strings without surrogates (all real tags) compare natively. */
+function rank(candidates: Candidate[], compare: (a: Candidate, b: Candidate) => number): void {
+  const plain = candidates.every((c) => !SURROGATE.test(c.tag) && (typeof c.key !== 'string' || !SURROGATE.test(c.key)));
+  if (plain) candidates.sort((a, b) => compare(b, a) || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+  else candidates.sort((a, b) => compare(b, a) || compareBytes(a.tag, b.tag));
+}
+
+/** Native string order, valid when `rank` found no surrogates. */
+function compareKeys(a: string, b: string, plain: boolean): number {
+  if (plain) return a < b ? -1 : a > b ? 1 : 0;
+  return compareBytes(a, b);
+}
+
 interface Drop {
   tag: string;
   why: string;
+  value?: string;
   /** Short category for the one-line summary. */
   group: string;
 }
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 /** Byte order of the UTF-8 encodings (= code point order), as Go compares strings. */
 export function compareBytes(a: string, b: string): number {
   if (a === b) return 0;
+  // JavaScript's own order (UTF-16 code units) is the same unless a surrogate pair is involved.
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : 1;
+  return compareCodePoints(a, b);
+}
+
+function compareCodePoints(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);
@@ -64,7 +87,11 @@ function dedupe(tags: TagInfo[]): TagInfo[] {
 function summarize(drops: Drop[]): string {
   const counts = new Map<string, number>();
   for (const d of drops) counts.set(d.group, (counts.get(d.group) ?? 0) + 1);
-  return [...counts.entries()].map(([g, n]) => `${n} ${g}`).join(', ');
+  // Most frequent first, then by name: the same tags give the same line in any order.
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || compareBytes(a[0], b[0]))
+    .map(([g, n]) => `${n} ${g}`)
+    .join(', ');
 }
 
 function finish(
@@ -75,8 +102,8 @@ function finish(
   compare: (a: Candidate, b: Candidate) => number,
   fallbackToCurrent: boolean,
 ): Selection {
-  candidates.sort((a, b) => compare(b, a) || compareBytes(b.tag, a.tag));
-  const dropped = drops.map(({ tag, why }) => ({ tag, why }));
+  rank(candidates, compare);
+  const dropped = drops.map(({ tag, why, value }) => (value === undefined ? { tag, why } : { tag, why, value }));
   const ranked = candidates.map(({ tag, value }) => ({ tag, value }));
   const droppedNote = drops.length > 0 ? `; dropped ${summarize(drops)}` : '';
   const rule = describeRanking(policy.ranking);
@@ -178,7 +205,8 @@ export function selectTag(tags: TagInfo[], current: string, policy: ResolvedPoli
           continue;
         }
       } else {
-        const groups = matchGroups(include, tag);
+        // The DFA test is much cheaper than a capturing match; most tags fail the filter.
+        const groups = matchesGo(include, tag) ? matchGroups(include, tag) : null;
         if (!groups) {
           drops.push({ tag, why: `does not match /${include.source}/`, group: `not matching /${include.source}/` });
           continue;
@@ -196,11 +224,12 @@ export function selectTag(tags: TagInfo[], current: string, policy: ResolvedPoli
       const candidates: Candidate[] = [];
       for (const k of kept) {
         const v = parseVersion(k.value);
-        if (!v) drops.push({ tag: k.tag, why: `${JSON.stringify(k.value)} is not a semantic version`, group: 'not a version' });
+        if (!v) drops.push({ tag: k.tag, value: k.value, why: `${JSON.stringify(k.value)} is not a semantic version`, group: 'not a version' });
         else if (!satisfies(v, r.range)) {
           const pre = v.pre !== '' && !r.range.groupHasPre.some(Boolean);
           drops.push({
             tag: k.tag,
+            value: k.value,
             why: pre ? `prerelease ${k.value} (the range names no prerelease)` : `${k.value} is outside ${r.range.source.trim()}`,
             group: pre ? 'prerelease' : 'outside the range',
           });
@@ -212,7 +241,7 @@ export function selectTag(tags: TagInfo[], current: string, policy: ResolvedPoli
       const candidates: Candidate[] = [];
       for (const k of kept) {
         const d = parseDecimal(k.value);
-        if (!d) drops.push({ tag: k.tag, why: `${JSON.stringify(k.value)} is not a number`, group: 'not a number' });
+        if (!d) drops.push({ tag: k.tag, value: k.value, why: `${JSON.stringify(k.value)} is not a number`, group: 'not a number' });
         else candidates.push({ tag: k.tag, value: k.value, key: d });
       }
       const sign = r.order === 'desc' ? 1 : -1;
@@ -221,13 +250,14 @@ export function selectTag(tags: TagInfo[], current: string, policy: ResolvedPoli
     case 'alphabetical': {
       const candidates: Candidate[] = kept.map((k) => ({ tag: k.tag, value: k.value, key: k.value }));
       const sign = r.order === 'desc' ? 1 : -1;
-      return finish(policy, current, candidates, drops, (a, b) => sign * compareBytes(a.key as string, b.key as string), false);
+      const plain = candidates.every((c) => !SURROGATE.test(c.value));
+      return finish(policy, current, candidates, drops, (a, b) => sign * compareKeys(a.key as string, b.key as string, plain), false);
     }
     case 'newest': {
       const candidates: Candidate[] = [];
       for (const k of kept) {
         const t = k.info.pushedAt?.getTime();
-        if (t === undefined || Number.isNaN(t)) drops.push({ tag: k.tag, why: 'the registry gave no push time', group: 'without push time' });
+        if (t === undefined || Number.isNaN(t)) drops.push({ tag: k.tag, value: k.value, why: 'the registry gave no push time', group: 'without push time' });
         else candidates.push({ tag: k.tag, value: k.info.pushedAt!.toISOString(), key: t });
       }
       return finish(policy, current, candidates, drops, (a, b) => (a.key as number) - (b.key as number), false);

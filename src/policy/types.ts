@@ -61,6 +61,6 @@ export interface Selection {
   reason: string;
   /** Tags that passed every rule, ranked best first, with the value the policy ranked. */
   candidates: Array<{ tag: string; value: string }>;
-  /** Tags left out and why. */
-  dropped: Array<{ tag: string; why: string }>;
+  /** Tags left out and why (`value`: what the extract template gave, when it ran). */
+  dropped: Array<{ tag: string; why: string; value?: string }>;
 }
