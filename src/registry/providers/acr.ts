@@ -85,11 +85,15 @@ export class AcrProvider implements Provider {
 
   private configuredHost(): string | undefined {
     const r = nonEmpty(this.ctx.config.acr?.registry);
-    return r ? hostOf(r) : undefined;
+    try {
+      return r ? hostOf(r) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** DOSync's `acr.registry` pins the section to one registry; without it, it serves every ACR host. */
-  private configApplies(host: string): boolean {
+  configApplies(host: string): boolean {
     const pinned = this.configuredHost();
     return pinned === undefined || pinned === host.toLowerCase();
   }

@@ -16,6 +16,7 @@ import { GitlabProvider } from './gitlab.js';
 import { HarborProvider } from './harbor.js';
 import { QuayProvider } from './quay.js';
 import { hostOf } from './common.js';
+import { entryFor } from './url-entries.js';
 import type { RegistryConfig } from '../config.js';
 
 export type { Provider, ProviderContext, ProviderName, FetchLike } from './common.js';
@@ -54,6 +55,29 @@ export function providersOf(ctx: ProviderContext): Provider[] {
 /** The provider for a registry host (`docker.io`, `ghcr.io`, `localhost:5000` ...); `generic` when no family claims it. */
 export function providerFor(registryHost: string, ctx: ProviderContext): Provider {
   return providersOf(ctx).find((p) => p.matches(registryHost))!;
+}
+
+/**
+ * The dosync.yaml entry that applies to a host (for its registry-level `imagePolicy`): the family's
+ * section, or for custom/Harbor/GitLab the list entry whose URL names the host.
+ */
+export function configEntryFor(registryHost: string, ctx: ProviderContext): { imagePolicy?: unknown; image_policy?: unknown; tag_pattern?: string } | undefined {
+  const provider = providerFor(registryHost, ctx);
+  const c = ctx.config;
+  switch (provider.name) {
+    case 'custom':
+      return entryFor(c.custom, registryHost);
+    case 'harbor':
+      return entryFor(c.harbor, registryHost);
+    case 'gitlab':
+      return entryFor(c.gitlab, registryHost);
+    case 'acr':
+      return (provider as AcrProvider).configApplies(registryHost) ? c.acr : undefined;
+    case 'generic':
+      return undefined;
+    default:
+      return c[provider.name];
+  }
 }
 
 /** host -> `ca_file` of registries named by URL, for the transport's TLS settings. */

@@ -13,7 +13,7 @@ import {
   helperFor,
   DOCKER_HUB_AUTH_KEY,
 } from '../../../src/registry/credentials.js';
-import { providerFor, type ProviderContext } from '../../../src/registry/providers/index.js';
+import { configEntryFor, providerFor, type ProviderContext } from '../../../src/registry/providers/index.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -125,6 +125,24 @@ describe('precedence: dosync.yaml registry section -> environment -> docker conf
       ['localhost:5000', 'generic'], ['12345.dkr.ecr.eu-west-1.amazonaws.com', 'generic'],
     ];
     for (const [host, family] of table) assert.equal(providerFor(host, ctx).name, family, host);
+  });
+
+  test('configEntryFor: the entry whose policy applies to a host', () => {
+    const ctx: ProviderContext = {
+      env: {},
+      config: parse({
+        ghcr: { imagePolicy: { p: 'ghcr' } },
+        custom: [{ url: 'https://a.example.com', imagePolicy: { p: 'a' } }, { url: 'https://b.example.com', image_policy: { p: 'b' } }],
+        acr: { registry: 'pinned.azurecr.io', imagePolicy: { p: 'acr' } },
+      }),
+    };
+    assert.deepEqual(configEntryFor('ghcr.io', ctx)?.imagePolicy, { p: 'ghcr' });
+    assert.deepEqual(configEntryFor('a.example.com', ctx)?.imagePolicy, { p: 'a' });
+    assert.deepEqual(configEntryFor('b.example.com', ctx)?.image_policy, { p: 'b' });
+    assert.deepEqual(configEntryFor('pinned.azurecr.io', ctx)?.imagePolicy, { p: 'acr' });
+    assert.equal(configEntryFor('other.azurecr.io', ctx), undefined);
+    assert.equal(configEntryFor('quay.io', ctx), undefined);
+    assert.equal(configEntryFor('localhost:5000', ctx), undefined);
   });
 });
 
