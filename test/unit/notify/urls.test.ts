@@ -4,10 +4,13 @@ import { parseChannels } from '../../../src/notify/urls.js';
 import { ConfigError } from '../../../src/util/errors.js';
 import type { Channel } from '../../../src/notify/types.js';
 
+/** Omit distributed over the union, so each object literal is checked against its own kind. */
+type WithoutLabel<T> = T extends unknown ? Omit<T, 'label'> : never;
+
 const SLACK_URL = 'https://hooks.slack.com/services/T0001/B0002/AbCdEf123';
 
 /** input URL -> expected channel (label checked separately). */
-const good: Array<[string, Omit<Channel, 'label'>]> = [
+const good: Array<[string, WithoutLabel<Channel>]> = [
   ['generic+https://hooks.example.com/dosync', { kind: 'webhook', url: 'https://hooks.example.com/dosync', hmacSecret: undefined, headers: {} }],
   ['webhook+http://127.0.0.1:8080/in?x=1', { kind: 'webhook', url: 'http://127.0.0.1:8080/in?x=1', hmacSecret: undefined, headers: {} }],
   ['generic://hooks.example.com/p', { kind: 'webhook', url: 'https://hooks.example.com/p', hmacSecret: undefined, headers: {} }],
