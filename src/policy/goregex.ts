@@ -105,8 +105,9 @@ export function expandTemplate(rx: GoRegex, template: string, groups: Array<stri
   return out + t;
 }
 
-/** Names a template refers to that the pattern does not define (for a startup warning/error). */
-export function unknownTemplateRefs(rx: GoRegex, template: string): string[] {
+/** The group references of a template, split into those the pattern defines and those it does not. */
+export function templateRefs(rx: GoRegex, template: string): { known: string[]; unknown: string[] } {
+  const known: string[] = [];
   const unknown: string[] = [];
   let t = template;
   for (;;) {
@@ -120,10 +121,10 @@ export function unknownTemplateRefs(rx: GoRegex, template: string): string[] {
     const ref = extractRef(t);
     if (!ref) continue;
     t = ref.rest;
-    const known = ref.num >= 0 ? ref.num <= rx.groupCount : rx.names.has(ref.name);
-    if (!known) unknown.push(ref.name);
+    const defined = ref.num >= 0 ? ref.num <= rx.groupCount : rx.names.has(ref.name);
+    (defined ? known : unknown).push(ref.name);
   }
-  return unknown;
+  return { known, unknown };
 }
 
 /** `staging-*` style glob (whole tag; `*` any run, `?` one character, the rest literal) as a Go regex. */

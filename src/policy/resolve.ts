@@ -11,7 +11,7 @@
  */
 import { ZodError } from 'zod';
 import { ConfigError } from '../util/errors.js';
-import { compileGoRegex, globToGoRegex, GoRegexError, unknownTemplateRefs, type GoRegex } from './goregex.js';
+import { compileGoRegex, globToGoRegex, GoRegexError, templateRefs, type GoRegex } from './goregex.js';
 import { imagePolicySchema, type ImagePolicyConfig } from './schema.js';
 import { parseRange, SemverRangeError } from './semver.js';
 import type { Order, PolicySource, PolicySources, Ranking, ResolvedPolicy, TagFilter, UpdateLevel } from './types.js';
@@ -66,7 +66,13 @@ function compileRange(range: string, where: string): Ranking {
 function checkExtract(include: GoRegex | undefined, extract: string | undefined, whereExtract: string, needs: string): void {
   if (extract === undefined) return;
   if (!include) throw new ConfigError(`${whereExtract}: an extract template needs ${needs} to match against`);
-  const unknown = unknownTemplateRefs(include, extract);
+  const { known, unknown } = templateRefs(include, extract);
+  if (known.length === 0 && unknown.length === 0) {
+    // DOSync also took a bare group name (`extract: ts`); Go's Expand reads that as literal text,
+    // which would give every tag the same value.
+    const hint = include.names.has(extract.trim()) ? ` (did you mean $${extract.trim()}?)` : '';
+    throw new ConfigError(`${whereExtract}: ${JSON.stringify(extract)} refers to no group, so every tag would get the same value${hint}`);
+  }
   if (unknown.length > 0) {
     throw new ConfigError(
       `${whereExtract}: ${JSON.stringify(extract)} refers to ${unknown.map((n) => `$${n}`).join(', ')}, which the pattern does not define (use a named group like (?P<${unknown[0]}>...))`,
