@@ -1,0 +1,125 @@
+/**
+ * Prometheus metrics (prom-client) on a registry of dosync's own, with typed helpers so callers never
+ * spell a metric name or label. Label values are bounded by the stack: services, registries, request
+ * kinds and HTTP statuses.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type UpdateResult = 'success' | 'failed' | 'rolled-back';
+
+/** What the OCI client reports per HTTP request it makes (every retry and redirect hop counts). */
+export interface RegistryRequestEvent {
+  /** Registry host, e.g. `docker.io`, `ghcr.io`, `127.0.0.1:5000`. */
+  registry: string;
+  /** `ping`, `token`, `tags`, `manifest`, `other`. */
+  kind: string;
+  /** HTTP status, or `error` when no response came (connection refused, timeout). */
+  status: number | 'error';
+  durationMs: number;
+  /** Rate-limit budget left, when the registry says (Docker Hub's `ratelimit-remaining: 100;w=21600`). */
+  rateLimitRemaining?: number;
+}
+
+/** The small interface the OCI client is given; `Metrics` implements it. */
+export interface RegistryRequestObserver {
+  onRequest(event: RegistryRequestEvent): void;
+}
+
+export interface Metrics extends RegistryRequestObserver {
+  readonly registry: Registry;
+  /** `Content-Type` of `render()`'s output. */
+  readonly contentType: string;
+  /** The exposition text for GET /metrics. */
+  render(): Promise<string>;
+  /** A service was checked for a newer image. */
+  checked(service: string): void;
+  /** An update ended: deployed, failed before deploying, or deployed then rolled back. */
+  updated(service: string, result: UpdateResult): void;
+  /** Something failed for a service at a stage (`check`, `pull`, `update`, `health`, `rollback`, ...). */
+  failed(service: string, stage: string): void;
+  rolledBack(service: string): void;
+  setUpdateAvailable(service: string, available: boolean): void;
+  /** A cycle ended; `ok` cycles move the last-success timestamp. */
+  cycleFinished(cycle: { durationMs: number; ok: boolean; at: Date }): void;
+  /** Drops every series of a service that left the stack (after a config reload). */
+  forgetService(service: string): void;
+}
+
+export interface MetricsOptions {
+  /** Node process metrics (CPU, memory, event loop, GC) as `dosync_process_*` / `dosync_nodejs_*`. Default true. */
+  processMetrics?: boolean;
+}
+
+/**
+ * Registry errors are failures to get an answer (`error`), server errors, and 429; a 401 is the normal
+ * first step of the token dance and a 404 a normal "no such tag", so neither counts.
+ */
+export function isRegistryError(status: number | 'error'): boolean {
+  return status === 'error' || status === 429 || status >= 500;
+}
+
+export function createMetrics(opts: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'dosync_' });
+
+  const checks = new Counter({ name: 'dosync_checks_total', help: 'Services checked for a newer image.', labelNames: ['service'] as const, registers });
+  const updates = new Counter({ name: 'dosync_updates_total', help: 'Updates by outcome: success, failed (not deployed), rolled-back (deployed, then reverted).', labelNames: ['service', 'result'] as const, registers });
+  const failures = new Counter({ name: 'dosync_failures_total', help: 'Failures by service and stage (check, pull, update, health, rollback, ...).', labelNames: ['service', 'stage'] as const, registers });
+  const rollbacks = new Counter({ name: 'dosync_rollbacks_total', help: 'Rollbacks to the previous image.', labelNames: ['service'] as const, registers });
+  const requests = new Counter({ name: 'dosync_registry_requests_total', help: 'HTTP requests to registries by kind and status (error: no response).', labelNames: ['registry', 'kind', 'status'] as const, registers });
+  const duration = new Histogram({
+    name: 'dosync_registry_request_duration_seconds',
+    help: 'Registry request latency.',
+    labelNames: ['registry'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const registryErrors = new Counter({ name: 'dosync_registry_errors_total', help: 'Registry requests without an answer, or answered 429 or 5xx.', labelNames: ['registry'] as const, registers });
+  const rateLimit = new Gauge({ name: 'dosync_ratelimit_remaining', help: 'Pull rate-limit budget left, as last reported by the registry.', labelNames: ['registry'] as const, registers });
+  const lastSuccess = new Gauge({ name: 'dosync_last_successful_cycle_timestamp_seconds', help: 'Unix time the last cycle without errors ended.', registers });
+  const available = new Gauge({ name: 'dosync_update_available', help: '1 when a newer image is allowed by the policy but not deployed.', labelNames: ['service'] as const, registers });
+  const cycleDuration = new Histogram({
+    name: 'dosync_cycle_duration_seconds',
+    help: 'Duration of a check/update cycle.',
+    buckets: [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+    registers,
+  });
+
+  // Stages are open-ended, so the ones seen are remembered to remove a service's series later.
+  const stagesSeen = new Map<string, Set<string>>();
+  const RESULTS: UpdateResult[] = ['success', 'failed', 'rolled-back'];
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    checked: (service) => checks.inc({ service }),
+    updated: (service, result) => updates.inc({ service, result }),
+    failed(service, stage) {
+      failures.inc({ service, stage });
+      if (!stagesSeen.has(service)) stagesSeen.set(service, new Set());
+      stagesSeen.get(service)!.add(stage);
+    },
+    rolledBack: (service) => rollbacks.inc({ service }),
+    setUpdateAvailable: (service, yes) => available.set({ service }, yes ? 1 : 0),
+    cycleFinished({ durationMs, ok, at }) {
+      cycleDuration.observe(durationMs / 1000);
+      if (ok) lastSuccess.set(at.getTime() / 1000);
+    },
+    onRequest({ registry: host, kind, status, durationMs, rateLimitRemaining }) {
+      requests.inc({ registry: host, kind, status: String(status) });
+      duration.observe({ registry: host }, durationMs / 1000);
+      if (isRegistryError(status)) registryErrors.inc({ registry: host });
+      if (rateLimitRemaining !== undefined && Number.isFinite(rateLimitRemaining)) rateLimit.set({ registry: host }, rateLimitRemaining);
+    },
+    forgetService(service) {
+      checks.remove({ service });
+      rollbacks.remove({ service });
+      available.remove({ service });
+      for (const result of RESULTS) updates.remove({ service, result });
+      for (const stage of stagesSeen.get(service) ?? []) failures.remove({ service, stage });
+      stagesSeen.delete(service);
+    },
+  };
+}
