@@ -4,16 +4,18 @@
  * registry families differ only in how credentials are obtained (providers/).
  */
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import LinkHeader from 'http-link-header';
 import { z } from 'zod';
 import type { Dispatcher } from 'undici';
 import { RegistryError } from '../util/errors.js';
 import { Authenticator, type Authorization } from './auth.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
-import { Transport, type HttpResponse, type Logger, type RegistryStats, type RequestKind } from './transport.js';
+import { Transport, type HttpMethod, type HttpResponse, type Logger, type RegistryStats, type RequestKind } from './transport.js';
 import type { CredentialResolver, RepositoryRef } from './types.js';
+import { VerifyingStream, chunksOf, digestAlgorithm, digestOf } from './upload.js';
 
-export type { HttpResponse, RegistryStats } from './transport.js';
+export type { HttpMethod, HttpResponse, RegistryStats } from './transport.js';
 
 export interface RegistryClientOptions {
   /** Asked for a registry host's credentials when a token or Basic header is needed. */
@@ -45,12 +47,16 @@ export interface RegistryClientOptions {
 }
 
 export interface RequestInit {
-  method?: 'GET' | 'HEAD';
+  method?: HttpMethod;
   headers?: Record<string, string>;
+  /** Request body (a buffered body is re-sent on retries and after a 401). */
+  body?: string | Buffer;
   /** Token scope; default derived from the path (`repository:<name>:pull`). */
   scope?: string;
   /** Return non-2xx answers instead of throwing a RegistryError (401 still goes through the auth dance first). */
   allowErrors?: boolean;
+  /** Overrides the client's per-request timeout. */
+  timeoutMs?: number;
 }
 
 export class RegistryClient {
@@ -136,9 +142,241 @@ export class RegistryClient {
   async request(registry: string, path: string, init: RequestInit = {}): Promise<HttpResponse> {
     if (!path.startsWith('/')) throw new TypeError(`registry request path must start with "/": ${path}`);
     const scope = init.scope ?? scopeForPath(path);
-    const { res, authorization } = await this.send(registry, path, { method: init.method ?? 'GET', headers: init.headers ?? {}, scope, kind: 'other', context: registry });
+    const { res, authorization } = await this.send(registry, path, { method: init.method ?? 'GET', headers: init.headers ?? {}, body: init.body, timeoutMs: init.timeoutMs, scope, kind: 'other', context: registry });
     if (!init.allowErrors && (res.status < 200 || res.status > 299)) throw responseError(registry, registry, { res, authorization }, 'other');
     return res;
+  }
+
+  /**
+   * A manifest's digest, media type and size by HEAD, or null when the registry has nothing under
+   * that reference (404). Registries that omit Docker-Content-Digest on HEAD are asked by GET.
+   * `scope` lets a pusher reuse its push token for the check.
+   */
+  async headManifest(repo: RepositoryRef, reference: string, opts: { scope?: string } = {}): Promise<ManifestHead | null> {
+    const where = `${repo.registry}/${repo.repository}:${reference}`;
+    const path = manifestPath(repo, reference);
+    const scope = opts.scope ?? pullScope(repo.repository);
+    const headers = { accept: MANIFEST_ACCEPT };
+    const head = await this.send(repo.registry, path, { method: 'HEAD', headers, scope, kind: 'manifest', context: where });
+    if (head.res.status === 404) return null;
+    if (head.res.status === 200) {
+      const digest = header(head.res, 'docker-content-digest');
+      if (digest !== undefined && isDigest(digest)) return { digest, mediaType: mediaTypeOf(head.res), size: contentLength(head.res) };
+    } else if (head.res.status !== 405 && head.res.status !== 501) {
+      throw responseError(where, repo.registry, head, 'manifest');
+    }
+    const got = await this.getManifest(repo, reference, opts).catch((err: unknown) => {
+      if (err instanceof RegistryError && err.status === 404) return null;
+      throw err;
+    });
+    return got && { digest: got.digest, mediaType: got.mediaType, size: got.bytes.length };
+  }
+
+  /**
+   * The exact bytes of a manifest (never re-serialised: its digest is the hash of these bytes).
+   * A digest reference is verified against the bytes received.
+   */
+  async getManifest(repo: RepositoryRef, reference: string, opts: { scope?: string } = {}): Promise<Manifest> {
+    const where = `${repo.registry}/${repo.repository}:${reference}`;
+    const answer = await this.send(repo.registry, manifestPath(repo, reference), {
+      method: 'GET', headers: { accept: MANIFEST_ACCEPT }, scope: opts.scope ?? pullScope(repo.repository), kind: 'manifest', context: where,
+    });
+    if (answer.res.status !== 200) throw responseError(where, repo.registry, answer, 'manifest');
+    const bytes = answer.res.body;
+    if (bytes.length === 0) throw new RegistryError(`${where}: ${repo.registry} answered an empty manifest`, { status: 200 });
+    const claimed = header(answer.res, 'docker-content-digest');
+    const expected = isDigest(reference) ? reference : claimed !== undefined && isDigest(claimed) ? claimed : undefined;
+    const digest = digestOf(bytes, expected ?? 'sha256:');
+    if (expected !== undefined && digestAlgorithm(expected) && digest !== expected) {
+      throw new RegistryError(`${where}: the manifest received hashes to ${digest}, not ${expected}`);
+    }
+    return { bytes, digest, mediaType: mediaTypeOf(answer.res) ?? mediaTypeInside(bytes) ?? '' };
+  }
+
+  /**
+   * PUT a manifest's exact bytes under a tag or its digest; the registry's digest must be the hash of
+   * those bytes. Every blob and child manifest it references must already be there.
+   */
+  async putManifest(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
+    const where = `${repo.registry}/${repo.repository}:${reference}`;
+    const answer = await this.send(repo.registry, manifestPath(repo, reference), {
+      method: 'PUT', headers: { 'content-type': mediaType }, body: bytes, scope: pushScope(repo.repository), kind: 'manifest', context: where,
+    });
+    if (answer.res.status !== 201 && answer.res.status !== 200) throw responseError(where, repo.registry, answer, 'push');
+    const digest = digestOf(bytes);
+    const claimed = header(answer.res, 'docker-content-digest');
+    if (claimed !== undefined && isDigest(claimed) && claimed.startsWith('sha256:') && claimed !== digest) {
+      throw new RegistryError(`${where}: ${repo.registry} stored the manifest as ${claimed}, not ${digest} (it rewrote the bytes)`);
+    }
+    return digest;
+  }
+
+  /** A blob's size when the repository has it, null when not (404). */
+  async headBlob(repo: RepositoryRef, digest: string, opts: { scope?: string } = {}): Promise<number | null> {
+    const where = `${repo.registry}/${repo.repository}@${digest}`;
+    const answer = await this.send(repo.registry, `/v2/${repo.repository}/blobs/${digest}`, {
+      method: 'HEAD', headers: {}, scope: opts.scope ?? pullScope(repo.repository), kind: 'other', context: where,
+    });
+    if (answer.res.status === 404) return null;
+    if (answer.res.status !== 200) throw responseError(where, repo.registry, answer, 'blob');
+    return contentLength(answer.res) ?? 0;
+  }
+
+  /**
+   * Cross-repository mount (`POST .../blobs/uploads/?mount=&from=`) within one registry: true when
+   * mounted (201). When the registry opened an upload session instead (202: it does not mount, or
+   * we may not read `from`), its Location is returned for the upload to use.
+   */
+  async mountBlob(repo: RepositoryRef, digest: string, from: string): Promise<{ mounted: true } | { mounted: false; location?: URL }> {
+    const where = `${repo.registry}/${repo.repository}@${digest}`;
+    const path = `/v2/${repo.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
+    const answer = await this.send(repo.registry, path, {
+      method: 'POST', headers: { 'content-length': '0' }, scope: `${pushScope(repo.repository)} ${pullScope(from)}`, kind: 'other', context: where,
+    });
+    if (answer.res.status === 201) return { mounted: true };
+    if (answer.res.status === 202) return { mounted: false, location: this.uploadLocation(repo, answer.res, where) };
+    // Some registries refuse mount parameters outright; the caller falls back to a plain upload.
+    return { mounted: false };
+  }
+
+  /**
+   * A blob's content as a stream (redirects to a storage front are followed without our
+   * Authorization). The caller must consume or destroy the stream.
+   */
+  async openBlob(repo: RepositoryRef, digest: string): Promise<{ stream: Readable; size?: number }> {
+    const where = `${repo.registry}/${repo.repository}@${digest}`;
+    const url = new URL(`/v2/${repo.repository}/blobs/${digest}`, registryBaseUrl(repo.registry, this.insecure));
+    const answer = await this.sendStream(repo.registry, url, { method: 'GET', headers: {}, scope: pullScope(repo.repository), where });
+    if (!answer.stream) throw responseError(where, repo.registry, answer, 'blob');
+    return { stream: answer.stream, size: contentLength(answer.res) };
+  }
+
+  /**
+   * Uploads a blob from `source` (verified against `digest` and `size` while it streams, so a wrong
+   * byte aborts the upload before it completes). Monolithic (POST, then one PUT with the body) unless
+   * `chunkSize` is given or the registry asks for chunks (`OCI-Chunk-Min-Length`): then PATCH per
+   * chunk and a closing PUT. `location` is an upload session already opened (by a refused mount).
+   * Returns the bytes sent. A failed upload's session is cancelled (DELETE) on a best-effort basis.
+   */
+  async pushBlob(repo: RepositoryRef, digest: string, size: number | undefined, source: Readable, opts: { location?: URL; chunkSize?: number } = {}): Promise<number> {
+    const where = `${repo.registry}/${repo.repository}@${digest}`;
+    const scope = pushScope(repo.repository);
+    let location = opts.location;
+    let minChunk: number | undefined;
+    if (!location) {
+      const answer = await this.send(repo.registry, `/v2/${repo.repository}/blobs/uploads/`, {
+        method: 'POST', headers: { 'content-length': '0' }, scope, kind: 'other', context: where,
+      });
+      if (answer.res.status !== 202) {
+        source.destroy();
+        throw responseError(where, repo.registry, answer, 'push');
+      }
+      location = this.uploadLocation(repo, answer.res, where);
+      const min = Number(header(answer.res, 'oci-chunk-min-length'));
+      if (Number.isFinite(min) && min > 0) minChunk = min;
+    }
+    const verifier = new VerifyingStream(digest, size, where);
+    source.on('error', (err) => verifier.destroy(err));
+    source.pipe(verifier);
+    try {
+      const chunkSize = opts.chunkSize ?? minChunk;
+      if (chunkSize !== undefined) await this.uploadChunks(repo, location, digest, verifier, Math.max(chunkSize, minChunk ?? 0), where);
+      else await this.uploadWhole(repo, location, digest, size, verifier, where);
+      return verifier.bytesSeen;
+    } catch (err) {
+      source.destroy();
+      verifier.destroy();
+      await this.send(repo.registry, location, { method: 'DELETE', headers: {}, scope, kind: 'other', context: where }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async uploadWhole(repo: RepositoryRef, location: URL, digest: string, size: number | undefined, body: VerifyingStream, where: string): Promise<void> {
+    const url = withDigest(location, digest);
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+    if (size !== undefined) headers['content-length'] = String(size);
+    const answer = await this.sendStream(repo.registry, url, { method: 'PUT', headers, body, scope: pushScope(repo.repository), where, timeoutMs: UPLOAD_TIMEOUT_MS });
+    answer.stream?.resume();
+    if (body.errored) throw body.errored;
+    if (answer.res.status !== 201) throw responseError(where, repo.registry, answer, 'push');
+  }
+
+  private async uploadChunks(repo: RepositoryRef, start: URL, digest: string, body: VerifyingStream, chunkSize: number, where: string): Promise<void> {
+    const scope = pushScope(repo.repository);
+    let location = start;
+    let offset = 0;
+    for await (const chunk of chunksOf(body, chunkSize)) {
+      const end = offset + chunk.length - 1;
+      const answer = await this.send(repo.registry, location, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${offset}-${end}` },
+        body: chunk, scope, kind: 'other', context: where, timeoutMs: UPLOAD_TIMEOUT_MS,
+      });
+      if (answer.res.status === 416) {
+        // A retried PATCH whose first attempt did arrive: the session's Range says how far it got.
+        const status = await this.send(repo.registry, location, { method: 'GET', headers: {}, scope, kind: 'other', context: where });
+        const got = /^(?:bytes=)?0-(\d+)$/.exec(header(status.res, 'range') ?? '');
+        if (status.res.status !== 204 || !got || Number(got[1]) !== end) throw responseError(where, repo.registry, answer, 'push');
+        location = this.uploadLocation(repo, status.res, where, location);
+      } else if (answer.res.status !== 202) {
+        throw responseError(where, repo.registry, answer, 'push');
+      } else {
+        location = this.uploadLocation(repo, answer.res, where, location);
+      }
+      offset = end + 1;
+    }
+    const answer = await this.send(repo.registry, withDigest(location, digest), {
+      method: 'PUT', headers: { 'content-length': '0', 'content-type': 'application/octet-stream' }, scope, kind: 'other', context: where, timeoutMs: UPLOAD_TIMEOUT_MS,
+    });
+    if (answer.res.status !== 201) throw responseError(where, repo.registry, answer, 'push');
+  }
+
+  /** The `Location` of an upload session (absolute, or relative to the registry), as a URL. */
+  private uploadLocation(repo: RepositoryRef, res: HttpResponse, where: string, fallback?: URL): URL {
+    const raw = header(res, 'location');
+    if (raw === undefined || raw === '') {
+      if (fallback) return fallback;
+      throw new RegistryError(`${where}: ${repo.registry} opened an upload without a Location header`, { status: res.status });
+    }
+    let url: URL;
+    try {
+      url = new URL(raw, registryBaseUrl(repo.registry, this.insecure));
+    } catch {
+      throw new RegistryError(`${where}: ${repo.registry} sent an upload Location that is not a URL`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RegistryError(`${where}: ${repo.registry} sent an upload Location that is not http(s)`);
+    return url;
+  }
+
+  private origin(registry: string): string {
+    return new URL(registryBaseUrl(registry, this.insecure)).origin;
+  }
+
+  /** A request whose response body (or request body) is a stream; a 401 is answered once when no body was sent. */
+  private async sendStream(
+    registry: string,
+    url: URL,
+    req: { method: HttpMethod; headers: Record<string, string>; body?: Readable; scope: string; where: string; timeoutMs?: number },
+  ): Promise<Answer & { stream?: Readable }> {
+    const sameOrigin = url.origin === this.origin(registry);
+    const base = { method: req.method, url, registry, kind: 'other' as const, body: req.body, timeoutMs: req.timeoutMs };
+    try {
+      let authorization: Authorization = sameOrigin ? await this.auth.authorize(registry, req.scope) : { withCredentials: false };
+      let answer = await this.transport.sendStream({ ...base, headers: withAuthorization(req.headers, authorization) });
+      if (answer.res.status === 401 && sameOrigin && !req.body) {
+        const retry = await this.auth.reauthorize(registry, req.scope, answer.res, authorization);
+        if (retry) {
+          authorization = retry;
+          answer = await this.transport.sendStream({ ...base, headers: withAuthorization(req.headers, authorization) });
+        }
+      }
+      return { ...answer, authorization };
+    } catch (err) {
+      if (err instanceof RegistryError && !err.message.startsWith(`${req.where}: `)) {
+        throw new RegistryError(`${req.where}: ${err.message}`, { cause: err, status: err.status });
+      }
+      throw err;
+    }
   }
 
   private async fetchTags(repo: RepositoryRef): Promise<string[]> {
@@ -171,17 +409,20 @@ export class RegistryClient {
   private async send(
     registry: string,
     pathOrUrl: string | URL,
-    req: { method: 'GET' | 'HEAD'; headers: Record<string, string>; scope?: string; kind: RequestKind; context: string },
+    req: { method: HttpMethod; headers: Record<string, string>; body?: string | Buffer; timeoutMs?: number; scope?: string; kind: RequestKind; context: string },
   ): Promise<Answer> {
     const url = typeof pathOrUrl === 'string' ? new URL(pathOrUrl, registryBaseUrl(registry, this.insecure)) : pathOrUrl;
+    const base = { method: req.method, url, registry, kind: req.kind, body: req.body, timeoutMs: req.timeoutMs };
     try {
-      let authorization = await this.auth.authorize(registry, req.scope);
-      let res = await this.transport.send({ method: req.method, url, registry, kind: req.kind, headers: withAuthorization(req.headers, authorization) });
-      if (res.status === 401) {
+      const sameOrigin = url.origin === this.origin(registry);
+      // An upload Location may point elsewhere (a storage front): credentials stay with the registry.
+      let authorization: Authorization = sameOrigin ? await this.auth.authorize(registry, req.scope) : { withCredentials: false };
+      let res = await this.transport.send({ ...base, headers: withAuthorization(req.headers, authorization) });
+      if (res.status === 401 && sameOrigin) {
         const retry = await this.auth.reauthorize(registry, req.scope, res, authorization);
         if (retry) {
           authorization = retry;
-          res = await this.transport.send({ method: req.method, url, registry, kind: req.kind, headers: withAuthorization(req.headers, authorization) });
+          res = await this.transport.send({ ...base, headers: withAuthorization(req.headers, authorization) });
         }
       }
       return { res, authorization };
@@ -199,6 +440,48 @@ interface Answer {
   authorization: Authorization;
 }
 
+export interface ManifestHead {
+  digest: string;
+  mediaType?: string;
+  size?: number;
+}
+
+export interface Manifest {
+  /** Exactly as the registry sent them. */
+  bytes: Buffer;
+  digest: string;
+  /** Content-Type of the answer, else the manifest's own `mediaType` field. */
+  mediaType: string;
+}
+
+/** How long a registry may take to answer the request that completes an upload (it may verify and move a big blob). */
+const UPLOAD_TIMEOUT_MS = 5 * 60_000;
+
+function manifestPath(repo: RepositoryRef, reference: string): string {
+  return `/v2/${repo.repository}/manifests/${encodeURIComponent(reference).replace(/%3A/gi, ':')}`;
+}
+
+function withDigest(location: URL, digest: string): URL {
+  const url = new URL(location);
+  url.searchParams.append('digest', digest);
+  return url;
+}
+
+function contentLength(res: HttpResponse): number | undefined {
+  const n = Number(header(res, 'content-length'));
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** The `mediaType` field of a manifest, for registries that answer with a generic Content-Type. */
+function mediaTypeInside(bytes: Buffer): string | undefined {
+  try {
+    const m = (JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown }).mediaType;
+    return typeof m === 'string' ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Registry host -> API base URL: docker.io/index.docker.io -> https://registry-1.docker.io;
  * loopback hosts (localhost, 127.0.0.0/8, [::1]) use http as Docker itself treats them as
@@ -214,6 +497,11 @@ export function registryBaseUrl(registry: string, insecure: string[] = []): stri
     return e === host || e === hostname;
   });
   return `${loopback || listed ? 'http' : 'https'}://${host}`;
+}
+
+/** `repository:<name>:pull,push`, the scope a write needs (it covers reads of that repository too). */
+export function pushScope(repository: string): string {
+  return `repository:${repository}:pull,push`;
 }
 
 /** `repository:<name>:pull`, the scope a read needs. */
@@ -269,7 +557,7 @@ function nextPage(res: HttpResponse, current: URL, base: URL, where: string): UR
   return next;
 }
 
-function responseError(where: string, registry: string, answer: Answer, what: 'tags' | 'manifest' | 'other'): RegistryError {
+function responseError(where: string, registry: string, answer: Answer, what: 'tags' | 'manifest' | 'blob' | 'push' | 'other'): RegistryError {
   const { res, authorization } = answer;
   const status = res.status;
   const code = registryErrorCode(res.body);
@@ -277,10 +565,10 @@ function responseError(where: string, registry: string, answer: Answer, what: 't
   let text: string;
   if (status === 401 || status === 403) {
     text = authorization.withCredentials
-      ? `credentials rejected for ${registry}, or they lack pull access to this repository; check the username and password or token configured for ${registry}`
+      ? `credentials rejected for ${registry}, or they lack ${what === 'push' ? 'push' : 'pull'} access to this repository; check the username and password or token configured for ${registry}`
       : `${registry} requires authentication (or the repository does not exist) and no credentials are configured for ${registry}`;
   } else if (status === 404) {
-    text = what === 'tags' ? 'repository not found' : what === 'manifest' ? 'tag or digest not found' : 'not found';
+    text = what === 'tags' ? 'repository not found' : what === 'manifest' ? 'tag or digest not found' : what === 'blob' ? 'blob not found' : 'not found';
   } else if (status === 429) {
     const after = header(res, 'retry-after');
     text = `rate limited by ${registry}${after ? `; it asks to retry after ${after}` : ''}`;

@@ -4,6 +4,7 @@
  * concurrency limit per host, and a short memory of hosts that cannot be reached so a registry
  * that is down costs one failure per batch, not one per repository.
  */
+import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { RegistryError } from '../util/errors.js';
@@ -20,14 +21,33 @@ export interface HttpResponse {
   url: URL;
 }
 
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
 export interface SendRequest {
-  method: 'GET' | 'HEAD' | 'POST';
+  method: HttpMethod;
   url: URL;
   headers?: Record<string, string>;
-  body?: string;
+  /** A buffered body can be sent again, so requests with one are retried like any other. */
+  body?: string | Buffer;
   /** Registry the request is made for (stats and concurrency are accounted to it). */
   registry: string;
   kind: RequestKind;
+  /** Overrides the transport's timeout for this request (a registry may take long to finish a big upload). */
+  timeoutMs?: number;
+}
+
+/** A request whose body is a stream (a blob on its way from one registry to another). */
+export interface StreamRequest extends Omit<SendRequest, 'body'> {
+  body?: Readable;
+}
+
+/**
+ * The answer to a streamed request: for a 2xx, `stream` carries the body unread (the caller must
+ * consume or destroy it) and `res.body` is empty; any other status has its body read into `res.body`.
+ */
+export interface StreamAnswer {
+  res: HttpResponse;
+  stream?: Readable;
 }
 
 export interface RegistryStats {
@@ -35,6 +55,11 @@ export interface RegistryStats {
   requests: number;
   byRegistry: Record<string, number>;
   byKind: Record<RequestKind, number>;
+  /** Requests by HTTP method (`HEAD`, `GET`, `PUT`, ...). */
+  byMethod: Record<string, number>;
+  /** Request body bytes sent and response body bytes received (streamed blobs included). */
+  bytesSent: number;
+  bytesReceived: number;
 }
 
 export interface Logger {
@@ -69,7 +94,7 @@ const TRANSIENT = new Set(['ECONNRESET', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET',
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
 
 export class Transport {
-  readonly stats: RegistryStats = { requests: 0, byRegistry: {}, byKind: { ping: 0, token: 0, tags: 0, manifest: 0, other: 0 } };
+  readonly stats: RegistryStats = { requests: 0, byRegistry: {}, byKind: { ping: 0, token: 0, tags: 0, manifest: 0, other: 0 }, byMethod: {}, bytesSent: 0, bytesReceived: 0 };
   private readonly dispatcher: Dispatcher;
   private readonly limits = new Map<string, LimitFunction>();
   private readonly unreachable = new Map<string, { message: string; until: number }>();
@@ -107,6 +132,97 @@ export class Transport {
     }
   }
 
+  /**
+   * Like `send`, but the 2xx body is handed over as a stream instead of being read. Without a
+   * request body, redirects are followed and 5xx/429/timeouts retried as in `send`; with one (a
+   * stream cannot be replayed) there is exactly one attempt and a redirect is returned as is.
+   * The per-host concurrency slot is released once the headers arrive: holding it while the body
+   * flows would let a copy between two repositories of one registry (GET from one, PUT to the
+   * other) deadlock on its own slots. Callers bound their own streaming concurrency.
+   */
+  async sendStream(req: StreamRequest): Promise<StreamAnswer> {
+    if (req.body) {
+      try {
+        return await this.sendOnceStreaming(req, req.method, req.url, { ...req.headers }, req.body);
+      } catch (err) {
+        // The body's own failure (a digest mismatch) is the error to report, not the aborted request.
+        throw this.connectionError(req.url, req.body.errored ?? err);
+      }
+    }
+    for (let attempt = 0; ; attempt++) {
+      let answer: StreamAnswer;
+      try {
+        answer = await this.streamFollowingRedirects(req);
+      } catch (err) {
+        const code = errorCode(err);
+        if (code !== undefined && TRANSIENT.has(code) && attempt < this.opts.retries) {
+          await this.opts.sleep(this.backoff(attempt));
+          continue;
+        }
+        throw this.connectionError(req.url, err);
+      }
+      const { res } = answer;
+      if (!isRetryableStatus(res.status) || attempt >= this.opts.retries) return answer;
+      const retryAfter = parseRetryAfter(res.headers['retry-after'], this.opts.now());
+      if (retryAfter !== undefined && retryAfter > this.opts.maxRetryAfterMs) return answer;
+      const delay = retryAfter ?? this.backoff(attempt);
+      this.opts.logger?.warn({ registry: req.registry, host: res.url.host, status: res.status, attempt: attempt + 1, delayMs: delay }, 'registry answered with a retryable status, retrying');
+      await this.opts.sleep(delay);
+    }
+  }
+
+  private async streamFollowingRedirects(req: StreamRequest): Promise<StreamAnswer> {
+    let url = req.url;
+    let headers = { ...req.headers };
+    for (let hop = 0; ; hop++) {
+      const answer = await this.sendOnceStreaming(req, req.method, url, headers, undefined);
+      const location = answer.res.headers.location;
+      if (!isRedirect(answer.res.status) || typeof location !== 'string') return answer;
+      if (hop >= this.opts.maxRedirects) throw new RegistryError(`too many redirects from ${req.url.host}`, { status: answer.res.status });
+      const next = new URL(location, url);
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new RegistryError(`${url.host} redirected to an unsupported URL scheme ${next.protocol}`);
+      if (next.origin !== url.origin) headers = withoutAuthorization(headers);
+      this.opts.logger?.debug({ registry: req.registry, from: url.host, to: next.host, status: answer.res.status }, 'following redirect');
+      url = next;
+    }
+  }
+
+  private async sendOnceStreaming(req: StreamRequest, method: HttpMethod, url: URL, headers: Record<string, string>, body: Readable | undefined): Promise<StreamAnswer> {
+    const hostKey = url.host;
+    this.failFastIfUnreachable(hostKey);
+    const timeout = req.timeoutMs ?? this.opts.timeoutMs;
+    const sent = await this.limiter(hostKey)(async () => {
+      this.failFastIfUnreachable(hostKey);
+      this.count(req, method);
+      const started = this.opts.now();
+      let bytesOut = 0;
+      if (body) body.on('data', (chunk: Buffer) => { bytesOut += chunk.length; });
+      const res = await this.dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+      this.stats.bytesSent += bytesOut;
+      this.opts.logger?.debug({ registry: req.registry, kind: req.kind, method, host: url.host, path: url.pathname, status: res.statusCode, ms: this.opts.now() - started }, 'registry request');
+      return res;
+    });
+    const base = { status: sent.statusCode, statusText: sent.statusText ?? '', headers: sent.headers, url };
+    if (method !== 'HEAD' && sent.statusCode >= 200 && sent.statusCode <= 299) {
+      const stream = sent.body as unknown as Readable;
+      stream.on('data', (chunk: Buffer) => { this.stats.bytesReceived += chunk.length; });
+      return { res: { ...base, body: Buffer.alloc(0) }, stream };
+    }
+    if (method === 'HEAD' || isRedirect(sent.statusCode)) {
+      await sent.body.dump();
+      return { res: { ...base, body: Buffer.alloc(0) } };
+    }
+    return { res: { ...base, body: await readLimited(sent.body, 64 * 1024, url.host).catch(() => Buffer.alloc(0)) } };
+  }
+
   private async sendFollowingRedirects(req: SendRequest): Promise<HttpResponse> {
     let url = req.url;
     let method = req.method;
@@ -130,13 +246,14 @@ export class Transport {
     }
   }
 
-  private async sendOnce(req: SendRequest, method: string, url: URL, headers: Record<string, string>, body: string | undefined): Promise<HttpResponse> {
+  private async sendOnce(req: SendRequest, method: HttpMethod, url: URL, headers: Record<string, string>, body: string | Buffer | undefined): Promise<HttpResponse> {
     const hostKey = url.host;
     this.failFastIfUnreachable(hostKey);
+    const timeout = req.timeoutMs ?? this.opts.timeoutMs;
     return this.limiter(hostKey)(async () => {
       // Checked again: the host may have been found down while this request waited for a slot.
       this.failFastIfUnreachable(hostKey);
-      this.count(req);
+      this.count(req, method);
       const started = this.opts.now();
       const res = await this.dispatcher.request({
         origin: url.origin,
@@ -144,23 +261,26 @@ export class Transport {
         method: method as Dispatcher.HttpMethod,
         headers,
         body,
-        headersTimeout: this.opts.timeoutMs,
-        bodyTimeout: this.opts.timeoutMs,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
       });
+      if (body !== undefined) this.stats.bytesSent += Buffer.byteLength(body);
       let buf: Buffer;
       if (method === 'HEAD' || isRedirect(res.statusCode)) {
         await res.body.dump();
         buf = Buffer.alloc(0);
       } else {
         buf = await readLimited(res.body, this.opts.maxBodyBytes, url.host);
+        this.stats.bytesReceived += buf.length;
       }
       this.opts.logger?.debug({ registry: req.registry, kind: req.kind, method, host: url.host, path: url.pathname, status: res.statusCode, ms: this.opts.now() - started }, 'registry request');
       return { status: res.statusCode, statusText: res.statusText ?? '', headers: res.headers, body: buf, url };
     });
   }
 
-  private count(req: SendRequest): void {
+  private count(req: { registry: string; kind: RequestKind }, method: HttpMethod): void {
     this.stats.requests++;
+    this.stats.byMethod[method] = (this.stats.byMethod[method] ?? 0) + 1;
     this.stats.byRegistry[req.registry] = (this.stats.byRegistry[req.registry] ?? 0) + 1;
     this.stats.byKind[req.kind]++;
   }

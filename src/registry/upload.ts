@@ -1,0 +1,90 @@
+/**
+ * Stream helpers for blob copies: a pass-through that checks a blob's digest and size while it
+ * flows (so a layer is never held in memory and a corrupt one never reaches the target), and a
+ * splitter into fixed-size chunks for registries that take uploads only in PATCH pieces.
+ */
+import { createHash, getHashes } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { RegistryError } from '../util/errors.js';
+
+const HASHES = new Set(getHashes());
+
+/** `sha256:<hex>` -> node's hash name, or undefined when it cannot be checked here. */
+export function digestAlgorithm(digest: string): string | undefined {
+  const algo = digest.slice(0, digest.indexOf(':'));
+  return /^sha(256|384|512)$/.test(algo) && HASHES.has(algo) ? algo : undefined;
+}
+
+/** The digest of bytes, in the algorithm of `like` (sha256 by default). */
+export function digestOf(bytes: Buffer, like = 'sha256:'): string {
+  const algo = digestAlgorithm(like) ?? 'sha256';
+  return `${algo}:${createHash(algo).update(bytes).digest('hex')}`;
+}
+
+/**
+ * A pass-through that fails (before its last byte is passed on) when the content does not hash to
+ * `digest` or its length is not `size`. Piped into an upload, the failure aborts the request, so the
+ * registry never completes an upload of wrong bytes.
+ */
+export class VerifyingStream extends Transform {
+  private readonly hash;
+  private bytes = 0;
+  private held: Buffer | undefined;
+
+  constructor(private readonly digest: string, private readonly size: number | undefined, private readonly where: string) {
+    super();
+    const algo = digestAlgorithm(digest);
+    if (!algo) throw new RegistryError(`${where}: cannot verify digest ${digest} (only sha256/sha384/sha512)`);
+    this.hash = createHash(algo);
+  }
+
+  get bytesSeen(): number {
+    return this.bytes;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.size !== undefined && this.bytes > this.size) {
+      done(new RegistryError(`${this.where}: the source sent more than the ${this.size} bytes its manifest declares`));
+      return;
+    }
+    this.hash.update(chunk);
+    // The newest chunk is held back until the next one arrives, so the final bytes are passed on
+    // only after the digest is known to be right (an upload of wrong bytes can never complete).
+    const previous = this.held;
+    this.held = chunk;
+    done(null, previous);
+  }
+
+  override _flush(done: TransformCallback): void {
+    const actual = `${this.digest.slice(0, this.digest.indexOf(':'))}:${this.hash.digest('hex')}`;
+    if (this.size !== undefined && this.bytes !== this.size) {
+      done(new RegistryError(`${this.where}: the source sent ${this.bytes} bytes, its manifest declares ${this.size}`));
+    } else if (actual !== this.digest) {
+      done(new RegistryError(`${this.where}: the bytes received hash to ${actual}, not ${this.digest}; nothing was pushed`));
+    } else {
+      done(null, this.held);
+    }
+  }
+}
+
+/** Reads a stream as chunks of exactly `size` bytes (the last one shorter); at most one chunk is buffered. */
+export async function* chunksOf(stream: Readable, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let length = 0;
+  for await (const data of stream) {
+    let buf = Buffer.isBuffer(data) ? data : Buffer.from(data as Uint8Array);
+    while (buf.length > 0) {
+      const take = Math.min(size - length, buf.length);
+      parts.push(buf.subarray(0, take));
+      length += take;
+      buf = buf.subarray(take);
+      if (length === size) {
+        yield Buffer.concat(parts, length);
+        parts = [];
+        length = 0;
+      }
+    }
+  }
+  if (length > 0) yield Buffer.concat(parts, length);
+}
