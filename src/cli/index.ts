@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { isUserError, errorMessage } from '../util/errors.js';
 import { scrubSecrets } from '../util/logger.js';
 import { registerSyncCommand } from './sync.js';
+import { registerPolicyCommand } from './policy.js';
+import type { TagInfo } from '../registry/types.js';
 
 const require = createRequire(import.meta.url);
 export const VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -15,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.command('version').description('print the version').action(() => console.log(`dosync ${VERSION}`));
   registerSyncCommand(program);
+  registerPolicyCommand(program, { listTags: listTagsForPolicy });
   return program;
 }
 
@@ -37,4 +40,16 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`dosync: unexpected error (please report it): ${err instanceof Error ? err.stack : String(err)}\n`);
     process.exitCode = 70;
   }
+}
+
+/** `dosync policy --image`: tags (and push times, where the registry has them) with the credentials dosync would use. */
+async function listTagsForPolicy(image: string): Promise<TagInfo[]> {
+  const [{ parseImageReference }, { loadConfigFile }, { createRegistryRuntime }, { createLogger }] = await Promise.all([
+    import('../reference/index.js'), import('../config/file.js'), import('./registry-runtime.js'), import('../util/logger.js'),
+  ]);
+  const ref = parseImageReference(image);
+  const { path, config } = await loadConfigFile(process.env.DOSYNC_CONFIG, process.env);
+  const runtime = await createRegistryRuntime(config, process.env, createLogger({ destination: process.stderr }), path);
+  const [tags, times] = await Promise.all([runtime.registry.listTags(ref), runtime.pushTimes(ref).catch(() => undefined)]);
+  return tags.map((tag) => ({ tag, pushedAt: times?.get(tag) }));
 }

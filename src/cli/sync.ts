@@ -14,7 +14,7 @@ const DEFAULT_INTERVAL = '5m';
 
 interface SyncFlags {
   file: string[]; envFile?: string; config?: string; interval?: string; verbose?: boolean; once?: boolean; dryRun?: boolean;
-  backupDir?: string; keepBackups?: string; prune: boolean; projectName?: string; healthTimeout?: string; healthStable?: string; logFormat?: string;
+  backupDir?: string; keepBackups?: string; prune: boolean; rollingUpdate?: boolean; projectName?: string; healthTimeout?: string; healthStable?: string; logFormat?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -33,6 +33,7 @@ export function registerSyncCommand(program: Command): void {
     .option('--backup-dir <dir>', 'where compose backups go (default: backups/ next to the compose file; env DOSYNC_BACKUP_DIR)')
     .option('--keep-backups <n>', 'backups kept per file (default 10)')
     .option('--no-prune', 'keep the images an update replaced')
+    .option('--rolling-update', 'replace scaled services side by side, without downtime (per service: label dosync.rollout=rolling; env DOSYNC_ROLLING_UPDATE)')
     .option('-p, --project-name <name>', 'Compose project name (default: from the running containers; env DOSYNC_PROJECT)')
     .option('--health-timeout <duration>', 'how long an updated service may take to become healthy (default 2m)')
     .option('--health-stable <duration>', 'without a HEALTHCHECK: how long it must keep running (default 10s)')
@@ -79,6 +80,7 @@ async function syncAction(flags: SyncFlags): Promise<number> {
       stableMs: flags.healthStable ? parseDuration(flags.healthStable, '--health-stable') : config.health?.stable ?? 10_000,
     },
     prune: flags.prune && config.prune !== false,
+    rolling: flags.rollingUpdate ?? envFlag(env, 'DOSYNC_ROLLING_UPDATE') ?? false,
     projectName: flags.projectName ?? envValue(env, 'DOSYNC_PROJECT'),
   };
   const registry = await createRegistryRuntime(config, configEnv, logger, configPath);

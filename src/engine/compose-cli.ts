@@ -53,11 +53,14 @@ function projectArgs(p: ComposeProject): string[] {
   return args;
 }
 
-/** `up -d --no-deps --force-recreate` for exactly these services. Force, because a digest update keeps the tag. */
-export async function composeUp(project: ComposeProject, services: string[], cwd?: string): Promise<void> {
+/**
+ * `up -d --no-deps` for exactly these services: `--force-recreate` by default (a digest update keeps the tag,
+ * so Compose alone would not see a change); `extra` replaces it (a rolling update passes --no-recreate --scale).
+ */
+export async function composeUp(project: ComposeProject, services: string[], extra: string[] = ['--force-recreate']): Promise<void> {
   const compose = await detectCompose();
-  const argv = [...compose.argv, ...projectArgs(project), 'up', '-d', '--no-deps', '--force-recreate', ...services];
-  const r = await run(argv, { cwd });
+  const argv = [...compose.argv, ...projectArgs(project), 'up', '-d', '--no-deps', ...extra, ...services];
+  const r = await run(argv);
   if (r.code !== 0) {
     const detail = r.stderr.trim().split('\n').filter(Boolean).slice(-1)[0] ?? `exit code ${r.code}`;
     throw new EngineError(`compose up of ${services.join(', ')} failed: ${detail}`);

@@ -1,6 +1,7 @@
 import Docker from 'dockerode';
 import { EngineError, errorMessage } from '../util/errors.js';
 import type { Credential } from '../registry/types.js';
+import { dockerAuthConfig } from '../registry/credentials.js';
 
 export const LABEL_PROJECT = 'com.docker.compose.project';
 export const LABEL_SERVICE = 'com.docker.compose.service';
@@ -51,19 +52,10 @@ export async function listComposeContainers(docker: Docker, filter: { project?: 
   }));
 }
 
-/** Docker's auth config for a pull: the same credentials the registry client used. */
-function authConfig(registry: string, cred: Credential | undefined): Docker.AuthConfig | undefined {
-  if (!cred) return undefined;
-  if (cred.identityToken) return { serveraddress: registry, identitytoken: cred.identityToken } as unknown as Docker.AuthConfig;
-  if (cred.registryToken) return { serveraddress: registry, registrytoken: cred.registryToken } as unknown as Docker.AuthConfig;
-  if (cred.username !== undefined) return { serveraddress: registry, username: cred.username, password: cred.password ?? '' };
-  return undefined;
-}
-
 /** Pulls `image` and resolves once the engine has it; returns the local image ID. */
 export async function pullImage(docker: Docker, image: string, registry: string, cred?: Credential): Promise<string> {
   try {
-    const stream = await docker.pull(image, { authconfig: authConfig(registry, cred) });
+    const stream = await docker.pull(image, { authconfig: dockerAuthConfig(registry, cred) as Docker.AuthConfig | undefined });
     await new Promise<void>((resolve, reject) => {
       docker.modem.followProgress(stream, (err: Error | null, events: Array<{ error?: string }>) => {
         const failed = events?.find((e) => e.error);
@@ -124,4 +116,13 @@ export async function removeReplacedImage(docker: Docker, imageId: string, refer
 export async function retagImage(docker: Docker, imageId: string, reference: string): Promise<void> {
   const colon = reference.lastIndexOf(':');
   await docker.getImage(imageId).tag({ repo: reference.slice(0, colon), tag: reference.slice(colon + 1) });
+}
+
+/** Stops (briefly, then kills) and removes containers; used to retire old replicas after a rolling update. */
+export async function removeContainers(docker: Docker, ids: string[]): Promise<void> {
+  await Promise.all(ids.map(async (id) => {
+    const c = docker.getContainer(id);
+    await c.stop({ t: 10 }).catch((err: { statusCode?: number }) => { if (err.statusCode !== 304 && err.statusCode !== 404) throw err; });
+    await c.remove({ force: true }).catch((err: { statusCode?: number }) => { if (err.statusCode !== 404) throw err; });
+  }));
 }

@@ -1,7 +1,11 @@
 import type Docker from 'dockerode';
-import { listComposeContainers } from './docker.js';
+import { connect } from 'node:net';
+import { request } from 'undici';
+import { listComposeContainers, type ContainerSummary } from './docker.js';
 
 export interface HealthOptions {
+  /** HTTP or TCP probe against each container's own address, for images without a HEALTHCHECK. */
+  probe?: { url?: string; tcpPort?: number };
   /** Give up after this long. */
   timeoutMs: number;
   /** Without a HEALTHCHECK: how long a container must stay running, without restarts, to count as up. */
@@ -14,7 +18,7 @@ export interface HealthOptions {
 
 export type HealthResult = { healthy: true; containers: string[] } | { healthy: false; reason: string; containers: string[] };
 
-interface Observed { name: string; status: string; health?: string; exitCode: number; restarts: number; startedAt: number }
+interface Observed { name: string; status: string; health?: string; exitCode: number; restarts: number; startedAt: number; probe?: boolean }
 
 /** Judges one poll: a verdict, or undefined to keep waiting. Pure, so the rules are unit-testable. */
 export function judge(observed: Observed[], expected: number, now: number, stableMs: number): HealthResult | undefined {
@@ -25,18 +29,21 @@ export function judge(observed: Observed[], expected: number, now: number, stabl
     if (o.health === 'unhealthy') return { healthy: false, reason: `${o.name} reports unhealthy`, containers: names };
   }
   if (observed.length < expected) return undefined;
-  const ready = observed.every((o) => o.status === 'running' && (o.health ? o.health === 'healthy' : now - o.startedAt >= stableMs));
+  const ready = observed.every((o) => o.status === 'running' && (o.health ? o.health === 'healthy' : now - o.startedAt >= stableMs) && o.probe !== false);
   return ready ? { healthy: true, containers: names } : undefined;
 }
 
-/** Waits until every container of `service` running `imageId` is healthy (or stable), or something fails. */
-export async function waitHealthy(docker: Docker, project: string, service: string, imageId: string, expected: number, opts: HealthOptions): Promise<HealthResult> {
+/** Which containers of the service are being judged (the new ones). */
+export type ContainerFilter = (c: ContainerSummary) => boolean;
+
+/** Waits until every selected container of `service` is healthy (or stable, and passing the probe), or something fails. */
+export async function waitHealthy(docker: Docker, project: string, service: string, select: ContainerFilter, expected: number, opts: HealthOptions): Promise<HealthResult> {
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const deadline = now() + opts.timeoutMs;
   let last: Observed[] = [];
   for (;;) {
-    const containers = (await listComposeContainers(docker, { project, service })).filter((c) => c.imageId === imageId && c.labels['com.docker.compose.oneoff'] !== 'True');
+    const containers = (await listComposeContainers(docker, { project, service })).filter((c) => select(c) && c.labels['com.docker.compose.oneoff'] !== 'True');
     last = await Promise.all(containers.map(async (c) => {
       const info = await docker.getContainer(c.id).inspect();
       return {
@@ -46,6 +53,7 @@ export async function waitHealthy(docker: Docker, project: string, service: stri
         exitCode: info.State.ExitCode,
         restarts: info.RestartCount ?? 0,
         startedAt: Date.parse(info.State.StartedAt),
+        probe: opts.probe && info.State.Status === 'running' ? await probe(containerAddress(info), opts.probe) : undefined,
       };
     }));
     const verdict = judge(last, expected, now(), opts.stableMs);
@@ -56,4 +64,32 @@ export async function waitHealthy(docker: Docker, project: string, service: stri
     }
     await sleep(opts.pollMs ?? 500);
   }
+}
+
+function containerAddress(info: Docker.ContainerInspectInfo): string | undefined {
+  const networks = Object.values(info.NetworkSettings?.Networks ?? {});
+  return networks.map((n) => n.IPAddress).find(Boolean);
+}
+
+/** One probe: an HTTP answer below 400, or an accepted TCP connection, within 2s. */
+async function probe(address: string | undefined, p: { url?: string; tcpPort?: number }): Promise<boolean> {
+  if (!address) return false;
+  if (p.url) {
+    const url = new URL(p.url.replace(/^(https?:\/\/)(:|\/|$)/, `$1${address}$2`));
+    if (url.hostname === 'container') url.hostname = address;
+    try {
+      const res = await request(url, { headersTimeout: 2000, bodyTimeout: 2000 });
+      await res.body.dump();
+      return res.statusCode < 400;
+    } catch {
+      return false;
+    }
+  }
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port: p.tcpPort!, timeout: 2000 });
+    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }

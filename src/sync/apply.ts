@@ -1,117 +1,179 @@
 import type Docker from 'dockerode';
-import { readFile } from 'node:fs/promises';
 import type { Logger } from '../util/logger.js';
 import { errorMessage } from '../util/errors.js';
 import type { ServicePlan } from './plan.js';
-import { setServiceImage } from '../compose/mutate.js';
-import { replaceFileSafely } from '../compose/writer.js';
-import { pullImage, removeReplacedImage, listComposeContainers, retagImage } from '../engine/docker.js';
+import { pullImage, removeReplacedImage, listComposeContainers, retagImage, removeContainers, type ContainerSummary } from '../engine/docker.js';
 import { composeUp, type ComposeProject } from '../engine/compose-cli.js';
-import { waitHealthy } from '../engine/health.js';
+import { waitHealthy, type ContainerFilter } from '../engine/health.js';
 import type { Credential } from '../registry/types.js';
+import { rewriteServiceImage, restoreServiceImage, type RewriteContext } from './rewrite.js';
+import { rollingBlocker, type ServiceSettings } from './service-settings.js';
 
-export interface ApplyContext {
+export interface ApplyContext extends RewriteContext {
   docker: Docker;
   project: ComposeProject;
   logger: Logger;
   credentials: (registry: string) => Promise<Credential | undefined>;
-  /** Compose file texts as dosync last read or wrote them: a file that differs on disk was edited meanwhile. */
-  knownTexts: Map<string, string>;
-  backupDir?: string;
-  keepBackups: number;
-  health: { timeoutMs: number; stableMs: number };
+  settings: (plan: ServicePlan) => ServiceSettings;
   prune: boolean;
 }
 
 export type ApplyOutcome =
-  | { status: 'updated'; from: string; to: string; backup?: string; pruned: string[]; recreated: boolean; note?: string }
+  | { status: 'updated'; from: string; to: string; backup?: string; pruned: string[]; recreated: boolean; rollout?: 'recreate' | 'rolling'; note?: string }
   | { status: 'rolled-back'; from: string; to: string; reason: string; failedTag: string }
   | { status: 'failed'; from: string; to: string; reason: string };
 
-/**
- * One service update: pull first (nothing is touched if that fails), then back up and rewrite the image
- * line, recreate through Compose, and wait for health. On failure the previous image line is written back
- * and the service recreated on its old image, so the stack is as it was.
- */
-export async function applyUpdate(plan: ServicePlan, ctx: ApplyContext): Promise<ApplyOutcome> {
-  const d = plan.decision;
-  if (d.kind !== 'update') throw new Error('applyUpdate called without an update decision');
-  const svc = plan.service;
-  const log = ctx.logger.child({ service: svc.name });
-  const from = svc.rawImage ?? svc.image!;
-  const to = d.newImage;
-  const file = svc.imageFile!;
-  const registry = plan.ref!.registry;
-
-  const before = await listComposeContainers(ctx.docker, { project: ctx.project.name, service: svc.name });
-  const running = before.filter((c) => c.state === 'running');
-  const oldImageIds = [...new Set(before.map((c) => c.imageId))];
-
-  let newImageId: string;
-  try {
-    newImageId = await pullImage(ctx.docker, d.pullRef, registry, await ctx.credentials(registry));
-    log.debug({ image: d.pullRef, id: newImageId }, 'pulled');
-  } catch (err) {
-    return { status: 'failed', from, to, reason: errorMessage(err) };
-  }
-
-  let backup: string | undefined;
-  let original: string | undefined;
-  if (d.mode === 'tag') {
-    original = ctx.knownTexts.get(file) ?? (await readFile(file, 'utf8'));
-    const updated = setServiceImage(original, svc.name, to);
-    const written = await replaceFileSafely(file, updated, { expectedOriginal: original, backupDir: ctx.backupDir, keep: ctx.keepBackups });
-    ctx.knownTexts.set(file, updated);
-    backup = written.backupPath;
-    if (written.mode === 'in-place') log.warn({ file }, 'compose file is a single-file bind mount: rewrote it in place (verified) instead of an atomic rename');
-    log.info({ file, backup }, `compose file updated: ${from} -> ${to}`);
-  }
-
-  if (running.length === 0) {
-    // The user has this service stopped (or the stack is down): keep the file current, start nothing.
-    return { status: 'updated', from, to, backup, pruned: [], recreated: false };
-  }
-
-  const failure = await recreateAndCheck(ctx, svc.name, newImageId, Math.max(svc.replicas, running.length));
-  if (!failure) {
-    const pruned: string[] = [];
-    if (ctx.prune) {
-      for (const id of oldImageIds.filter((id) => id !== newImageId)) {
-        const oldRef = d.mode === 'tag' ? svc.image : undefined;
-        const result = await removeReplacedImage(ctx.docker, id, oldRef).catch((err) => {
-          log.warn({ image: id.slice(7, 19) }, `could not prune replaced image: ${errorMessage(err)}`);
-          return 'kept' as const;
-        });
-        if (result === 'removed') pruned.push(id);
-      }
-    }
-    return { status: 'updated', from, to, backup, pruned, recreated: true };
-  }
-
-  log.warn({ reason: failure }, `update to ${to} failed; rolling back to ${from}`);
-  if (original !== undefined) {
-    const current = await readFile(file, 'utf8');
-    // Only our line goes back: edits the user made meanwhile survive.
-    const reverted = setServiceImage(current, svc.name, from);
-    await replaceFileSafely(file, reverted, { expectedOriginal: current, backupDir: ctx.backupDir, keep: ctx.keepBackups });
-    ctx.knownTexts.set(file, reverted);
-  }
-  const oldId = oldImageIds[0];
-  // A digest update moved the tag itself: point it back at the old image before recreating.
-  if (d.mode === 'digest' && oldId) await retagImage(ctx.docker, oldId, d.pullRef);
-  const rollbackFailure = oldId ? await recreateAndCheck(ctx, svc.name, oldId, Math.max(svc.replicas, running.length)) : 'no previous image to return to';
-  if (rollbackFailure) {
-    return { status: 'failed', from, to, reason: `${failure}; rollback also failed: ${rollbackFailure}` };
-  }
-  return { status: 'rolled-back', from, to, reason: failure, failedTag: d.mode === 'digest' ? d.remoteDigest! : d.toTag };
+/** What one member of a group looked like before, and what was done to it, so it can be undone. */
+interface Step {
+  plan: ServicePlan;
+  from: string;
+  to: string;
+  before: ContainerSummary[];
+  newImageId: string;
+  backup?: string;
+  rewritten: boolean;
+  recreated: boolean;
 }
 
-async function recreateAndCheck(ctx: ApplyContext, service: string, imageId: string, replicas: number): Promise<string | undefined> {
+export type UpdatePlan = ServicePlan & { decision: Extract<ServicePlan['decision'], { kind: 'update' }> };
+
+/**
+ * Updates a group of services that must move together (one service, or name-based replicas such as
+ * web-1/web-2): all images are pulled first (nothing is touched if a pull fails); then each member's image is
+ * rewritten (backup + atomic write), recreated through Compose and health-gated in turn. If any member fails,
+ * every member already changed is put back on its previous image, so the group never ends up split.
+ */
+export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext): Promise<ApplyOutcome[]> {
+  const imageOf = (p: ServicePlan) => p.service.image!;
+  const newIds = new Map<string, string>();
+  for (const plan of plans) {
+    const d = plan.decision;
+    try {
+      if (!newIds.has(d.pullRef)) {
+        const registry = plan.ref!.registry;
+        newIds.set(d.pullRef, await pullImage(ctx.docker, d.pullRef, registry, await ctx.credentials(registry)));
+      }
+    } catch (err) {
+      const reason = errorMessage(err);
+      return plans.map((p) => ({ status: 'failed', from: imageOf(p), to: p.decision.newImage, reason: p === plan ? reason : `not updated: ${plan.service.name} failed: ${reason}` }));
+    }
+  }
+
+  const steps: Step[] = [];
+  let failure: { step: Step; reason: string } | undefined;
+  for (const plan of plans) {
+    const step: Step = {
+      plan, from: imageOf(plan), to: plan.decision.newImage, newImageId: newIds.get(plan.decision.pullRef)!,
+      before: await listComposeContainers(ctx.docker, { project: ctx.project.name, service: plan.service.name }),
+      rewritten: false, recreated: false,
+    };
+    steps.push(step);
+    const reason = await updateMember(step, ctx).catch((err) => errorMessage(err));
+    if (reason) { failure = { step, reason }; break; }
+  }
+
+  if (!failure) {
+    const outcomes: ApplyOutcome[] = [];
+    for (const s of steps) {
+      const pruned = ctx.prune ? await pruneReplaced(s, ctx) : [];
+      outcomes.push({ status: 'updated', from: s.from, to: s.to, backup: s.backup, pruned, recreated: s.recreated, rollout: ctx.settings(s.plan).rollout });
+    }
+    return outcomes;
+  }
+
+  const rollbackErrors: string[] = [];
+  for (const step of [...steps].reverse()) {
+    const err = await rollbackMember(step, ctx).catch((e) => errorMessage(e));
+    if (err) rollbackErrors.push(`${step.plan.service.name}: ${err}`);
+  }
+  return plans.map((p): ApplyOutcome => {
+    const own = failure!.step.plan === p;
+    const reason = own ? failure!.reason : `${failure!.step.plan.service.name} failed: ${failure!.reason}`;
+    if (rollbackErrors.length > 0) return { status: 'failed', from: imageOf(p), to: p.decision.newImage, reason: `${reason}; rollback also failed: ${rollbackErrors.join('; ')}` };
+    return { status: 'rolled-back', from: imageOf(p), to: p.decision.newImage, reason, failedTag: p.decision.mode === 'digest' ? p.decision.remoteDigest! : p.decision.toTag };
+  });
+}
+
+/** Rewrites and recreates one member; returns why it failed, or undefined. */
+async function updateMember(step: Step, ctx: ApplyContext): Promise<string | undefined> {
+  const { plan } = step;
+  const log = ctx.logger.child({ service: plan.service.name });
+  if ((plan.decision as UpdatePlan['decision']).mode === 'tag') {
+    const written = await rewriteServiceImage(plan.service, step.to, ctx);
+    step.backup = written.backup;
+    step.rewritten = true;
+    if (written.mode === 'in-place') log.warn({ file: written.file }, 'the file is a single-file bind mount: rewrote it in place (verified) instead of an atomic rename');
+    log.info({ file: written.file, backup: written.backup }, `${written.file} updated: ${step.from} -> ${step.to}`);
+  }
+  const running = step.before.filter((c) => c.state === 'running');
+  // A stopped service stays stopped: its file is kept current, nothing is started.
+  if (running.length === 0) return undefined;
+  step.recreated = true;
+  const settings = ctx.settings(plan);
+  const replicas = Math.max(plan.service.replicas, running.length);
+  const oldIds = new Set(step.before.map((c) => c.id));
+  if (settings.rollout === 'rolling') {
+    const blocker = rollingBlocker(plan.service);
+    if (!blocker) return rollingUpdate(step, replicas, oldIds, ctx);
+    log.warn(`rolling update not possible because ${blocker}; recreating instead`);
+  }
+  return recreate(ctx, plan, (c) => c.imageId === step.newImageId, replicas);
+}
+
+async function recreate(ctx: ApplyContext, plan: ServicePlan, select: ContainerFilter, replicas: number, extra: string[] = []): Promise<string | undefined> {
   try {
-    await composeUp(ctx.project, [service]);
+    await composeUp(ctx.project, [plan.service.name], extra);
   } catch (err) {
     return errorMessage(err);
   }
-  const health = await waitHealthy(ctx.docker, ctx.project.name, service, imageId, replicas, ctx.health);
+  const s = ctx.settings(plan).health;
+  const probe = s.url || s.tcpPort ? { url: s.url, tcpPort: s.tcpPort } : undefined;
+  const health = await waitHealthy(ctx.docker, ctx.project.name, plan.service.name, select, replicas, { ...s, probe });
   return health.healthy ? undefined : health.reason;
+}
+
+/**
+ * docker-rollout's technique: scale to twice the replicas without recreating (the new ones get the new image),
+ * wait until the new containers are healthy, then remove the old ones. If the new ones fail they are removed
+ * and the old ones never stopped serving.
+ */
+async function rollingUpdate(step: Step, replicas: number, oldIds: Set<string>, ctx: ApplyContext): Promise<string | undefined> {
+  const name = step.plan.service.name;
+  const isNew: ContainerFilter = (c) => !oldIds.has(c.id);
+  const failed = await recreate(ctx, step.plan, isNew, replicas, ['--no-recreate', '--scale', `${name}=${replicas * 2}`]);
+  const current = await listComposeContainers(ctx.docker, { project: ctx.project.name, service: name });
+  if (failed) {
+    await removeContainers(ctx.docker, current.filter(isNew).map((c) => c.id));
+    step.recreated = false; // the old containers are untouched
+    return failed;
+  }
+  await removeContainers(ctx.docker, current.filter((c) => oldIds.has(c.id)).map((c) => c.id));
+  return undefined;
+}
+
+/** Puts a member back as it was: image line restored (only that edit), tag re-pointed for digest updates, recreated. */
+async function rollbackMember(step: Step, ctx: ApplyContext): Promise<string | undefined> {
+  const { plan } = step;
+  const d = plan.decision as UpdatePlan['decision'];
+  if (step.rewritten) await restoreServiceImage(plan.service.name, step.from, ctx);
+  const oldId = step.before.find((c) => c.state === 'running')?.imageId ?? step.before[0]?.imageId;
+  if (d.mode === 'digest' && oldId) await retagImage(ctx.docker, oldId, d.pullRef);
+  if (!step.recreated || !oldId) return undefined;
+  const running = step.before.filter((c) => c.state === 'running').length;
+  return recreate(ctx, plan, (c) => c.imageId === oldId, Math.max(plan.service.replicas, running));
+}
+
+/** After a successful update: remove the images no container uses any more (never a host-wide prune). */
+async function pruneReplaced(step: Step, ctx: ApplyContext): Promise<string[]> {
+  const d = step.plan.decision as UpdatePlan['decision'];
+  const pruned: string[] = [];
+  for (const id of new Set(step.before.map((c) => c.imageId))) {
+    if (id === step.newImageId) continue;
+    const result = await removeReplacedImage(ctx.docker, id, d.mode === 'tag' ? step.from : undefined).catch((err) => {
+      ctx.logger.warn({ service: step.plan.service.name, image: id.slice(7, 19) }, `could not prune the replaced image: ${errorMessage(err)}`);
+      return 'kept' as const;
+    });
+    if (result === 'removed') pruned.push(id);
+  }
+  return pruned;
 }

@@ -3,7 +3,7 @@ import { readFile, access } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
-import { readStack, parseEnvFile, type Stack } from '../compose/stack.js';
+import { readStack, type Stack } from '../compose/stack.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { ConfigFile } from '../config/file.js';
 import type { Credential } from '../registry/types.js';
@@ -11,7 +11,10 @@ import { repositoryKey } from '../reference/index.js';
 import { resolveProject } from '../engine/project.js';
 import { pingEngine } from '../engine/docker.js';
 import { planService, type ServicePlan, type PlanContext } from './plan.js';
-import { applyUpdate, type ApplyOutcome } from './apply.js';
+import { applyGroup, type ApplyContext, type ApplyOutcome, type UpdatePlan } from './apply.js';
+import { groupReplicas, orderByDependencies } from './groups.js';
+import { serviceSettings } from './service-settings.js';
+import type { Logger as PinoLogger } from '../util/logger.js';
 import { ComposeChangedError } from '../compose/writer.js';
 
 export interface CycleSettings {
@@ -23,6 +26,8 @@ export interface CycleSettings {
   backupDir?: string;
   keepBackups: number;
   health: { timeoutMs: number; stableMs: number };
+  /** --rolling-update: roll out every eligible service side by side (per service: label dosync.rollout). */
+  rolling: boolean;
   prune: boolean;
   projectName?: string;
 }
@@ -33,6 +38,7 @@ export interface CycleDeps {
   logger: Logger;
   credentials: (registry: string) => Promise<Credential | undefined>;
   registryPolicySource: PlanContext['registryPolicySource'];
+  pushTimes?: PlanContext['pushTimes'];
   /** Remembered across cycles: tags (or digests) that failed their health gate, per repository. */
   failedTags: Map<string, Set<string>>;
   /** Set when a stop was requested: finish the current service, start no other. */
@@ -56,8 +62,8 @@ async function readText(path: string, what: string): Promise<string> {
   }
 }
 
-/** Environment for interpolation, as Compose sees it: the project's .env, then -e, with the shell winning. */
-export async function loadStackEnv(files: string[], envFile?: string): Promise<{ env: Record<string, string | undefined>; envFiles: string[] }> {
+/** The env files Compose reads for interpolation: the project's .env, then -e. The shell environment wins over both. */
+export async function stackEnvFiles(files: string[], envFile?: string): Promise<string[]> {
   const envFiles: string[] = [];
   const dotenv = join(dirname(resolve(files[0])), '.env');
   if (await access(dotenv).then(() => true, () => false)) envFiles.push(dotenv);
@@ -66,21 +72,24 @@ export async function loadStackEnv(files: string[], envFile?: string): Promise<{
     await access(path).catch(() => { throw new ConfigError(`env file ${envFile} does not exist; check -e/--env-file`); });
     if (!envFiles.includes(path)) envFiles.push(path);
   }
-  let fromFiles: Record<string, string> = {};
-  for (const f of envFiles) fromFiles = { ...fromFiles, ...parseEnvFile(await readText(f, 'env file')) };
-  return { env: { ...fromFiles, ...process.env }, envFiles };
+  return envFiles;
 }
 
-export async function loadStack(files: string[], env: Record<string, string | undefined>): Promise<{ stack: Stack; texts: Map<string, string> }> {
-  const texts = await Promise.all(files.map(async (f) => ({ path: resolve(f), text: await readText(resolve(f), 'compose file') })));
-  return { stack: readStack(texts, env), texts: new Map(texts.map((t) => [t.path, t.text])) };
+/** Reads and merges the compose files; `texts` holds every file read (compose and env files) by absolute path. */
+export async function loadStack(files: string[], envFiles: string[]): Promise<{ stack: Stack; texts: Map<string, string> }> {
+  const read = (paths: string[], what: string) => Promise.all(paths.map(async (f) => ({ path: resolve(f), text: await readText(resolve(f), what) })));
+  const composeTexts = await read(files, 'compose file');
+  const envTexts = await read(envFiles, 'env file');
+  const stack = readStack(composeTexts, process.env, { envFiles: envTexts });
+  return { stack, texts: new Map([...composeTexts, ...envTexts].map((t) => [t.path, t.text])) };
 }
 
 /** One full cycle: read the stack, plan every service, apply the updates one service at a time. */
 export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promise<CycleReport> {
   const started = Date.now();
-  const { env, envFiles } = await loadStackEnv(settings.files, settings.envFile);
-  const { stack, texts } = await loadStack(settings.files, env);
+  const envFiles = await stackEnvFiles(settings.files, settings.envFile);
+  const { stack, texts } = await loadStack(settings.files, envFiles);
+  for (const w of stack.warnings) deps.logger.warn(w);
   await pingEngine(deps.docker);
   const project = await resolveProject(deps.docker, {
     files: settings.files, envFiles, explicitName: settings.projectName ?? stack.projectName, serviceNames: stack.services.map((s) => s.name),
@@ -89,57 +98,84 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
 
   const ctx: PlanContext = {
     docker: deps.docker, registry: deps.registry, projectName: project.name, config: settings.config, configPath: settings.configPath,
-    registryPolicySource: deps.registryPolicySource,
+    registryPolicySource: deps.registryPolicySource, pushTimes: deps.pushTimes,
     failedTags: (key) => deps.failedTags.get(key) ?? new Set(),
   };
   const plans = await Promise.all(stack.services.map((s) => planService(s, ctx)));
-  const applyCtx = {
+  const applyCtx: ApplyContext = {
     docker: deps.docker, project, logger: deps.logger, credentials: deps.credentials, knownTexts: texts,
-    backupDir: settings.backupDir, keepBackups: settings.keepBackups, health: settings.health, prune: settings.prune,
+    reloadStack: async () => (await loadStack(settings.files, envFiles)).stack,
+    backupDir: settings.backupDir, keepBackups: settings.keepBackups, prune: settings.prune,
+    settings: (plan) => serviceSettings(plan.service, settings.config, { health: settings.health, rolling: settings.rolling }),
   };
   const outcomes: CycleReport['outcomes'] = [];
   let failures = 0;
-  for (const plan of plans) {
-    const d = plan.decision;
-    const log = deps.logger.child({ service: plan.service.name });
-    if (d.kind === 'error') { failures++; log.error(d.reason); continue; }
-    if (d.kind === 'skipped') { log.info(`skipped: ${d.reason}`); continue; }
-    if (d.kind === 'up-to-date') { log.debug(`up to date: ${d.reason}`); continue; }
-    if (settings.dryRun) { log.info(`would update: ${d.reason}`); continue; }
-    if (deps.stopping?.()) { log.info('stop requested: update left for the next run'); continue; }
-    log.info(`updating: ${d.reason}`);
-    let outcome: ApplyOutcome;
-    try {
-      outcome = await applyUpdate(plan, applyCtx).catch(async (err) => {
-        if (!(err instanceof ComposeChangedError)) throw err;
-        // Someone edited the compose file since we read it: re-read and re-plan rather than overwrite.
-        log.warn(`${err.message}; re-reading and re-planning`);
-        const fresh = await loadStack(settings.files, env);
-        for (const [path, text] of fresh.texts) texts.set(path, text);
-        const service = fresh.stack.services.find((s) => s.name === plan.service.name);
-        const replanned = service ? await planService(service, ctx) : undefined;
-        if (replanned?.decision.kind !== 'update') return { status: 'updated', from: plan.service.rawImage ?? '', to: plan.service.rawImage ?? '', pruned: [], recreated: false, note: 'no longer needed after re-plan' } as ApplyOutcome;
-        return applyUpdate(replanned, applyCtx);
-      });
-    } catch (err) {
-      outcome = { status: 'failed', from: plan.service.rawImage ?? '', to: d.newImage, reason: errorMessage(err) };
+  const dependsOn = (name: string) => stack.services.find((s) => s.name === name)?.dependsOn.map((d) => d.service) ?? [];
+  for (const group of orderByDependencies(groupReplicas(plans), dependsOn)) {
+    const updates: UpdatePlan[] = [];
+    for (const plan of group.plans) {
+      const d = plan.decision;
+      const log = deps.logger.child({ service: plan.service.name });
+      if (d.kind === 'error') { failures++; log.error(d.reason); continue; }
+      if (d.kind === 'skipped') { log.info(`skipped: ${d.reason}`); continue; }
+      if (d.kind === 'up-to-date') { log.debug(`up to date: ${d.reason}`); continue; }
+      if (group.blocked) { log.warn(`held: ${group.blocked}`); continue; }
+      if (settings.dryRun) { log.info(`would update: ${d.reason}`); continue; }
+      if (deps.stopping?.()) { log.info('stop requested: update left for the next run'); continue; }
+      try {
+        applyCtx.settings(plan); // a bad dosync.* label fails this service before anything is touched
+      } catch (err) {
+        failures++; log.error(errorMessage(err)); continue;
+      }
+      log.info(`updating: ${d.reason}`);
+      updates.push(plan as UpdatePlan);
     }
-    outcomes.push({ service: plan.service.name, outcome });
-    if (outcome.status === 'updated') {
-      log.info({ from: outcome.from, to: outcome.to, backup: outcome.backup, pruned: outcome.pruned.length }, outcome.recreated ? 'updated' : 'updated compose file (service not running, not started)');
-    } else if (outcome.status === 'rolled-back') {
-      failures++;
-      const key = repositoryKey(plan.ref!);
-      deps.failedTags.set(key, (deps.failedTags.get(key) ?? new Set()).add(outcome.failedTag));
-      log.error({ from: outcome.from, to: outcome.to }, `rolled back: ${outcome.reason}`);
-    } else {
-      failures++;
-      log.error({ from: outcome.from, to: outcome.to }, `update failed: ${outcome.reason}`);
-    }
+    if (updates.length === 0) continue;
+    const results = await applyGroupReplanning(updates, applyCtx, async () => {
+      // Someone edited a file since we read it: re-read and re-plan rather than overwrite.
+      const fresh = await loadStack(settings.files, envFiles);
+      for (const [path, text] of fresh.texts) texts.set(path, text);
+      const replanned = await Promise.all(updates.map(async (u) => {
+        const service = fresh.stack.services.find((s) => s.name === u.service.name);
+        return service ? planService(service, ctx) : undefined;
+      }));
+      return replanned.every((p) => p?.decision.kind === 'update') ? (replanned as UpdatePlan[]) : undefined;
+    }, deps.logger);
+    updates.forEach((plan, i) => {
+      const outcome = results[i];
+      const log = deps.logger.child({ service: plan.service.name });
+      outcomes.push({ service: plan.service.name, outcome });
+      if (outcome.status === 'updated') {
+        log.info({ from: outcome.from, to: outcome.to, backup: outcome.backup, pruned: outcome.pruned.length, rollout: outcome.rollout }, outcome.recreated ? 'updated' : 'updated the file (service not running, not started)');
+      } else if (outcome.status === 'rolled-back') {
+        failures++;
+        const key = repositoryKey(plan.ref!);
+        deps.failedTags.set(key, (deps.failedTags.get(key) ?? new Set()).add(outcome.failedTag));
+        log.error({ from: outcome.from, to: outcome.to }, `rolled back: ${outcome.reason}`);
+      } else {
+        failures++;
+        log.error({ from: outcome.from, to: outcome.to }, `update failed: ${outcome.reason}`);
+      }
+    });
   }
   const durationMs = Date.now() - started;
   const count = (k: string) => plans.filter((p) => p.decision.kind === k).length;
   deps.logger.info({ durationMs, services: plans.length, updates: count('update'), upToDate: count('up-to-date'), skipped: count('skipped'), errors: failures },
     settings.dryRun ? 'dry run done' : 'cycle done');
   return { plans, outcomes, durationMs, failures };
+}
+
+/** applyGroup, re-planned once when a file changed under us (ComposeChangedError) instead of overwriting it. */
+async function applyGroupReplanning(updates: UpdatePlan[], ctx: ApplyContext, replan: () => Promise<UpdatePlan[] | undefined>, logger: PinoLogger): Promise<ApplyOutcome[]> {
+  try {
+    return await applyGroup(updates, ctx);
+  } catch (err) {
+    if (!(err instanceof ComposeChangedError)) {
+      return updates.map((u) => ({ status: 'failed', from: u.service.image ?? '', to: u.decision.newImage, reason: errorMessage(err) }));
+    }
+    logger.warn(`${err.message}; re-reading and re-planning`);
+    const again = await replan();
+    if (!again) return updates.map((u) => ({ status: 'updated', from: u.service.image ?? '', to: u.service.image ?? '', pruned: [], recreated: false, note: 'no longer needed after re-plan' }));
+    return applyGroup(again, ctx).catch((e) => again.map((u) => ({ status: 'failed', from: u.service.image ?? '', to: u.decision.newImage, reason: errorMessage(e) })));
+  }
 }

@@ -30,7 +30,7 @@ export interface PlanContext {
   registryPolicySource: (registry: string) => { imagePolicy?: unknown; image_policy?: unknown } | undefined;
   /** Tags the state remembers as failed (rolled back) per repository: never retried. */
   failedTags?: (repoKey: string) => Set<string>;
-  pushTimes?: (ref: ImageReference) => Promise<Map<string, Date>>;
+  pushTimes?: (ref: ImageReference) => Promise<Map<string, Date> | undefined>;
   configPath?: string;
 }
 
@@ -53,12 +53,12 @@ export async function planService(service: StackService, ctx: PlanContext): Prom
   if (!currentTag) return { service, ref, policy, decision: { kind: 'skipped', reason: 'pinned by digest without a tag' } };
   try {
     const tags = await ctx.registry.listTags(ref);
-    const times = ctx.pushTimes ? await ctx.pushTimes(ref) : undefined;
+    const times = policy.ranking.kind === 'newest' && ctx.pushTimes ? await ctx.pushTimes(ref) : undefined;
     const failed = ctx.failedTags?.(repositoryKey(ref)) ?? new Set<string>();
     const infos: TagInfo[] = tags.filter((t) => !failed.has(t)).map((tag) => ({ tag, pushedAt: times?.get(tag) }));
     const selection = selectTag(infos, currentTag, policy);
     if (selection.kind === 'none') return { service, ref, policy, decision: { kind: 'skipped', reason: `updates disabled (${policy.describe})` } };
-    if (selection.kind === 'digest') return { service, ref, policy, decision: await planDigest(service, ref, currentTag, ctx) };
+    if (selection.kind === 'digest') return { service, ref, policy, decision: await planDigest(service, ref, currentTag, ctx, failed) };
     if (!selection.selected) return { service, ref, policy, decision: { kind: 'up-to-date', reason: selection.reason } };
     if (selection.selected === currentTag) return { service, ref, policy, decision: { kind: 'up-to-date', reason: `${currentTag} is the newest allowed (${policy.describe})` } };
     const toTag = selection.selected;
@@ -67,7 +67,7 @@ export async function planService(service: StackService, ctx: PlanContext): Prom
       service, ref, policy,
       decision: {
         kind: 'update', mode: 'tag', fromTag: currentTag, toTag,
-        newImage: replaceTag(service.rawImage ?? service.image, toTag, remoteDigest),
+        newImage: replaceTag(service.image, toTag, remoteDigest),
         pullRef: formatReference({ ...ref, tag: toTag, digest: remoteDigest }),
         reason: `${currentTag} -> ${toTag} (${policy.describe})`,
         remoteDigest,
@@ -79,8 +79,9 @@ export async function planService(service: StackService, ctx: PlanContext): Prom
 }
 
 /** A tag that is not a version (`latest`, `main`): an update is a new digest behind the same tag. */
-async function planDigest(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext): Promise<Decision> {
+async function planDigest(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, failed: Set<string>): Promise<Decision> {
   const remote = await ctx.registry.getDigest(ref, tag);
+  if (failed.has(remote.digest)) return { kind: 'up-to-date', reason: `${tag} digest ${remote.digest.slice(7, 19)} failed its health gate before; waiting for a newer one` };
   const containers = await listComposeContainers(ctx.docker, { project: ctx.projectName, service: service.name });
   const imageRef = containers[0]?.imageId ?? formatReference({ ...ref, tag, digest: undefined });
   const local = await inspectImage(ctx.docker, imageRef);
@@ -89,7 +90,7 @@ async function planDigest(service: StackService, ref: ImageReference, tag: strin
   const short = remote.digest.slice(7, 19);
   if (local && localDigests.includes(remote.digest)) return { kind: 'up-to-date', reason: `${tag} digest ${short} unchanged` };
   return {
-    kind: 'update', mode: 'digest', fromTag: tag, toTag: tag, newImage: service.rawImage ?? service.image!,
+    kind: 'update', mode: 'digest', fromTag: tag, toTag: tag, newImage: service.image!,
     pullRef: `${repoName}:${tag}`, remoteDigest: remote.digest,
     reason: local ? `${tag} has a new digest ${short}` : `${tag} is not present locally (digest ${short})`,
   };
