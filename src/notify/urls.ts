@@ -135,12 +135,10 @@ function webhook(u: URL, scheme: string): WebhookChannel {
   const protocol = inner ?? (yesNo(u, 'disabletls', false) ? 'http' : 'https');
   if (u.hostname === '') throw new UrlProblem(`the host is missing, e.g. ${scheme}://hooks.example.com/path`);
   const target = new URL(`${protocol}://${u.host}${u.pathname}`);
-  if (u.username || u.password) {
-    target.username = u.username;
-    target.password = u.password;
-  }
   let hmacSecret: string | undefined;
   const headers: Record<string, string> = {};
+  // fetch refuses URLs with credentials (Fetch standard), so userinfo becomes Basic auth.
+  if (u.username || u.password) headers.Authorization = `Basic ${Buffer.from(`${decode(u.username)}:${decode(u.password)}`).toString('base64')}`;
   for (const [key, value] of u.searchParams) {
     if (key === 'hmac') hmacSecret = rawParam(u, 'hmac') ?? value;
     else if (key === 'disabletls' && !inner) continue;

@@ -83,6 +83,15 @@ describe('HTTP channels against a local receiver (protocol fixture)', () => {
     assert.deepEqual(body.events, [{ ...updated, at: AT.toISOString() }]);
   });
 
+  test('generic webhook: credentials in the URL are sent as Basic auth, @headers as headers', async () => {
+    const results = await deliver(`webhook+http://hook%40user:s3cret@${new URL(rx.url).host}/in?@X-Env=prod`);
+    assert.equal(results[0].ok, true);
+    const req = rx.requests[0];
+    assert.equal(req.headers.authorization, `Basic ${Buffer.from('hook@user:s3cret').toString('base64')}`);
+    assert.equal(req.headers['x-env'], 'prod');
+    assert.equal(req.query.toString(), '');
+  });
+
   test('Slack: POST /services/T/B/X with text and blocks', async () => {
     await deliver('slack://hooks.slack.com/services/T0001/B0002/XyZ123');
     const req = rx.requests[0];
