@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ConfigError } from '../util/errors.js';
 import { scanEnvFile, parseEnvFile } from './envfile.js';
 import { findReferences, type VariableReference } from './interpolate.js';
-import { isMergeKey, keyString, parseComposeDocument } from './yaml.js';
+import { aliasResolver, isMergeKey, keyString, parseComposeDocument } from './yaml.js';
 
 export interface ImageLocation {
   /** Source range of the scalar as written (quotes included). */
@@ -92,6 +92,8 @@ function locateNode(doc: Document.Parsed, service: string, where: string): Scala
 }
 
 function aliasUsers(doc: Document.Parsed, target: Scalar, self: string): string[] {
+  if (!target.anchor) return [];
+  const resolve = aliasResolver(doc);
   const root = doc.contents;
   if (!isMap(root)) return [];
   const services = findPair(root, 'services')?.value;
@@ -101,14 +103,17 @@ function aliasUsers(doc: Document.Parsed, target: Scalar, self: string): string[
     const name = keyString(pair.key);
     if (name === self || !isMap(pair.value)) continue;
     const image = findPair(pair.value, 'image')?.value;
-    if (isAlias(image) && image.resolve(doc) === target) out.push(name);
+    if (isAlias(image) && resolve(image) === target) out.push(name);
   }
   return out;
 }
 
 /** Where the literal image of `service` is written. Throws ConfigError when there is no literal image to rewrite. */
 export function locateServiceImage(text: string, service: string, where = 'compose file'): ImageLocation {
-  const doc = parseComposeDocument(text, where);
+  return locationOf(parseComposeDocument(text, where), service, where);
+}
+
+function locationOf(doc: Document.Parsed, service: string, where: string): ImageLocation {
   const node = locateNode(doc, service, where);
   const [start, end] = node.range!;
   return {
@@ -120,6 +125,9 @@ export function locateServiceImage(text: string, service: string, where = 'compo
     sharedWith: aliasUsers(doc, node, service),
   };
 }
+
+/** yaml's guard against alias bombs; its default (100) rejects ordinary stacks where 200 services share `<<: *common`. */
+const MAX_ALIAS_EXPANSION = 100_000;
 
 // --- encoding a scalar -------------------------------------------------------------------------
 
@@ -160,12 +168,11 @@ function candidates(value: string, style: ImageLocation['style']): string[] {
  * Splices `newValue` into the scalar at `loc`, trying the existing quoting first; each candidate is re-parsed and must
  * yield exactly `newValue` at the same place with the rest of the document unchanged.
  */
-function spliceScalar(text: string, service: string, loc: ImageLocation, newValue: string, where: string): string {
-  const before = parseComposeDocument(text, where);
+function spliceScalar(text: string, before: Document.Parsed, service: string, loc: ImageLocation, newValue: string, where: string): string {
   const beforeNode = locateNode(before, service, where);
   // What the document must look like afterwards: the same, with this scalar (and its aliases) holding newValue.
   beforeNode.value = newValue;
-  const expected = before.toJS({ maxAliasCount: -1 });
+  const expected = before.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
   for (const spelling of candidates(newValue, loc.style)) {
     const candidate = text.slice(0, loc.start) + spelling + text.slice(loc.end);
     let doc: Document.Parsed;
@@ -176,7 +183,7 @@ function spliceScalar(text: string, service: string, loc: ImageLocation, newValu
     } catch {
       continue;
     }
-    if (isDeepStrictEqual(doc.toJS({ maxAliasCount: -1 }), expected)) return candidate;
+    if (isDeepStrictEqual(doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION }), expected)) return candidate;
   }
   throw new ConfigError(`${where}: cannot write ${JSON.stringify(newValue)} as services.${service}.image without changing other content`);
 }
@@ -187,9 +194,10 @@ function spliceScalar(text: string, service: string, loc: ImageLocation, newValu
  * service has no literal image in this file, the image is an alias or inherited through a merge key, or a block scalar.
  */
 export function setServiceImage(text: string, service: string, newImage: string, where = 'compose file'): string {
-  const loc = locateServiceImage(text, service, where);
+  const doc = parseComposeDocument(text, where);
+  const loc = locationOf(doc, service, where);
   if (loc.value === newImage) return text;
-  return spliceScalar(text, service, loc, newImage, where);
+  return spliceScalar(text, doc, service, loc, newImage, where);
 }
 
 function referencesDeep(template: string, offset = 0): VariableReference[] {
@@ -208,7 +216,8 @@ function referencesDeep(template: string, offset = 0): VariableReference[] {
  */
 export function setImageDefault(text: string, service: string, variable: string, value: string, where = 'compose file'): string {
   if (/[}$\r\n]/.test(value)) throw new ConfigError(`${where}: ${JSON.stringify(value)} cannot be written as the default of \${${variable}}`);
-  const loc = locateServiceImage(text, service, where);
+  const doc = parseComposeDocument(text, where);
+  const loc = locationOf(doc, service, where);
   let refs: VariableReference[];
   try {
     refs = referencesDeep(loc.value).filter((r) => r.name === variable && (r.operator === ':-' || r.operator === '-'));
@@ -224,7 +233,7 @@ export function setImageDefault(text: string, service: string, variable: string,
   let next = loc.value;
   for (const r of [...refs].sort((a, b) => b.argStart - a.argStart)) next = next.slice(0, r.argStart) + value + next.slice(r.argEnd);
   if (next === loc.value) return text;
-  return spliceScalar(text, service, loc, next, where);
+  return spliceScalar(text, doc, service, loc, next, where);
 }
 
 // --- env files ---------------------------------------------------------------------------------

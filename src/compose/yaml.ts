@@ -3,7 +3,7 @@
  * (merge keys on, duplicate keys rejected) and errors that name file:line:col, plus a converter from
  * the YAML AST to plain values that understands compose's `!reset` / `!override` tags.
  */
-import { Document, isAlias, isMap, isScalar, isSeq, parseDocument, type Node, type YAMLMap } from 'yaml';
+import { Document, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit, type Alias, type Node, type YAMLMap } from 'yaml';
 import { ConfigError } from '../util/errors.js';
 
 export const YAML_OPTIONS = { merge: true, keepSourceTokens: true, prettyErrors: true, uniqueKeys: true } as const;
@@ -35,6 +35,22 @@ export function positionOf(text: string, where: string, node: { range?: [number,
   return `${where}:${line}:${col}`;
 }
 
+/**
+ * Resolves aliases with one pass over the document (an alias refers to the latest anchor of that name before it).
+ * `Alias.resolve(doc)` walks the whole document on every call, which is quadratic for stacks that use many aliases.
+ */
+export function aliasResolver(doc: Document.Parsed): (alias: Alias) => Node | undefined {
+  const anchors = new Map<string, Node>();
+  const targets = new Map<Alias, Node | undefined>();
+  visit(doc, {
+    Node(_key, node) {
+      if (isAlias(node)) targets.set(node, anchors.get(node.source));
+      else if (isNode(node) && node.anchor) anchors.set(node.anchor, node);
+    },
+  });
+  return (alias) => (targets.has(alias) ? targets.get(alias) : alias.resolve(doc));
+}
+
 export function isMergeKey(key: unknown): boolean {
   return isScalar(key) && typeof key.value === 'symbol' && key.value.description === '<<';
 }
@@ -58,14 +74,14 @@ const MAX_NODES = 100_000;
 export function toPlain(node: unknown, ctx: ConvertContext, where: string): unknown {
   let budget = MAX_NODES;
   const active = new Set<unknown>();
+  const resolve = aliasResolver(ctx.doc);
   const visit = (n: unknown, path: string[]): unknown => {
     if (--budget < 0) throw new ConfigError(`${where}: too many alias expansions (more than ${MAX_NODES} nodes)`);
     if (n === null || n === undefined) return null;
     if (isAlias(n)) {
-      const target = n.resolve(ctx.doc);
-      const at = positionOf(ctx.text, where, n);
-      if (!target) throw new ConfigError(`${at}: ${path.join('.')}: unknown alias *${n.source}`);
-      if (active.has(target)) throw new ConfigError(`${at}: ${path.join('.')}: alias *${n.source} refers to itself`);
+      const target = resolve(n);
+      if (!target) throw new ConfigError(`${positionOf(ctx.text, where, n)}: ${path.join('.')}: unknown alias *${n.source}`);
+      if (active.has(target)) throw new ConfigError(`${positionOf(ctx.text, where, n)}: ${path.join('.')}: alias *${n.source} refers to itself`);
       active.add(target);
       try {
         return visit(target, path);
