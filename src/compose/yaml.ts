@@ -14,7 +14,10 @@ export function parseComposeDocument(text: string, where: string): Document.Pars
   const err = doc.errors[0];
   if (err) {
     const pos = err.linePos?.[0];
-    const message = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    const message =
+      err.code === 'MULTIPLE_DOCS'
+        ? 'a compose file holds one YAML document, this one has several (a second ---)'
+        : err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     throw new ConfigError(`${where}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML: ${message}`);
   }
   return doc;

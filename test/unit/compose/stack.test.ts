@@ -225,6 +225,7 @@ describe('readStack: structure', () => {
     ['services is a string', 'services: web\n', /^compose\.yml: services must be a mapping/],
     ['a service without definition', 'services:\n  web:\n', /^compose\.yml: services\.web must be a mapping$/],
     ['top level is a list', '- a\n', /^compose\.yml: the top level of a compose file must be a mapping$/],
+    ['two documents', 'services: {}\n---\nservices: {}\n', /^compose\.yml:2:1: invalid YAML: a compose file holds one YAML document, this one has several/],
     ['unknown alias', 'services:\n  web: *nope\n', /^compose\.yml:2:8: services\.web: unknown alias \*nope$/],
   ];
   for (const [name, text, message] of errors) test(`error: ${name}`, () => throwsConfig(() => one(text), message));
