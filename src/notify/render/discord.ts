@@ -45,9 +45,9 @@ function embed(v: EventView): object {
   };
 }
 
-/** Backslash-escapes Discord markdown so service names and reasons render literally. */
+/** Backslash-escapes Discord markdown (`[` and `]` too, so no text becomes a link) so names and reasons render literally. */
 export function escape(text: string): string {
-  return text.replace(/([\\*_~`|>#[\]()-])/g, '\\$1').replace(/@/g, '@\u200b');
+  return text.replace(/([\\*_~`|>#[\]-])/g, '\\$1').replace(/@/g, '@\u200b');
 }
 
 function code(text: string | undefined): string | undefined {

@@ -184,7 +184,7 @@ test('discord: execute-webhook URL, content, one embed per event, no mentions', 
   const [req] = renderRequests(channel('discord://tok@123?username=dosync&thread_id=9'), message([updated]), [updated]);
   assert.equal(req.url, 'https://discord.com/api/webhooks/123/tok?thread_id=9');
   assert.deepEqual(JSON.parse(req.body), {
-    content: 'dosync \\(shop\\): web updated to 1.27.1',
+    content: 'dosync (shop): web updated to 1.27.1',
     username: 'dosync',
     allowed_mentions: { parse: [] },
     embeds: [
