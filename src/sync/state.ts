@@ -128,6 +128,8 @@ export interface StateStoreOptions {
 export type StateOrigin = 'file' | 'migrated' | 'new' | 'rebuilt';
 
 const emptyService = (): ServiceState => ({ failed: [], history: [] });
+/** The state holds JSON data only: this drops `undefined` fields so memory equals what a reload gives. */
+const asJson = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 export class StateStore {
   /** Warnings from loading (a file moved aside); the caller logs them. */
@@ -200,8 +202,8 @@ export class StateStore {
     change(state);
     state.history = state.history.slice(-this.historyLimit);
     state.failed = state.failed.slice(-this.failedLimit);
-    this.doc.services[service] = state;
-    return structuredClone(state);
+    this.doc.services[service] = asJson(state);
+    return asJson(state);
   }
 
   /** Drops a service that left the stack. */
@@ -268,7 +270,7 @@ export class StateStore {
     if (pending && pending.service !== intent.service) {
       throw new Error(`state: intent for ${pending.service} (${pending.step}) is still pending; end it before starting ${intent.service}`);
     }
-    this.doc.intent = { ...intent, at: this.now().toISOString(), pid: process.pid };
+    this.doc.intent = asJson({ ...intent, at: this.now().toISOString(), pid: process.pid });
     await this.save();
   }
 

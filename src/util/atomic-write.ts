@@ -1,0 +1,52 @@
+/**
+ * Replaces a small file (state, flags) atomically: a temp file in the same directory, fsync, rename over
+ * the target, fsync of the directory. A crash leaves either the old or the new content, never a mix, and
+ * no temp file survives a failed write. (compose/writer.ts does the same for compose files but adds
+ * backups, change detection and a bind-mount fallback that state files do not need; write-file-atomic
+ * would skip the directory fsync that makes the rename itself durable.)
+ */
+import { constants, promises as fsp } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export interface AtomicWriteOptions {
+  /** File mode of a newly created file (default 0o600: state may name private images). */
+  mode?: number;
+  /** Create the parent directory when it is missing (default true). */
+  mkdir?: boolean;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Temp files are named `.<name>.<pid>-<random>.tmp` next to the target. */
+export function isAtomicTempName(name: string, target: string): boolean {
+  return name.startsWith(`.${target}.`) && name.endsWith('.tmp');
+}
+
+export async function writeFileAtomic(path: string, data: string | Buffer, opts: AtomicWriteOptions = {}): Promise<void> {
+  const dir = dirname(path);
+  if (opts.mkdir !== false) await fsp.mkdir(dir, { recursive: true });
+  const temp = join(dir, `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  let renamed = false;
+  try {
+    const handle = await fsp.open(temp, 'wx', opts.mode ?? 0o600);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(temp, path);
+    renamed = true;
+    await fsyncDir(dir);
+  } finally {
+    if (!renamed) await fsp.rm(temp, { force: true });
+  }
+}
