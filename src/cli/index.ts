@@ -3,7 +3,11 @@ import { createRequire } from 'node:module';
 import { isUserError, errorMessage } from '../util/errors.js';
 import { scrubSecrets } from '../util/logger.js';
 import { registerSyncCommand } from './sync.js';
+import { registerMirrorCommand } from './mirror.js';
 import { registerPolicyCommand } from './policy.js';
+import { registerInitCommand } from './init.js';
+import { registerHealthCommand } from './health.js';
+import { registerCompletionCommand } from './completion.js';
 import type { TagInfo } from '../registry/types.js';
 
 const require = createRequire(import.meta.url);
@@ -17,7 +21,11 @@ export function buildProgram(): Command {
     .exitOverride();
   program.command('version').description('print the version').action(() => console.log(`dosync ${VERSION}`));
   registerSyncCommand(program);
+  registerMirrorCommand(program);
   registerPolicyCommand(program, { listTags: listTagsForPolicy });
+  registerInitCommand(program);
+  registerHealthCommand(program);
+  registerCompletionCommand(program);
   return program;
 }
 

@@ -50,7 +50,7 @@ export function registriesUsed(images: StackImage[]): RegistryUse[] {
 
 /** `registry.example.com:5000` -> `REGISTRY_EXAMPLE_COM_5000` (a variable-name prefix per custom registry). */
 export function hostVariablePrefix(host: string): string {
-  return host.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '').replace(/^(\d)/, '_$1');
+  return host.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '').replace(/^(\d)/, 'REGISTRY_$1');
 }
 
 const isLoopback = (host: string) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i.test(host);
@@ -148,7 +148,7 @@ export function renderDosyncYaml(opts: DosyncYamlOptions): string {
     '#     update: minor            # patch | minor | major | digest | none',
     '#     # imagePolicy: { policy: { semver: { range: ">=1.0.0 <2.0.0" } } }',
     `#   ${opts.services[1] ?? 'db'}:`,
-    '#     skip: true',
+    '#     skip: true             # never touched',
     '',
   );
   return lines.join('\n');

@@ -84,7 +84,7 @@ function blockLines(name: string, opts: SidecarOptions, def: Record<string, unkn
   if (env.DOSYNC_CONFIG) lines.push({ depth: 2, text: `DOSYNC_CONFIG: ${v(env.DOSYNC_CONFIG)}` });
   const creds = opts.credentialVariables ?? [];
   if (creds.length > 0) {
-    lines.push({ depth: 2, text: '# credentials of private registries, read by dosync.yaml (set them in .env or the shell):' });
+    lines.push({ depth: 2, text: '# credentials of private registries (set them in .env or the shell; dosync reads them directly or via dosync.yaml):' });
     for (const name of creds) lines.push({ depth: 2, text: `# ${name}: \${${name}}` });
   }
   lines.push(
@@ -191,8 +191,9 @@ export function detectLayout(text: string, doc: Document.Parsed, services: YAMLM
 
   let blankBetweenServices = false;
   if (services && services.items.length > 1) {
-    const between = text.slice(lineEnd(text, trimBack(text, nodeEnd(services.items[0]))), keyStarts[1]);
-    blankBetweenServices = /^[ \t]*\r?$/m.test(between.replace(/\n$/, ''));
+    const from = lineEnd(text, trimBack(text, nodeEnd(services.items[0])));
+    const between = text.slice(from, text.lastIndexOf('\n', keyStarts[1] - 1) + 1);
+    blankBetweenServices = between.split('\n').slice(0, -1).some((line) => /^[ \t]*\r?$/.test(line));
   }
   return { eol, serviceColumn, step, sequenceIndent, blankBetweenServices };
 }
