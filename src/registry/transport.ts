@@ -4,7 +4,7 @@
  * concurrency limit per host, and a short memory of hosts that cannot be reached so a registry
  * that is down costs one failure per batch, not one per repository.
  */
-import type { Readable } from 'node:stream';
+import { Transform, pipeline, type Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { RegistryError } from '../util/errors.js';
@@ -195,25 +195,21 @@ export class Transport {
       this.failFastIfUnreachable(hostKey);
       this.count(req, method);
       const started = this.opts.now();
-      let bytesOut = 0;
-      if (body) body.on('data', (chunk: Buffer) => { bytesOut += chunk.length; });
       const res = await this.dispatcher.request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: method as Dispatcher.HttpMethod,
         headers,
-        body,
+        body: body && counting(body, (n) => (this.stats.bytesSent += n)),
         headersTimeout: timeout,
         bodyTimeout: timeout,
       });
-      this.stats.bytesSent += bytesOut;
       this.opts.logger?.debug({ registry: req.registry, kind: req.kind, method, host: url.host, path: url.pathname, status: res.statusCode, ms: this.opts.now() - started }, 'registry request');
       return res;
     });
     const base = { status: sent.statusCode, statusText: sent.statusText ?? '', headers: sent.headers, url };
     if (method !== 'HEAD' && sent.statusCode >= 200 && sent.statusCode <= 299) {
-      const stream = sent.body as unknown as Readable;
-      stream.on('data', (chunk: Buffer) => { this.stats.bytesReceived += chunk.length; });
+      const stream = counting(sent.body as unknown as Readable, (n) => (this.stats.bytesReceived += n));
       return { res: { ...base, body: Buffer.alloc(0) }, stream };
     }
     if (method === 'HEAD' || isRedirect(sent.statusCode)) {
@@ -349,6 +345,20 @@ export function errorCode(err: unknown): string | undefined {
     if (typeof code === 'string') return code;
   }
   return undefined;
+}
+
+/**
+ * The same bytes through a pass-through that counts them (a 'data' listener on the stream itself
+ * would start it flowing before its consumer is attached). Errors travel to the returned stream.
+ */
+function counting(stream: Readable, add: (n: number) => void): Readable {
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      add(chunk.length);
+      done(null, chunk);
+    },
+  });
+  return pipeline(stream, counter, () => undefined);
 }
 
 async function readLimited(body: AsyncIterable<Buffer | Uint8Array>, max: number, host: string): Promise<Buffer> {

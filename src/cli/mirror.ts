@@ -1,0 +1,105 @@
+import { Command, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ConfigError } from '../util/errors.js';
+import { createLogger } from '../util/logger.js';
+import { envFlag, envValue } from './env-defaults.js';
+import { mirrorCommand, oneShotTask, parseMirrorConfig, type MirrorConfig } from '../mirror/index.js';
+
+interface MirrorFlags {
+  config?: string; source?: string; target?: string; tags?: string; exclude: string[]; latest?: string; maxAge?: string; platform: string[];
+  once?: boolean; dryRun?: boolean; verbose?: boolean; interval?: string; schedule?: string; parallel?: string; maxErrors?: string;
+  chunkSize?: string; insecureRegistry: string[]; listen?: string; logFormat?: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerMirrorCommand(program: Command): void {
+  program
+    .command('mirror')
+    .description('keep images in sync between registries through the registry API (no Docker daemon): once, or as a daemon')
+    .option('-c, --config <path>', 'mirror.yaml with tasks (env DOSYNC_MIRROR_CONFIG)')
+    .option('--source <repository>', 'one-shot: source repository, e.g. docker.io/library/nginx')
+    .option('--target <repository>', 'one-shot: target repository, e.g. registry.example.com/mirror/nginx')
+    .option('--tags <list>', "one-shot: comma-separated tags, globs ('1.27.*'), semver:<range> or regex:<re> (default: every tag)")
+    .option('--exclude <regex>', 'one-shot: drop tags matching this (repeatable)', collect, [])
+    .option('--latest <n>', 'one-shot: keep only the newest N of the selected tags')
+    .option('--max-age <duration>', 'one-shot: only tags pushed within this time, e.g. 90d')
+    .option('--platform <list>', 'one-shot: copy only these platforms (linux/amd64,linux/arm64); default all, digests preserved', collect, [])
+    .option('--interval <duration>', 'one-shot daemon: time between cycles (default 1h)')
+    .option('--schedule <cron>', "one-shot daemon: cron schedule instead of an interval, e.g. '0 3 * * *'")
+    .option('--parallel <n>', 'one-shot: tags copied at once (default 4)')
+    .option('--max-errors <n>', 'one-shot: failures after which a cycle stops and dosync exits 1 (default 5)')
+    .option('--chunk-size <size>', 'one-shot: upload blobs in PATCH chunks of this size (e.g. 8MiB) instead of one PUT')
+    .option('--once', 'run one cycle of every task and exit: 0 = all copied or up to date, 1 = something failed')
+    .option('--dry-run', 'show what would be copied (reads only; implies --once)')
+    .option('--insecure-registry <host>', 'reach this registry over plain http (loopback hosts always are; repeatable)', collect, [])
+    .option('--listen <host:port>', 'daemon: serve Prometheus metrics at /metrics (env DOSYNC_MIRROR_LISTEN)')
+    .option('-v, --verbose', 'debug logging (env DOSYNC_VERBOSE or VERBOSE)')
+    .addOption(new Option('--log-format <format>', 'log output (default: pretty on a TTY, json otherwise)').choices(['json', 'pretty']))
+    .addHelpText('after', `
+Examples:
+  dosync mirror --source docker.io/library/nginx --target registry.example.com/mirror/nginx --tags '1.27.*' --once
+  dosync mirror -c mirror.yaml               daemon: every task on its interval or cron schedule
+  dosync mirror -c mirror.yaml --dry-run     what would be copied`)
+    .action(async (flags: MirrorFlags) => {
+      process.exitCode = await mirrorAction(flags);
+    });
+}
+
+function count(value: string | undefined, flag: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${flag}: "${value}" is not a whole number of at least ${min}`);
+  return n;
+}
+
+async function mirrorAction(flags: MirrorFlags): Promise<number> {
+  const env = process.env;
+  const verbose = flags.verbose ?? envFlag(env, 'DOSYNC_VERBOSE', 'VERBOSE') ?? false;
+  const logFormat = flags.logFormat ?? envValue(env, 'DOSYNC_LOG_FORMAT');
+  const logger = createLogger({ verbose, json: logFormat === 'json' ? true : logFormat === 'pretty' ? false : undefined });
+  const configFile = flags.config ?? (flags.source === undefined && flags.target === undefined ? envValue(env, 'DOSYNC_MIRROR_CONFIG') : undefined);
+  const oneShot = flags.source !== undefined || flags.target !== undefined;
+  let config: MirrorConfig;
+  let configPath: string | undefined;
+  if (configFile !== undefined && oneShot) throw new ConfigError('give either -c mirror.yaml or --source/--target, not both');
+  if (configFile !== undefined) {
+    configPath = resolve(configFile);
+    const text = await readFile(configPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new ConfigError(`cannot read ${configFile}: ${err.code === 'ENOENT' ? 'no such file' : err.message}; fix -c/--config`);
+    });
+    config = parseMirrorConfig(text, configFile, env);
+  } else if (oneShot) {
+    if (flags.source === undefined || flags.target === undefined) throw new ConfigError('--source and --target go together');
+    config = {
+      tasks: [oneShotTask({
+        source: flags.source, target: flags.target, tags: flags.tags, exclude: flags.exclude, latest: count(flags.latest, '--latest', 1),
+        maxAge: flags.maxAge, platforms: flags.platform, parallel: count(flags.parallel, '--parallel', 1), maxErrors: count(flags.maxErrors, '--max-errors', 1),
+        chunkSize: flags.chunkSize, interval: flags.interval, schedule: flags.schedule,
+      })],
+    };
+  } else {
+    throw new ConfigError('nothing to mirror: pass -c mirror.yaml, or --source and --target');
+  }
+  if (configFile !== undefined) {
+    const stray = (['tags', 'latest', 'maxAge', 'interval', 'schedule', 'parallel', 'maxErrors', 'chunkSize'] as const).filter((k) => flags[k] !== undefined);
+    if (stray.length > 0 || flags.exclude.length > 0 || flags.platform.length > 0) throw new ConfigError('--tags, --exclude, --platform and the other one-shot flags go with --source/--target; with -c set them in the file');
+  }
+
+  const controller = new AbortController();
+  const stop = (sig: string) => {
+    if (controller.signal.aborted) {
+      logger.warn(`${sig} again: exiting now`);
+      process.exit(130);
+    }
+    logger.info(`${sig} received: finishing the copies under way, then exiting`);
+    controller.abort();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return mirrorCommand({
+    config, configPath, env, logger, once: flags.once ?? false, dryRun: flags.dryRun ?? false,
+    insecureRegistries: flags.insecureRegistry, listen: flags.listen ?? envValue(env, 'DOSYNC_MIRROR_LISTEN'), signal: controller.signal,
+  });
+}

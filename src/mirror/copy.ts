@@ -1,0 +1,158 @@
+/**
+ * Copying one tag from a source repository to a target repository through the registry API alone.
+ *
+ * Decided by digest: HEAD both; equal means nothing to do (no GET, so Docker Hub's pull limit is
+ * not touched). Otherwise the source manifest is read by digest (its exact bytes, verified), and
+ * pushed after everything it references: blobs before an image manifest, children before an index,
+ * the tag last. A copy cut short therefore never leaves a tag or an index pointing at something
+ * missing, and the next run picks up where it stopped (what is there is found by HEAD).
+ *
+ * With a platform subset, a new index listing only the chosen children is pushed (a different
+ * digest, reported as such); its digest is remembered per source digest so unchanged sources are
+ * still skipped by HEAD alone.
+ */
+import pLimit from 'p-limit';
+import type { RegistryClient } from '../registry/client.js';
+import { pushScope } from '../registry/client.js';
+import type { RepositoryRef } from '../registry/types.js';
+import { RegistryError } from '../util/errors.js';
+import { digestOf } from '../registry/upload.js';
+import type { BlobCopier, BlobOutcome } from './blobs.js';
+import { blobsOf, formatPlatform, parseManifest, subsetIndex, type Descriptor, type PlatformSpec } from './manifest.js';
+
+export type CopyStatus = 'copied' | 'skipped' | 'planned';
+
+export interface CopyResult {
+  status: CopyStatus;
+  sourceDigest: string;
+  /** What the target tag points to afterwards (or would, for a plan). Differs from sourceDigest for a platform subset. */
+  targetDigest?: string;
+  /** Why a copy is (or would be) made, or what was special about it. */
+  note?: string;
+  bytes: number;
+  blobs: Record<BlobOutcome, number>;
+  manifests: { pushed: number; present: number };
+}
+
+/** Remembered across cycles: the digest of the subset index built from a source digest and platform list. */
+export class CopyMemory {
+  readonly subsets = new Map<string, string>();
+}
+
+export interface CopyContext {
+  client: RegistryClient;
+  blobs: BlobCopier;
+  memory: CopyMemory;
+  platforms: 'all' | PlatformSpec[];
+  dryRun: boolean;
+  chunkSize?: number;
+  /** Children of one index copied at once. */
+  childParallel?: number;
+}
+
+export async function copyTag(source: RepositoryRef, target: RepositoryRef, tag: string, ctx: CopyContext): Promise<CopyResult> {
+  const where = `${source.registry}/${source.repository}:${tag}`;
+  const scope = pushScope(target.repository);
+  const src = await ctx.client.headManifest(source, tag);
+  if (!src) throw new RegistryError(`${where}: tag not found on the source (HTTP 404)`, { status: 404 });
+  const dst = await ctx.client.headManifest(target, tag, { scope });
+  const result: CopyResult = { status: 'copied', sourceDigest: src.digest, bytes: 0, blobs: { present: 0, mounted: 0, uploaded: 0 }, manifests: { pushed: 0, present: 0 } };
+  const why = dst ? `target has ${dst.digest}` : 'missing on the target';
+
+  if (ctx.platforms === 'all') {
+    if (dst?.digest === src.digest) return { ...result, status: 'skipped', targetDigest: dst.digest };
+    if (ctx.dryRun) return { ...result, status: 'planned', targetDigest: src.digest, note: why };
+    const manifest = await ctx.client.getManifest(source, src.digest);
+    await new Copier(source, target, ctx, result).pushTree(manifest.bytes, manifest.mediaType, manifest.digest, tag);
+    return { ...result, targetDigest: src.digest, note: why };
+  }
+
+  const key = `${src.digest}|${ctx.platforms.map(formatPlatform).join(',')}`;
+  const known = ctx.memory.subsets.get(key);
+  if (known !== undefined && dst?.digest === known) return { ...result, status: 'skipped', targetDigest: known, note: subsetNote(known, src.digest) };
+  const manifest = await ctx.client.getManifest(source, src.digest);
+  const parsed = parseManifest(manifest.bytes, manifest.mediaType, where);
+  if (parsed.kind === 'image') {
+    // A single-platform image is copied as it is: there is nothing to choose from.
+    ctx.memory.subsets.set(key, src.digest);
+    if (dst?.digest === src.digest) return { ...result, status: 'skipped', targetDigest: src.digest };
+    if (ctx.dryRun) return { ...result, status: 'planned', targetDigest: src.digest, note: why };
+    await new Copier(source, target, ctx, result).pushTree(manifest.bytes, manifest.mediaType, manifest.digest, tag);
+    return { ...result, targetDigest: src.digest, note: why };
+  }
+  const subset = subsetIndex(manifest.bytes, ctx.platforms);
+  if (subset.kept.length === 0) {
+    const has = parsed.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : 'unknown')).join(', ');
+    throw new RegistryError(`${where}: none of the platforms ${ctx.platforms.map(formatPlatform).join(', ')} is in the source index (it has ${has})`);
+  }
+  const bytes = subset.complete ? manifest.bytes : subset.bytes;
+  const digest = subset.complete ? src.digest : digestOf(bytes);
+  ctx.memory.subsets.set(key, digest);
+  const note = subset.complete ? undefined : subsetNote(digest, src.digest);
+  if (dst?.digest === digest) return { ...result, status: 'skipped', targetDigest: digest, note };
+  if (ctx.dryRun) return { ...result, status: 'planned', targetDigest: digest, note: [why, note].filter(Boolean).join('; ') };
+  const copier = new Copier(source, target, ctx, result);
+  await copier.children(subset.kept);
+  await copier.put(tag, bytes, parsed.mediaType, digest);
+  return { ...result, targetDigest: digest, note };
+}
+
+function subsetNote(subsetDigest: string, sourceDigest: string): string | undefined {
+  return subsetDigest === sourceDigest ? undefined : `platform subset: new index ${subsetDigest} (source index ${sourceDigest})`;
+}
+
+class Copier {
+  private readonly scope: string;
+
+  constructor(
+    private readonly source: RepositoryRef,
+    private readonly target: RepositoryRef,
+    private readonly ctx: CopyContext,
+    private readonly result: CopyResult,
+  ) {
+    this.scope = pushScope(target.repository);
+  }
+
+  /** Pushes a manifest (under `reference`: the tag, or its digest for a child) after everything it references. */
+  async pushTree(bytes: Buffer, mediaType: string, digest: string, reference: string): Promise<void> {
+    const where = `${this.source.registry}/${this.source.repository}@${digest}`;
+    const parsed = parseManifest(bytes, mediaType, where);
+    if (parsed.kind === 'index') await this.children(parsed.manifests);
+    else await this.blobs(blobsOf(parsed));
+    await this.put(reference, bytes, parsed.mediaType, digest);
+  }
+
+  /** Every child manifest of an index, each skipped when the target already has it (HEAD by digest). */
+  async children(children: Descriptor[]): Promise<void> {
+    const limit = pLimit(this.ctx.childParallel ?? 4);
+    await settleAll(children.map((child) => limit(async () => {
+      if (await this.ctx.client.headManifest(this.target, child.digest, { scope: this.scope })) {
+        this.result.manifests.present++;
+        return;
+      }
+      const m = await this.ctx.client.getManifest(this.source, child.digest);
+      await this.pushTree(m.bytes, m.mediaType || child.mediaType || '', child.digest, child.digest);
+    })));
+  }
+
+  private async blobs(list: Descriptor[]): Promise<void> {
+    await settleAll(list.map(async (blob) => {
+      const outcome = await this.ctx.blobs.ensure(this.source, this.target, blob, this.ctx.chunkSize);
+      this.result.blobs[outcome]++;
+      if (outcome === 'uploaded') this.result.bytes += blob.size;
+    }));
+  }
+
+  async put(reference: string, bytes: Buffer, mediaType: string, digest: string): Promise<void> {
+    const stored = await this.ctx.client.putManifest(this.target, reference, bytes, mediaType);
+    if (stored !== digest) throw new RegistryError(`${this.target.registry}/${this.target.repository}:${reference}: pushed manifest has digest ${stored}, expected ${digest}`);
+    this.result.manifests.pushed++;
+  }
+}
+
+/** Waits for every task (so none is left running unobserved), then throws the first failure. */
+async function settleAll(tasks: Array<Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(tasks);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}

@@ -1,0 +1,118 @@
+/**
+ * `dosync mirror`: keeps images in sync between registries through the registry API alone (no
+ * Docker daemon). This module wires the pieces for the CLI: one OCI client and credential resolver
+ * for the process, the caches that make later cycles cheap, once or as a daemon, and /metrics.
+ */
+import { createServer, type Server } from 'node:http';
+import { Registry } from 'prom-client';
+import { RegistryClient } from '../registry/client.js';
+import { parseRegistryConfig } from '../registry/config.js';
+import { createCredentialResolver } from '../registry/credentials.js';
+import { providerFor, type ProviderContext } from '../registry/providers/index.js';
+import { ConfigError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import type { MirrorConfig, MirrorTask } from './config.js';
+import { runMirrorDaemon } from './daemon.js';
+import { createMirrorMetrics } from './metrics.js';
+import { MirrorState, runTask, summaryLine, type TaskSummary } from './run.js';
+
+export { parseMirrorConfig, oneShotTask, type MirrorConfig, type MirrorTask, type MirrorImage, type OneShotFlags } from './config.js';
+export { runTask, summaryLine, MirrorState, type TaskSummary, type ItemResult, type RunOptions } from './run.js';
+export { copyTag, type CopyResult } from './copy.js';
+export { createMirrorMetrics, type MirrorMetrics } from './metrics.js';
+export { runMirrorDaemon } from './daemon.js';
+
+export interface MirrorRuntime {
+  client: RegistryClient;
+  state: MirrorState;
+}
+
+/** The OCI client with credentials from the `registry:` section, the environment and Docker's config. */
+export function createMirrorRuntime(config: Pick<MirrorConfig, 'registry'>, opts: { env: Record<string, string | undefined>; logger: Logger; file?: string; insecureRegistries?: string[] }): MirrorRuntime {
+  const parsed = parseRegistryConfig(config.registry ?? {}, { env: opts.env, file: opts.file ?? 'mirror.yaml' });
+  for (const w of parsed.warnings) opts.logger.warn(w);
+  const ctx: ProviderContext = { env: opts.env, config: parsed.config, logger: opts.logger };
+  const credentials = createCredentialResolver(ctx);
+  const client = new RegistryClient({ credentials, insecureRegistries: [...parsed.insecureRegistries, ...(opts.insecureRegistries ?? [])], logger: opts.logger });
+  ctx.registry = client;
+  const pushTimes = async (repo: { registry: string; repository: string }) => providerFor(repo.registry, ctx).pushTimes?.(repo);
+  return { client, state: new MirrorState(client, { pushTimes }) };
+}
+
+export interface MirrorCommandSettings {
+  config: MirrorConfig;
+  configPath?: string;
+  env: Record<string, string | undefined>;
+  logger: Logger;
+  once: boolean;
+  dryRun: boolean;
+  insecureRegistries?: string[];
+  /** Serve /metrics here in daemon mode (`127.0.0.1:9181`). */
+  listen?: string;
+  /** Stops the daemon (the CLI wires SIGTERM/SIGINT to it). */
+  signal?: AbortSignal;
+}
+
+/** Runs the command; resolves with the exit code (0 fine, 1 an image failed / maxErrors reached). */
+export async function mirrorCommand(s: MirrorCommandSettings): Promise<number> {
+  const { client, state } = createMirrorRuntime(s.config, { env: s.env, logger: s.logger, file: s.configPath, insecureRegistries: s.insecureRegistries });
+  const promRegistry = new Registry();
+  const metrics = createMirrorMetrics(promRegistry);
+  const cycle = async (task: MirrorTask): Promise<TaskSummary> => {
+    const summary = await runTask(task, { client, state, logger: s.logger, dryRun: s.dryRun, metrics, signal: s.signal });
+    report(summary, s.logger);
+    return summary;
+  };
+  if (s.once || s.dryRun) {
+    let failed = 0;
+    for (const task of s.config.tasks) {
+      if (s.signal?.aborted) break;
+      const summary = await cycle(task);
+      failed += summary.failed;
+    }
+    return failed > 0 ? 1 : 0;
+  }
+  const server = s.listen ? await serveMetrics(s.listen, promRegistry, s.logger) : undefined;
+  try {
+    return await runMirrorDaemon({ tasks: s.config.tasks, cycle, logger: s.logger, signal: s.signal ?? new AbortController().signal });
+  } finally {
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  }
+}
+
+function report(summary: TaskSummary, logger: Logger): void {
+  for (const item of summary.items) {
+    if (item.status === 'planned') logger.info({ source: item.source, target: item.target, digest: item.targetDigest }, `would copy${item.note ? ` (${item.note})` : ''}`);
+  }
+  const line = summaryLine(summary);
+  if (summary.failed > 0) logger.warn({ failed: summary.items.filter((i) => i.status === 'failed').map((i) => `${i.source}: ${i.error}`) }, line);
+  else logger.info(line);
+}
+
+/**
+ * A bare GET /metrics for the standalone mirror daemon (the sync daemon's API server is not running
+ * here); everything else is 404.
+ */
+async function serveMetrics(listen: string, registry: Registry, logger: Logger): Promise<Server> {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim());
+  if (!m) throw new ConfigError(`--listen: "${listen}" is not host:port (e.g. 127.0.0.1:9181 or :9181)`);
+  const host = m[1] ?? (m[2] || '0.0.0.0');
+  const port = Number(m[3]);
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new ConfigError(`--listen ${listen}: ${err.code ?? err.message}`)));
+    server.listen(port, host, resolve);
+  });
+  logger.info({ listen: `${host}:${port}` }, 'metrics at /metrics');
+  return server;
+}
+

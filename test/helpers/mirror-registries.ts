@@ -1,0 +1,128 @@
+/**
+ * Throw-away CNCF registries (`docker-registry serve`) on free loopback ports for mirror tests and
+ * the mirror bench: anonymous or htpasswd Basic, killable mid-copy and restartable on the same port
+ * and storage. Also builds a real multi-platform index from two single-platform images.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RegistryClient } from '../../src/registry/client.js';
+import type { RepositoryRef } from '../../src/registry/types.js';
+import { freePort } from './token-server.js';
+import { buildImage, pushAs, removeImages } from './registry-images.js';
+
+export interface TestRegistry {
+  host: string;
+  auth?: { username: string; password: string };
+  /** SIGKILL, as a crash would (no graceful shutdown). */
+  kill(): Promise<void>;
+  /** Starts again on the same port and storage. */
+  restart(): Promise<void>;
+  /** Stops and removes the storage. */
+  stop(): Promise<void>;
+}
+
+export async function startRegistry(opts: { auth?: { username: string; password: string } } = {}): Promise<TestRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'dosync-mirror-registry-'));
+  mkdirSync(join(dir, 'data'));
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const lines = [
+    'version: 0.1',
+    'log: { level: error }',
+    'storage:',
+    `  filesystem: { rootdirectory: ${join(dir, 'data')} }`,
+    '  delete: { enabled: true }',
+    'http:',
+    `  addr: ${host}`,
+  ];
+  if (opts.auth) {
+    const out = spawnSync('htpasswd', ['-Bbn', opts.auth.username, opts.auth.password], { encoding: 'utf8' });
+    if (out.status !== 0) throw new Error(`htpasswd failed: ${out.stderr}`);
+    writeFileSync(join(dir, 'htpasswd'), out.stdout);
+    lines.push('auth:', `  htpasswd: { realm: dosync-mirror-test, path: ${join(dir, 'htpasswd')} }`);
+  }
+  writeFileSync(join(dir, 'config.yml'), lines.join('\n') + '\n');
+
+  let child: ChildProcess | undefined;
+  const launch = async () => {
+    const c = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = c;
+    let stderr = '';
+    c.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    for (let i = 0; i < 100; i++) {
+      if (c.exitCode !== null) break;
+      try {
+        const res = await fetch(`http://${host}/v2/`);
+        await res.arrayBuffer();
+        if (res.status === 200 || res.status === 401) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`docker-registry did not start on ${host}: ${stderr}`);
+  };
+  const kill = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await exited;
+  };
+  await launch();
+  return {
+    host,
+    auth: opts.auth,
+    kill,
+    restart: launch,
+    stop: async () => {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A client for test set-up that knows the test registries' passwords. */
+export function setupClient(...registries: TestRegistry[]): RegistryClient {
+  const creds = new Map(registries.filter((r) => r.auth).map((r) => [r.host, r.auth!]));
+  return new RegistryClient({ credentials: async (host) => creds.get(host) });
+}
+
+export interface MultiPlatformImage {
+  repo: RepositoryRef;
+  tag: string;
+  indexDigest: string;
+  /** Child manifest digests by platform (`linux/amd64`, `linux/arm64`). */
+  children: Record<string, string>;
+}
+
+/**
+ * Builds two single-platform images FROM dosync-test/base:1, pushes them with docker, and PUTs an
+ * OCI index listing them as linux/amd64 and linux/arm64 (busybox content both times: the platform
+ * fields are what a mirror reads). `nonce` makes every build distinct.
+ */
+export async function pushMultiPlatform(registry: TestRegistry, repository: string, tag: string, nonce: string, client = setupClient(registry)): Promise<MultiPlatformImage> {
+  const repo = { registry: registry.host, repository };
+  const platforms = ['linux/amd64', 'linux/arm64'];
+  const children: Record<string, string> = {};
+  const entries: object[] = [];
+  for (const platform of platforms) {
+    const arch = platform.split('/')[1]!;
+    const local = `dosync-mirror-test/${repository.replace(/\//g, '-')}:${arch}-${nonce}`;
+    const remote = `${registry.host}/${repository}:build-${arch}-${nonce}`;
+    await buildImage(local, `${nonce}-${arch}`);
+    try {
+      await pushAs(local, [remote], registry.auth ? { host: registry.host, ...registry.auth } : undefined);
+    } finally {
+      await removeImages([local, remote]);
+    }
+    const m = await client.getManifest(repo, `build-${arch}-${nonce}`);
+    children[platform] = m.digest;
+    entries.push({ mediaType: m.mediaType, digest: m.digest, size: m.bytes.length, platform: { architecture: arch, os: 'linux' } });
+  }
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries }, null, 2));
+  const indexDigest = await client.putManifest(repo, tag, index, 'application/vnd.oci.image.index.v1+json');
+  return { repo, tag, indexDigest, children };
+}
