@@ -9,10 +9,10 @@
  * running containers): losing history must never stop the daemon.
  */
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { UserError, errorMessage } from '../util/errors.js';
+import { ConfigError, UserError, errorMessage } from '../util/errors.js';
 
 export const STATE_VERSION = 1;
 export const STATE_FILE_NAME = 'state.json';
@@ -85,6 +85,18 @@ export function serviceKey(project: string, service: string): string {
 
 export function defaultStatePath(stateDir: string): string {
   return join(stateDir, STATE_FILE_NAME);
+}
+
+/**
+ * The state dir: `--state-dir` if given, else the backup dir (`--backup-dir`, then the config's `backup_dir`),
+ * else `backups/` next to the first compose file, where the compose writer puts backups by default.
+ * Callers pass flag-or-env values already merged. Returns an absolute path.
+ */
+export function resolveStateDir(input: { stateDir?: string; backupDir?: string; configBackupDir?: string; files: readonly string[] }): string {
+  const dir = input.stateDir ?? input.backupDir ?? input.configBackupDir;
+  if (dir) return resolve(dir);
+  if (input.files.length === 0) throw new ConfigError('no state dir: pass --state-dir (or -f docker-compose.yml, whose backups/ dir is the default)');
+  return join(dirname(resolve(input.files[0])), 'backups');
 }
 
 /** `2024-01-02T03:04:05.678Z` -> `20240102T030405678Z` (sorts by time, safe in file names). */

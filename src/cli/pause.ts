@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { envList, envValue } from './env-defaults.js';
+import { loadConfigFile } from '../config/file.js';
+import { resolveStateDir } from '../sync/state.js';
+import { pause, resume, isPaused } from '../sync/schedule.js';
+
+interface PauseFlags { stateDir?: string; backupDir?: string; file: string[]; config?: string; reason?: string }
+
+export interface PauseCommandDeps {
+  write: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  now: () => Date;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** The state dir as `dosync sync` finds it: flags, then env, then the config's backup_dir, then backups/ next to the compose file. */
+async function stateDirOf(flags: PauseFlags, env: NodeJS.ProcessEnv): Promise<string> {
+  const stateDir = flags.stateDir ?? envValue(env, 'DOSYNC_STATE_DIR');
+  const backupDir = flags.backupDir ?? envValue(env, 'DOSYNC_BACKUP_DIR');
+  const files = flags.file.length > 0 ? flags.file : envList(env, 'DOSYNC_FILE') ?? [];
+  // The config is read only when it could decide: an explicit dir needs no config file to exist.
+  const configBackupDir = (stateDir ?? backupDir) ? undefined : (await loadConfigFile(flags.config ?? envValue(env, 'DOSYNC_CONFIG'), env)).config.backup_dir;
+  return resolveStateDir({ stateDir, backupDir, configBackupDir, files });
+}
+
+function withDirOptions(cmd: Command): Command {
+  return cmd
+    .option('--state-dir <dir>', 'dosync state dir (env DOSYNC_STATE_DIR; default: the backup dir)')
+    .option('--backup-dir <dir>', 'the backup dir, when no --state-dir is given (env DOSYNC_BACKUP_DIR)')
+    .option('-f, --file <path>', 'compose file, to find its default backups/ dir (env DOSYNC_FILE)', collect, [])
+    .option('-c, --config <path>', 'dosync.yaml, for its backup_dir (env DOSYNC_CONFIG)');
+}
+
+/** `dosync pause` / `dosync resume`: a flag file in the state dir that every dosync using that dir honours. */
+export function registerPauseCommands(program: Command, deps: Partial<PauseCommandDeps> = {}): void {
+  const write = deps.write ?? ((t: string) => process.stdout.write(t));
+  const env = deps.env ?? process.env;
+  const now = deps.now ?? (() => new Date());
+
+  withDirOptions(program.command('pause'))
+    .description('hold all updates (checks go on and report) until `dosync resume`')
+    .option('--reason <text>', 'why, shown in logs and status')
+    .action(async (flags: PauseFlags) => {
+      const dir = await stateDirOf(flags, env);
+      const path = await pause(dir, { now: now(), reason: flags.reason });
+      write(`updates paused (${path}); run \`dosync resume\` to let them through again\n`);
+    });
+
+  withDirOptions(program.command('resume'))
+    .description('let updates through again after `dosync pause`')
+    .action(async (flags: PauseFlags) => {
+      const dir = await stateDirOf(flags, env);
+      const removed = await resume(dir);
+      write(removed ? `updates resumed (${dir})\n` : `updates were not paused in ${dir}\n`);
+      const still = await isPaused(dir, env);
+      if (still.paused && still.source === 'env') write(`note: ${still.variable} is set in this environment and still pauses a dosync started with it\n`);
+    });
+}
