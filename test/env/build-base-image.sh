@@ -93,6 +93,13 @@ mkdir -p "$stage/usr/local/lib/node_modules"
 cp -a "$npm_dir" "$stage/usr/local/lib/node_modules/npm"
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$stage/usr/local/bin/npm"
 ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$stage/usr/local/bin/npx"
+# Trust what this machine trusts (a proxy's CA for the npm registry, say): the stand-in is made from this
+# machine, and `npm ci` inside the build must reach the registry the way the host does.
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  mkdir -p "$stage/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$stage/usr/local/share/ca-certificates/"
+  chroot "$stage" /usr/sbin/update-ca-certificates >/dev/null 2>&1
+fi
 # The official image runs as root by default and has a `node` user (uid 1000); keep both true.
 chroot "$stage" /usr/sbin/groupadd --gid 1000 node 2>/dev/null || true
 chroot "$stage" /usr/sbin/useradd --uid 1000 --gid node --shell /bin/bash --create-home node 2>/dev/null || true
@@ -100,6 +107,7 @@ chroot "$stage" /usr/sbin/useradd --uid 1000 --gid node --shell /bin/bash --crea
 tar -C "$stage" -c . | docker import \
   -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   -c "ENV NODE_VERSION=$("$node_bin" --version | tr -d v)" \
+  -c 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
   -c 'CMD ["node"]' \
   -m "debian $suite minbase + node $("$node_bin" --version) (stand-in for node:20-bookworm-slim)" - "$NODE_IMAGE" >/dev/null
 log "imported $NODE_IMAGE ($(docker image inspect -f '{{.Size}}' "$NODE_IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
