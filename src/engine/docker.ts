@@ -118,8 +118,21 @@ export async function retagImage(docker: Docker, imageId: string, reference: str
   await docker.getImage(imageId).tag({ repo: reference.slice(0, colon), tag: reference.slice(colon + 1) });
 }
 
-/** Stops (briefly, then kills) and removes containers; used to retire old replicas after a rolling update. */
-export async function removeContainers(docker: Docker, ids: string[]): Promise<void> {
+/**
+ * Stops (briefly, then kills) and removes containers. With `drainMs`, each is first disconnected from its
+ * networks, which takes it out of Compose's DNS round robin, so no new request reaches a container that is
+ * about to stop (a stopping container otherwise stays resolvable for a moment and its requests fail).
+ */
+export async function removeContainers(docker: Docker, ids: string[], drainMs = 0): Promise<void> {
+  if (drainMs > 0) {
+    await Promise.all(ids.map(async (id) => {
+      const info = await docker.getContainer(id).inspect().catch(() => undefined);
+      for (const name of Object.keys(info?.NetworkSettings?.Networks ?? {})) {
+        await docker.getNetwork(name).disconnect({ Container: id }).catch(() => undefined);
+      }
+    }));
+    await new Promise((r) => setTimeout(r, drainMs));
+  }
   await Promise.all(ids.map(async (id) => {
     const c = docker.getContainer(id);
     await c.stop({ t: 10 }).catch((err: { statusCode?: number }) => { if (err.statusCode !== 304 && err.statusCode !== 404) throw err; });

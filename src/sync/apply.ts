@@ -132,6 +132,9 @@ async function recreate(ctx: ApplyContext, plan: ServicePlan, select: ContainerF
   return health.healthy ? undefined : health.reason;
 }
 
+/** Time between taking old replicas out of DNS and stopping them, for clients that resolved just before. */
+const ROLLING_DRAIN_MS = 1000;
+
 /**
  * docker-rollout's technique: scale to twice the replicas without recreating (the new ones get the new image),
  * wait until the new containers are healthy, then remove the old ones. If the new ones fail they are removed
@@ -147,7 +150,7 @@ async function rollingUpdate(step: Step, replicas: number, oldIds: Set<string>, 
     step.recreated = false; // the old containers are untouched
     return failed;
   }
-  await removeContainers(ctx.docker, current.filter((c) => oldIds.has(c.id)).map((c) => c.id));
+  await removeContainers(ctx.docker, current.filter((c) => oldIds.has(c.id)).map((c) => c.id), ROLLING_DRAIN_MS);
   return undefined;
 }
 
