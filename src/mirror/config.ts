@@ -300,10 +300,16 @@ export function oneShotTask(flags: OneShotFlags): MirrorTask {
       source,
       target,
       tags: compileTagSelector(input, '--tags'),
-      platforms: compilePlatforms(flags.platforms?.flatMap((p) => p.split(',')).map((p) => p.trim()).filter((p) => p !== ''), '--platform'),
+      platforms: compilePlatforms(platformFlags(flags.platforms), '--platform'),
       where: `${flags.source} -> ${flags.target}`,
     }],
   };
+}
+
+/** Repeated and comma-separated `--platform` values; none given means every platform. */
+function platformFlags(values: string[] | undefined): string[] | undefined {
+  const list = (values ?? []).flatMap((p) => p.split(',')).map((p) => p.trim()).filter((p) => p !== '');
+  return list.length > 0 ? list : undefined;
 }
 
 function repositoryFlag(text: string, flag: string): RepositoryRef {
