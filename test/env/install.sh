@@ -10,6 +10,10 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 [ -x /bin/busybox ] || command -v busybox >/dev/null || need+=(busybox-static)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+# Packaging tests: completion scripts are parsed by each shell; the image's stand-in base is made with debootstrap.
+command -v zsh >/dev/null || need+=(zsh)
+command -v fish >/dev/null || need+=(fish)
+command -v debootstrap >/dev/null || need+=(debootstrap)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

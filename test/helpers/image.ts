@@ -1,0 +1,49 @@
+/**
+ * The dosync container image for integration tests, built from the Dockerfile on the local engine.
+ * Docker Hub cannot be reached here, so it builds FROM the stand-ins of test/env/build-base-image.sh
+ * (made on first use, then cached). Several test files may call this at once: one build per process,
+ * and the engine's layer cache makes a second process's build quick.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { ROOT } from './docker.js';
+
+const exec = promisify(execFile);
+
+export const BASE_IMAGE = 'dosync-base/node:20';
+export const DOCKER_CLI_IMAGE = 'dosync-base/docker-cli:local';
+export const TEST_IMAGE = 'dosync:integration';
+
+export interface BuiltImage {
+  tag: string;
+  /** Seconds the `docker build` took (without making the base). */
+  buildSeconds: number;
+  /** Seconds spent making the stand-in base images (0 when they were there). */
+  baseSeconds: number;
+}
+
+async function imageExists(ref: string): Promise<boolean> {
+  return exec('docker', ['image', 'inspect', ref]).then(() => true, () => false);
+}
+
+let building: Promise<BuiltImage> | undefined;
+
+export function ensureDosyncImage(): Promise<BuiltImage> {
+  building ??= (async () => {
+    let baseSeconds = 0;
+    if (!(await imageExists(BASE_IMAGE)) || !(await imageExists(DOCKER_CLI_IMAGE))) {
+      const t = Date.now();
+      await exec('bash', [join(ROOT, 'test/env/build-base-image.sh')], { maxBuffer: 16 * 1024 * 1024 });
+      baseSeconds = (Date.now() - t) / 1000;
+    }
+    const t = Date.now();
+    // The classic builder: this engine's client has no buildx plugin; the Dockerfile needs no BuildKit.
+    await exec('docker', ['build', '-q', '--build-arg', `BASE_IMAGE=${BASE_IMAGE}`, '--build-arg', `DOCKER_CLI_IMAGE=${DOCKER_CLI_IMAGE}`, '-t', TEST_IMAGE, ROOT], {
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { tag: TEST_IMAGE, buildSeconds: (Date.now() - t) / 1000, baseSeconds };
+  })();
+  return building;
+}
