@@ -12,9 +12,17 @@ import type { RepositoryRef } from '../../src/registry/types.js';
 import { freePort } from './token-server.js';
 import { buildImage, pushAs, removeImages } from './registry-images.js';
 
+export interface RequestCount {
+  total: number;
+  byMethod: Record<string, number>;
+}
+
 export interface TestRegistry {
   host: string;
   auth?: { username: string; password: string };
+  /** Requests the registry served since the last `resetRequests`, from its access log (so any client's requests count). */
+  requests(): RequestCount;
+  resetRequests(): void;
   /** SIGKILL, as a crash would (no graceful shutdown). */
   kill(): Promise<void>;
   /** Starts again on the same port and storage. */
@@ -46,9 +54,22 @@ export async function startRegistry(opts: { auth?: { username: string; password:
   writeFileSync(join(dir, 'config.yml'), lines.join('\n') + '\n');
 
   let child: ChildProcess | undefined;
+  let counted: RequestCount = { total: 0, byMethod: {} };
   const launch = async () => {
-    const c = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
+    // The access log (Apache combined format, one line per request) goes to stdout.
+    let partial = '';
+    c.stdout?.on('data', (d: Buffer) => {
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        const m = /"([A-Z]+) \/v2\//.exec(line);
+        if (!m) continue;
+        counted.total++;
+        counted.byMethod[m[1]!] = (counted.byMethod[m[1]!] ?? 0) + 1;
+      }
+    });
     let stderr = '';
     c.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     for (let i = 0; i < 100; i++) {
@@ -75,6 +96,10 @@ export async function startRegistry(opts: { auth?: { username: string; password:
   return {
     host,
     auth: opts.auth,
+    requests: () => ({ total: counted.total, byMethod: { ...counted.byMethod } }),
+    resetRequests: () => {
+      counted = { total: 0, byMethod: {} };
+    },
     kill,
     restart: launch,
     stop: async () => {
