@@ -1,12 +1,15 @@
 import { Command, Option } from 'commander';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../util/errors.js';
 import { parseDuration } from '../util/duration.js';
 import { createLogger } from '../util/logger.js';
 import { envFlag, envList, envValue } from './env-defaults.js';
 import { loadConfigFile } from '../config/file.js';
 import { createDocker } from '../engine/docker.js';
-import { runCycle, type CycleSettings } from '../sync/cycle.js';
+import { runCycle, loadStack, stackEnvFiles, type CycleSettings } from '../sync/cycle.js';
+import { StateStore, defaultStatePath, resolveStateDir } from '../sync/state.js';
+import { acquireLock } from '../sync/lock.js';
+import { defaultProjectName } from '../engine/project.js';
 import { runDaemon } from '../sync/daemon.js';
 import { createRegistryRuntime } from './registry-runtime.js';
 
@@ -14,7 +17,7 @@ const DEFAULT_INTERVAL = '5m';
 
 interface SyncFlags {
   file: string[]; envFile?: string; config?: string; interval?: string; verbose?: boolean; once?: boolean; dryRun?: boolean;
-  backupDir?: string; keepBackups?: string; prune: boolean; rollingUpdate?: boolean; projectName?: string; healthTimeout?: string; healthStable?: string; logFormat?: string;
+  backupDir?: string; stateDir?: string; keepBackups?: string; prune: boolean; rollingUpdate?: boolean; projectName?: string; healthTimeout?: string; healthStable?: string; logFormat?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -32,6 +35,7 @@ export function registerSyncCommand(program: Command): void {
     .option('--dry-run', 'show what would change, touch nothing (env DOSYNC_DRY_RUN)')
     .option('--backup-dir <dir>', 'where compose backups go (default: backups/ next to the compose file; env DOSYNC_BACKUP_DIR)')
     .option('--keep-backups <n>', 'backups kept per file (default 10)')
+    .option('--state-dir <dir>', 'state file and lock (default: the backup dir; env DOSYNC_STATE_DIR)')
     .option('--no-prune', 'keep the images an update replaced')
     .option('--rolling-update', 'replace scaled services side by side, without downtime (per service: label dosync.rollout=rolling; env DOSYNC_ROLLING_UPDATE)')
     .option('-p, --project-name <name>', 'Compose project name (default: from the running containers; env DOSYNC_PROJECT)')
@@ -83,11 +87,21 @@ async function syncAction(flags: SyncFlags): Promise<number> {
     rolling: flags.rollingUpdate ?? envFlag(env, 'DOSYNC_ROLLING_UPDATE') ?? false,
     projectName: flags.projectName ?? envValue(env, 'DOSYNC_PROJECT'),
   };
+  // Read the stack once up front: a bad compose file is a startup error, and it names the project to lock.
+  const { stack } = await loadStack(settings.files, await stackEnvFiles(settings.files, envFile));
+  const projectName = settings.projectName ?? stack.projectName ?? defaultProjectName(dirname(settings.files[0]));
+  const stateDir = resolveStateDir({ stateDir: flags.stateDir ?? envValue(env, 'DOSYNC_STATE_DIR') ?? config.state_dir, backupDir: settings.backupDir, files: settings.files });
+  const state = await StateStore.open(defaultStatePath(stateDir));
+  for (const w of state.warnings) logger.warn(w);
+  if (!settings.dryRun) {
+    // A dry run only reads, so it may run next to the daemon; anything that writes holds the project's lock.
+    const lock = await acquireLock(stateDir, projectName);
+    for (const w of lock.warnings) logger.warn(w);
+  }
   const registry = await createRegistryRuntime(config, configEnv, logger, configPath);
   const docker = createDocker();
-  const failedTags = new Map<string, Set<string>>();
   const controller = new AbortController();
-  const deps = { docker, logger, failedTags, stopping: () => controller.signal.aborted, ...registry };
+  const deps = { docker, logger, state, stopping: () => controller.signal.aborted, ...registry };
 
   if (flags.once) {
     const report = await runCycle(settings, deps);

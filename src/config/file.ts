@@ -34,6 +34,7 @@ export const configFileSchema = z.object({
   services: z.record(serviceSettingsSchema).optional(),
   interval: duration('interval').optional(),
   backup_dir: z.string().optional(),
+  state_dir: z.string().optional(),
   keep_backups: z.number().int().min(1).optional(),
   prune: z.boolean().optional(),
   health: z.object({ timeout: duration('health.timeout').optional(), stable: duration('health.stable').optional() }).strict().optional(),

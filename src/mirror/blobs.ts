@@ -86,10 +86,8 @@ export class BlobCopier {
     let chunks = chunkSize;
     for (let attempt = 1; ; attempt++) {
       try {
-        const bytes = await this.limit(async () => {
-          const { stream } = await client.openBlob(source, blob.digest);
-          return client.pushBlob(target, blob.digest, blob.size, stream, { location, chunkSize: chunks });
-        });
+        const bytes = await this.limit(() =>
+          client.pushBlob(target, blob.digest, blob.size, async () => (await client.openBlob(source, blob.digest)).stream, { location, chunkSize: chunks }));
         return done('uploaded', bytes);
       } catch (err) {
         // The session a refused mount opened is used (or cancelled) by the first attempt only.

@@ -252,13 +252,14 @@ export class RegistryClient {
   }
 
   /**
-   * Uploads a blob from `source` (verified against `digest` and `size` while it streams, so a wrong
-   * byte aborts the upload before it completes). Monolithic (POST, then one PUT with the body) unless
+   * Uploads a blob from `content`: a stream, or a function that opens one once the upload session
+   * exists. The bytes are verified against `digest` and `size` while they stream, so a wrong byte
+   * aborts the upload before it completes. Monolithic (POST, then one PUT with the body) unless
    * `chunkSize` is given or the registry asks for chunks (`OCI-Chunk-Min-Length`): then PATCH per
    * chunk and a closing PUT. `location` is an upload session already opened (by a refused mount).
    * Returns the bytes sent. A failed upload's session is cancelled (DELETE) on a best-effort basis.
    */
-  async pushBlob(repo: RepositoryRef, digest: string, size: number | undefined, source: Readable, opts: { location?: URL; chunkSize?: number } = {}): Promise<number> {
+  async pushBlob(repo: RepositoryRef, digest: string, size: number | undefined, content: Readable | (() => Promise<Readable>), opts: { location?: URL; chunkSize?: number } = {}): Promise<number> {
     const where = `${repo.registry}/${repo.repository}@${digest}`;
     const scope = pushScope(repo.repository);
     let location = opts.location;
@@ -266,14 +267,26 @@ export class RegistryClient {
     if (!location) {
       const answer = await this.send(repo.registry, `/v2/${repo.repository}/blobs/uploads/`, {
         method: 'POST', headers: { 'content-length': '0' }, scope, kind: 'other', context: where,
+      }).catch((err: unknown) => {
+        if (typeof content !== 'function') content.destroy();
+        throw err;
       });
       if (answer.res.status !== 202) {
-        source.destroy();
+        if (typeof content !== 'function') content.destroy();
         throw responseError(where, repo.registry, answer, 'push');
       }
       location = this.uploadLocation(repo, answer.res, where);
       const min = Number(header(answer.res, 'oci-chunk-min-length'));
       if (Number.isFinite(min) && min > 0) minChunk = min;
+    }
+    const cancel = () => this.send(repo.registry, location!, { method: 'DELETE', headers: {}, scope, kind: 'other', context: where }).catch(() => undefined);
+    // The source is opened only once the target has accepted the upload: a refusal costs no download.
+    let source: Readable;
+    try {
+      source = typeof content === 'function' ? await content() : content;
+    } catch (err) {
+      await cancel();
+      throw err;
     }
     const verifier = new VerifyingStream(digest, size, where);
     source.on('error', (err) => verifier.destroy(err));
@@ -286,7 +299,7 @@ export class RegistryClient {
     } catch (err) {
       source.destroy();
       verifier.destroy();
-      await this.send(repo.registry, location, { method: 'DELETE', headers: {}, scope, kind: 'other', context: where }).catch(() => undefined);
+      await cancel();
       throw err;
     }
   }

@@ -8,6 +8,7 @@ import { waitHealthy, type ContainerFilter } from '../engine/health.js';
 import type { Credential } from '../registry/types.js';
 import { rewriteServiceImage, restoreServiceImage, type RewriteContext } from './rewrite.js';
 import { rollingBlocker, type ServiceSettings } from './service-settings.js';
+import type { Journal } from './journal.js';
 
 export interface ApplyContext extends RewriteContext {
   docker: Docker;
@@ -16,11 +17,14 @@ export interface ApplyContext extends RewriteContext {
   credentials: (registry: string) => Promise<Credential | undefined>;
   settings: (plan: ServicePlan) => ServiceSettings;
   prune: boolean;
+  journal: Journal;
+  /** `project/service`, the key of a service in the state file. */
+  stateKey: (service: string) => string;
 }
 
 export type ApplyOutcome =
   | { status: 'updated'; from: string; to: string; backup?: string; pruned: string[]; recreated: boolean; rollout?: 'recreate' | 'rolling'; note?: string }
-  | { status: 'rolled-back'; from: string; to: string; reason: string; failedTag: string }
+  | { status: 'rolled-back'; from: string; to: string; reason: string; failedTag: string; failedDigest?: string }
   | { status: 'failed'; from: string; to: string; reason: string };
 
 /** What one member of a group looked like before, and what was done to it, so it can be undone. */
@@ -68,8 +72,14 @@ export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext): Promis
       rewritten: false, recreated: false,
     };
     steps.push(step);
+    const d = plan.decision;
+    await ctx.journal.begin({
+      service: ctx.stateKey(plan.service.name), step: 'pulled', from: step.from, to: step.to, mode: d.mode,
+      previousImageId: step.before.find((c) => c.state === 'running')?.imageId ?? step.before[0]?.imageId,
+    });
     const reason = await updateMember(step, ctx).catch((err) => errorMessage(err));
     if (reason) { failure = { step, reason }; break; }
+    await ctx.journal.end();
   }
 
   if (!failure) {
@@ -83,14 +93,16 @@ export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext): Promis
 
   const rollbackErrors: string[] = [];
   for (const step of [...steps].reverse()) {
+    await ctx.journal.begin({ service: ctx.stateKey(step.plan.service.name), step: 'rolling-back', from: step.from, to: step.to, mode: step.plan.decision.kind === 'update' ? step.plan.decision.mode : undefined });
     const err = await rollbackMember(step, ctx).catch((e) => errorMessage(e));
     if (err) rollbackErrors.push(`${step.plan.service.name}: ${err}`);
+    await ctx.journal.end();
   }
   return plans.map((p): ApplyOutcome => {
     const own = failure!.step.plan === p;
     const reason = own ? failure!.reason : `${failure!.step.plan.service.name} failed: ${failure!.reason}`;
     if (rollbackErrors.length > 0) return { status: 'failed', from: imageOf(p), to: p.decision.newImage, reason: `${reason}; rollback also failed: ${rollbackErrors.join('; ')}` };
-    return { status: 'rolled-back', from: imageOf(p), to: p.decision.newImage, reason, failedTag: p.decision.mode === 'digest' ? p.decision.remoteDigest! : p.decision.toTag };
+    return { status: 'rolled-back', from: imageOf(p), to: p.decision.newImage, reason, failedTag: p.decision.toTag, failedDigest: p.decision.mode === 'digest' ? p.decision.remoteDigest : undefined };
   });
 }
 
@@ -102,6 +114,7 @@ async function updateMember(step: Step, ctx: ApplyContext): Promise<string | und
     const written = await rewriteServiceImage(plan.service, step.to, ctx);
     step.backup = written.backup;
     step.rewritten = true;
+    await ctx.journal.advance('file-written', { file: written.file, backup: written.backup });
     if (written.mode === 'in-place') log.warn({ file: written.file }, 'the file is a single-file bind mount: rewrote it in place (verified) instead of an atomic rename');
     log.info({ file: written.file, backup: written.backup }, `${written.file} updated: ${step.from} -> ${step.to}`);
   }
@@ -109,6 +122,7 @@ async function updateMember(step: Step, ctx: ApplyContext): Promise<string | und
   // A stopped service stays stopped: its file is kept current, nothing is started.
   if (running.length === 0) return undefined;
   step.recreated = true;
+  await ctx.journal.advance('recreating');
   const settings = ctx.settings(plan);
   const replicas = Math.max(plan.service.replicas, running.length);
   const oldIds = new Set(step.before.map((c) => c.id));
@@ -126,6 +140,7 @@ async function recreate(ctx: ApplyContext, plan: ServicePlan, select: ContainerF
   } catch (err) {
     return errorMessage(err);
   }
+  await ctx.journal.advance('health-check');
   const s = ctx.settings(plan).health;
   const probe = s.url || s.tcpPort ? { url: s.url, tcpPort: s.tcpPort } : undefined;
   const health = await waitHealthy(ctx.docker, ctx.project.name, plan.service.name, select, replicas, { ...s, probe });

@@ -7,7 +7,9 @@ import { readStack, type Stack } from '../compose/stack.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { ConfigFile } from '../config/file.js';
 import type { Credential } from '../registry/types.js';
-import { repositoryKey } from '../reference/index.js';
+import { serviceKey, type StateStore } from './state.js';
+import { Journal } from './journal.js';
+import { recoverPending } from './recover.js';
 import { resolveProject } from '../engine/project.js';
 import { pingEngine } from '../engine/docker.js';
 import { planService, type ServicePlan, type PlanContext } from './plan.js';
@@ -39,8 +41,8 @@ export interface CycleDeps {
   credentials: (registry: string) => Promise<Credential | undefined>;
   registryPolicySource: PlanContext['registryPolicySource'];
   pushTimes?: PlanContext['pushTimes'];
-  /** Remembered across cycles: tags (or digests) that failed their health gate, per repository. */
-  failedTags: Map<string, Set<string>>;
+  /** The state file: failed tags, history, and the intent of an update in progress (crash recovery). */
+  state?: StateStore;
   /** Set when a stop was requested: finish the current service, start no other. */
   stopping?: () => boolean;
 }
@@ -88,7 +90,9 @@ export async function loadStack(files: string[], envFiles: string[]): Promise<{ 
 export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promise<CycleReport> {
   const started = Date.now();
   const envFiles = await stackEnvFiles(settings.files, settings.envFile);
-  const { stack, texts } = await loadStack(settings.files, envFiles);
+  const loaded = await loadStack(settings.files, envFiles);
+  let stack = loaded.stack;
+  const texts = loaded.texts;
   for (const w of stack.warnings) deps.logger.warn(w);
   await pingEngine(deps.docker);
   const project = await resolveProject(deps.docker, {
@@ -99,15 +103,24 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   const ctx: PlanContext = {
     docker: deps.docker, registry: deps.registry, projectName: project.name, config: settings.config, configPath: settings.configPath,
     registryPolicySource: deps.registryPolicySource, pushTimes: deps.pushTimes,
-    failedTags: (key) => deps.failedTags.get(key) ?? new Set(),
+    isFailed: (service, tag, digest) => deps.state?.isFailed(serviceKey(project.name, service), tag, digest) ?? false,
   };
-  const plans = await Promise.all(stack.services.map((s) => planService(s, ctx)));
   const applyCtx: ApplyContext = {
     docker: deps.docker, project, logger: deps.logger, credentials: deps.credentials, knownTexts: texts,
     reloadStack: async () => (await loadStack(settings.files, envFiles)).stack,
     backupDir: settings.backupDir, keepBackups: settings.keepBackups, prune: settings.prune,
     settings: (plan) => serviceSettings(plan.service, settings.config, { health: settings.health, rolling: settings.rolling }),
+    journal: new Journal(deps.state),
+    stateKey: (service) => serviceKey(project.name, service),
   };
+  if (deps.state?.pendingIntent() && !settings.dryRun) {
+    await recoverPending(deps.state, stack, applyCtx);
+    const reread = await loadStack(settings.files, envFiles);
+    stack = reread.stack;
+    texts.clear();
+    for (const [path, text] of reread.texts) texts.set(path, text);
+  }
+  const plans = await Promise.all(stack.services.map((s) => planService(s, ctx)));
   const outcomes: CycleReport['outcomes'] = [];
   let failures = 0;
   const dependsOn = (name: string) => stack.services.find((s) => s.name === name)?.dependsOn.map((d) => d.service) ?? [];
@@ -143,20 +156,31 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
     }, deps.logger);
     updates.forEach((plan, i) => {
       const outcome = results[i];
+      deps.state?.recordUpdate(applyCtx.stateKey(plan.service.name), {
+        from: outcome.from, to: outcome.to, outcome: outcome.status, backup: outcome.status === 'updated' ? outcome.backup : undefined,
+        detail: outcome.status === 'updated' ? undefined : outcome.reason, digest: plan.decision.kind === 'update' ? plan.decision.remoteDigest : undefined,
+      });
       const log = deps.logger.child({ service: plan.service.name });
       outcomes.push({ service: plan.service.name, outcome });
       if (outcome.status === 'updated') {
         log.info({ from: outcome.from, to: outcome.to, backup: outcome.backup, pruned: outcome.pruned.length, rollout: outcome.rollout }, outcome.recreated ? 'updated' : 'updated the file (service not running, not started)');
       } else if (outcome.status === 'rolled-back') {
         failures++;
-        const key = repositoryKey(plan.ref!);
-        deps.failedTags.set(key, (deps.failedTags.get(key) ?? new Set()).add(outcome.failedTag));
+        deps.state?.recordFailed(applyCtx.stateKey(plan.service.name), { tag: outcome.failedTag, digest: outcome.failedDigest, reason: outcome.reason });
         log.error({ from: outcome.from, to: outcome.to }, `rolled back: ${outcome.reason}`);
       } else {
         failures++;
         log.error({ from: outcome.from, to: outcome.to }, `update failed: ${outcome.reason}`);
       }
     });
+  }
+  if (deps.state && !settings.dryRun) {
+    for (const plan of plans) {
+      const d = plan.decision;
+      const outcome = d.kind === 'update' ? 'update-available' : d.kind === 'up-to-date' ? 'up-to-date' : d.kind === 'skipped' ? 'skipped' : 'error';
+      deps.state.recordCheck(serviceKey(project.name, plan.service.name), outcome, d.reason);
+    }
+    await deps.state.save();
   }
   const durationMs = Date.now() - started;
   const count = (k: string) => plans.filter((p) => p.decision.kind === k).length;

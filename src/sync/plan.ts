@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { parseImageReference, replaceTag, formatReference, effectiveTag, repositoryKey, type ImageReference } from '../reference/index.js';
+import { parseImageReference, replaceTag, formatReference, effectiveTag, type ImageReference } from '../reference/index.js';
 import type { StackService } from '../compose/stack.js';
 import { resolvePolicy, selectTag, type ResolvedPolicy } from '../policy/index.js';
 import type { RegistryClient } from '../registry/client.js';
@@ -28,8 +28,8 @@ export interface PlanContext {
   config: ConfigFile;
   /** The dosync.yaml registry section entry that applies to a registry host (for registry-level policies). */
   registryPolicySource: (registry: string) => { imagePolicy?: unknown; image_policy?: unknown } | undefined;
-  /** Tags the state remembers as failed (rolled back) per repository: never retried. */
-  failedTags?: (repoKey: string) => Set<string>;
+  /** Tags (or a tag's digest) that failed their health gate for this service: not retried until a newer one appears. */
+  isFailed?: (service: string, tag: string, digest?: string) => boolean;
   pushTimes?: (ref: ImageReference) => Promise<Map<string, Date> | undefined>;
   configPath?: string;
 }
@@ -54,11 +54,12 @@ export async function planService(service: StackService, ctx: PlanContext): Prom
   try {
     const tags = await ctx.registry.listTags(ref);
     const times = policy.ranking.kind === 'newest' && ctx.pushTimes ? await ctx.pushTimes(ref) : undefined;
-    const failed = ctx.failedTags?.(repositoryKey(ref)) ?? new Set<string>();
-    const infos: TagInfo[] = tags.filter((t) => !failed.has(t)).map((tag) => ({ tag, pushedAt: times?.get(tag) }));
+    const isFailed = (tag: string, digest?: string) => ctx.isFailed?.(service.name, tag, digest) ?? false;
+    // The current tag stays a candidate even if it once failed as a target (it is what runs now).
+    const infos: TagInfo[] = tags.filter((t) => t === currentTag || !isFailed(t)).map((tag) => ({ tag, pushedAt: times?.get(tag) }));
     const selection = selectTag(infos, currentTag, policy);
     if (selection.kind === 'none') return { service, ref, policy, decision: { kind: 'skipped', reason: `updates disabled (${policy.describe})` } };
-    if (selection.kind === 'digest') return { service, ref, policy, decision: await planDigest(service, ref, currentTag, ctx, failed) };
+    if (selection.kind === 'digest') return { service, ref, policy, decision: await planDigest(service, ref, currentTag, ctx, isFailed) };
     if (!selection.selected) return { service, ref, policy, decision: { kind: 'up-to-date', reason: selection.reason } };
     if (selection.selected === currentTag) return { service, ref, policy, decision: { kind: 'up-to-date', reason: `${currentTag} is the newest allowed (${policy.describe})` } };
     const toTag = selection.selected;
@@ -79,9 +80,9 @@ export async function planService(service: StackService, ctx: PlanContext): Prom
 }
 
 /** A tag that is not a version (`latest`, `main`): an update is a new digest behind the same tag. */
-async function planDigest(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, failed: Set<string>): Promise<Decision> {
+async function planDigest(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, isFailed: (tag: string, digest?: string) => boolean): Promise<Decision> {
   const remote = await ctx.registry.getDigest(ref, tag);
-  if (failed.has(remote.digest)) return { kind: 'up-to-date', reason: `${tag} digest ${remote.digest.slice(7, 19)} failed its health gate before; waiting for a newer one` };
+  if (isFailed(tag, remote.digest)) return { kind: 'up-to-date', reason: `${tag} digest ${remote.digest.slice(7, 19)} failed its health gate before; waiting for a newer one` };
   const containers = await listComposeContainers(ctx.docker, { project: ctx.projectName, service: service.name });
   const imageRef = containers[0]?.imageId ?? formatReference({ ...ref, tag, digest: undefined });
   const local = await inspectImage(ctx.docker, imageRef);

@@ -52,7 +52,7 @@ describe('sync --once on a real stack', () => {
         `    image: "${REGISTRY}/${repo}:1.0.0"   # pinned by dosync`,
         `    image: "${REGISTRY}/${repo}:1.1.0"   # pinned by dosync`,
       ]]);
-      const backups = await readdir(join(p.dir, 'backups'));
+      const backups = (await readdir(join(p.dir, 'backups'))).filter((f) => f.endsWith('.bak'));
       assert.equal(backups.length, 1);
       assert.match(backups[0], /^docker-compose\.yml\.\d{8}T\d{6}\d*Z\.bak$/);
       assert.equal(await readFile(join(p.dir, 'backups', backups[0]), 'utf8'), original);
@@ -64,7 +64,7 @@ describe('sync --once on a real stack', () => {
       const again = await dosync(['sync', '-f', p.file, '--once', ...HEALTHY]);
       assert.equal(again.code, 0, again.stdout + again.stderr);
       assert.equal(await readFile(p.file, 'utf8'), updated);
-      assert.equal((await readdir(join(p.dir, 'backups'))).length, 1);
+      assert.equal((await readdir(join(p.dir, 'backups'))).filter((f) => f.endsWith('.bak')).length, 1);
     } finally {
       await p.destroy();
     }
