@@ -104,7 +104,8 @@ uninstall() {
   # Directories the install created, deepest first, when nothing else has appeared in them.
   local i
   for ((i = ${#dirs[@]} - 1; i >= 0; i--)); do
-    [ -d "$R${dirs[i]}" ] && run rmdir --ignore-fail-on-non-empty "$R${dirs[i]}"
+    if [ $keep_config = 1 ] && { [ "${dirs[i]}" = "$ETC" ] || [ "${dirs[i]}" = "$STATE" ]; }; then continue; fi
+    if [ -d "$R${dirs[i]}" ]; then run rmdir --ignore-fail-on-non-empty "$R${dirs[i]}"; fi
   done
   say "uninstalled from $root"
 }
