@@ -9,11 +9,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import pLimit from 'p-limit';
 import { RegistryClient } from '../../src/registry/client.js';
 import { createLogger } from '../../src/util/logger.js';
+import { RegistryError } from '../../src/util/errors.js';
 import { MirrorState, createMirrorMetrics, createMirrorRuntime, oneShotTask, parseMirrorConfig, runTask, type MirrorTask, type OneShotFlags } from '../../src/mirror/index.js';
 import { run } from '../helpers/registry-images.js';
 import { ROOT } from '../helpers/docker.js';
@@ -294,6 +296,24 @@ describe('transfers', () => {
     } finally {
       await target.stop();
     }
+  });
+
+  test('bytes that do not hash to the digest are never stored, whole or chunked', async () => {
+    const client = new RegistryClient();
+    const repo = { registry: src.host, repository: 'verify/blob' };
+    const good = Buffer.from('the real content '.repeat(20_000));
+    const digest = `sha256:${createHash('sha256').update(good).digest('hex')}`;
+    const bad = Buffer.from(good);
+    bad[bad.length - 1] = 0x21;
+    for (const chunkSize of [undefined, 64 * 1024]) {
+      await assert.rejects(client.pushBlob(repo, digest, good.length, Readable.from([bad.subarray(0, 100_000), bad.subarray(100_000)]), { chunkSize }),
+        (err: unknown) => err instanceof RegistryError && /hash to sha256:[0-9a-f]{64}, not sha256:/.test(err.message));
+      assert.equal(await client.headBlob(repo, digest), null, `chunkSize ${chunkSize}`);
+    }
+    await assert.rejects(client.pushBlob(repo, digest, good.length, Readable.from([good.subarray(0, 1000)])), /sent 1000 bytes, its manifest declares/);
+    assert.equal(await client.headBlob(repo, digest), null);
+    assert.equal(await client.pushBlob(repo, digest, good.length, async () => Readable.from([good])), good.length);
+    assert.equal(await client.headBlob(repo, digest), good.length);
   });
 
   test('a target killed mid-copy leaves no index pointing at missing children; the next run resumes and finishes', async () => {
