@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { isUserError, errorMessage } from '../util/errors.js';
 import { scrubSecrets } from '../util/logger.js';
 import { registerSyncCommand } from './sync.js';
+import { registerCheckCommand } from './check.js';
 import { registerPauseCommands } from './pause.js';
 import { registerMirrorCommand } from './mirror.js';
 import { registerPolicyCommand } from './policy.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.command('version').description('print the version').action(() => console.log(`dosync ${VERSION}`));
   registerSyncCommand(program);
+  registerCheckCommand(program);
   registerPauseCommands(program);
   registerMirrorCommand(program);
   registerPolicyCommand(program, { listTags: listTagsForPolicy });

@@ -2,9 +2,8 @@ import { Command, Option } from 'commander';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../util/errors.js';
 import { parseDuration } from '../util/duration.js';
-import { createLogger } from '../util/logger.js';
-import { envFlag, envList, envValue } from './env-defaults.js';
-import { loadConfigFile } from '../config/file.js';
+import { envFlag, envValue } from './env-defaults.js';
+import { collect, stackInputs } from './common.js';
 import { createDocker } from '../engine/docker.js';
 import { runCycle, loadStack, stackEnvFiles, type CycleSettings } from '../sync/cycle.js';
 import { StateStore, defaultStatePath, resolveStateDir } from '../sync/state.js';
@@ -20,7 +19,6 @@ interface SyncFlags {
   backupDir?: string; stateDir?: string; keepBackups?: string; prune: boolean; rollingUpdate?: boolean; projectName?: string; healthTimeout?: string; healthStable?: string; logFormat?: string;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerSyncCommand(program: Command): void {
   program
@@ -55,16 +53,7 @@ Examples:
 
 async function syncAction(flags: SyncFlags): Promise<number> {
   const env = process.env;
-  const files = flags.file.length > 0 ? flags.file : envList(env, 'DOSYNC_FILE') ?? [];
-  if (files.length === 0) throw new ConfigError('no compose file given; pass -f docker-compose.yml (or set DOSYNC_FILE)');
-  const verbose = flags.verbose ?? envFlag(env, 'DOSYNC_VERBOSE', 'VERBOSE') ?? false;
-  const logFormat = flags.logFormat ?? envValue(env, 'DOSYNC_LOG_FORMAT');
-  const logger = createLogger({ verbose, json: logFormat === 'json' ? true : logFormat === 'pretty' ? false : undefined });
-  const envFile = flags.envFile ?? envValue(env, 'DOSYNC_ENV_FILE');
-  // Credentials in the -e file feed ${VAR} in dosync.yaml too, as in DOSync.
-  const fileEnv = envFile ? await import('./env-file.js').then((m) => m.readEnvFile(envFile)) : {};
-  const configEnv = { ...fileEnv, ...env };
-  const { path: configPath, config } = await loadConfigFile(flags.config ?? envValue(env, 'DOSYNC_CONFIG'), configEnv);
+  const { files, envFile, configEnv, config, configPath, logger, projectName: explicitProject } = await stackInputs(flags);
   const intervalText = flags.interval ?? envValue(env, 'DOSYNC_INTERVAL', 'CHECK_INTERVAL');
   const intervalMs = intervalText ? parseDuration(intervalText, '--interval') : config.interval ?? parseDuration(DEFAULT_INTERVAL);
   const keep = flags.keepBackups ?? envValue(env, 'DOSYNC_KEEP_BACKUPS');
@@ -72,7 +61,7 @@ async function syncAction(flags: SyncFlags): Promise<number> {
   if (!Number.isInteger(keepBackups) || keepBackups < 1) throw new ConfigError(`--keep-backups: "${keep}" is not a whole number of at least 1`);
   const backupDir = flags.backupDir ?? envValue(env, 'DOSYNC_BACKUP_DIR') ?? config.backup_dir;
   const settings: CycleSettings = {
-    files: files.map((f) => resolve(f)),
+    files,
     envFile,
     configPath,
     config,
@@ -85,7 +74,7 @@ async function syncAction(flags: SyncFlags): Promise<number> {
     },
     prune: flags.prune && config.prune !== false,
     rolling: flags.rollingUpdate ?? envFlag(env, 'DOSYNC_ROLLING_UPDATE') ?? false,
-    projectName: flags.projectName ?? envValue(env, 'DOSYNC_PROJECT'),
+    projectName: explicitProject,
   };
   // Read the stack once up front: a bad compose file is a startup error, and it names the project to lock.
   const { stack } = await loadStack(settings.files, await stackEnvFiles(settings.files, envFile));

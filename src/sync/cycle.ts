@@ -86,25 +86,38 @@ export async function loadStack(files: string[], envFiles: string[]): Promise<{ 
   return { stack, texts: new Map([...composeTexts, ...envTexts].map((t) => [t.path, t.text])) };
 }
 
-/** One full cycle: read the stack, plan every service, apply the updates one service at a time. */
-export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promise<CycleReport> {
-  const started = Date.now();
+export interface Prepared {
+  stack: Stack;
+  texts: Map<string, string>;
+  envFiles: string[];
+  project: Awaited<ReturnType<typeof resolveProject>>;
+  planContext: PlanContext;
+}
+
+/** Reads the stack, reaches the engine and finds the Compose project: what both `check` and `sync` start from. */
+export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' | 'config' | 'configPath' | 'projectName'>, deps: Pick<CycleDeps, 'docker' | 'registry' | 'logger' | 'registryPolicySource' | 'pushTimes' | 'state'>): Promise<Prepared> {
   const envFiles = await stackEnvFiles(settings.files, settings.envFile);
-  const loaded = await loadStack(settings.files, envFiles);
-  let stack = loaded.stack;
-  const texts = loaded.texts;
+  const { stack, texts } = await loadStack(settings.files, envFiles);
   for (const w of stack.warnings) deps.logger.warn(w);
   await pingEngine(deps.docker);
   const project = await resolveProject(deps.docker, {
     files: settings.files, envFiles, explicitName: settings.projectName ?? stack.projectName, serviceNames: stack.services.map((s) => s.name),
   });
   deps.logger.debug({ project: project.name, workingDir: project.workingDir, source: project.source }, 'compose project');
-
-  const ctx: PlanContext = {
+  const planContext: PlanContext = {
     docker: deps.docker, registry: deps.registry, projectName: project.name, config: settings.config, configPath: settings.configPath,
     registryPolicySource: deps.registryPolicySource, pushTimes: deps.pushTimes,
     isFailed: (service, tag, digest) => deps.state?.isFailed(serviceKey(project.name, service), tag, digest) ?? false,
   };
+  return { stack, texts, envFiles, project, planContext };
+}
+
+/** One full cycle: read the stack, plan every service, apply the updates one group at a time. */
+export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promise<CycleReport> {
+  const started = Date.now();
+  const prepared = await prepare(settings, deps);
+  const { texts, envFiles, project, planContext: ctx } = prepared;
+  let stack = prepared.stack;
   const applyCtx: ApplyContext = {
     docker: deps.docker, project, logger: deps.logger, credentials: deps.credentials, knownTexts: texts,
     reloadStack: async () => (await loadStack(settings.files, envFiles)).stack,

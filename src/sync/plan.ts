@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { parseImageReference, replaceTag, formatReference, effectiveTag, type ImageReference } from '../reference/index.js';
 import type { StackService } from '../compose/stack.js';
-import { resolvePolicy, selectTag, type ResolvedPolicy } from '../policy/index.js';
+import { resolvePolicy, selectTag, type ResolvedPolicy, type Selection } from '../policy/index.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { TagInfo } from '../registry/types.js';
 import { inspectImage, listComposeContainers } from '../engine/docker.js';
@@ -18,6 +18,8 @@ export interface ServicePlan {
   service: StackService;
   ref?: ImageReference;
   policy?: ResolvedPolicy;
+  /** The policy's full answer, for `check --explain`. */
+  selection?: Selection;
   decision: Decision;
 }
 
@@ -58,14 +60,14 @@ export async function planService(service: StackService, ctx: PlanContext): Prom
     // The current tag stays a candidate even if it once failed as a target (it is what runs now).
     const infos: TagInfo[] = tags.filter((t) => t === currentTag || !isFailed(t)).map((tag) => ({ tag, pushedAt: times?.get(tag) }));
     const selection = selectTag(infos, currentTag, policy);
-    if (selection.kind === 'none') return { service, ref, policy, decision: { kind: 'skipped', reason: `updates disabled (${policy.describe})` } };
-    if (selection.kind === 'digest') return { service, ref, policy, decision: await planDigest(service, ref, currentTag, ctx, isFailed) };
-    if (!selection.selected) return { service, ref, policy, decision: { kind: 'up-to-date', reason: selection.reason } };
-    if (selection.selected === currentTag) return { service, ref, policy, decision: { kind: 'up-to-date', reason: `${currentTag} is the newest allowed (${policy.describe})` } };
+    if (selection.kind === 'none') return { service, ref, policy, selection, decision: { kind: 'skipped', reason: `updates disabled (${policy.describe})` } };
+    if (selection.kind === 'digest') return { service, ref, policy, selection, decision: await planDigest(service, ref, currentTag, ctx, isFailed) };
+    if (!selection.selected) return { service, ref, policy, selection, decision: { kind: 'up-to-date', reason: selection.reason } };
+    if (selection.selected === currentTag) return { service, ref, policy, selection, decision: { kind: 'up-to-date', reason: `${currentTag} is the newest allowed (${policy.describe})` } };
     const toTag = selection.selected;
     const remoteDigest = ref.digest ? (await ctx.registry.getDigest(ref, toTag)).digest : undefined;
     return {
-      service, ref, policy,
+      service, ref, policy, selection,
       decision: {
         kind: 'update', mode: 'tag', fromTag: currentTag, toTag,
         newImage: replaceTag(service.image, toTag, remoteDigest),

@@ -1,0 +1,44 @@
+import { resolve } from 'node:path';
+import { ConfigError } from '../util/errors.js';
+import { createLogger, type Logger } from '../util/logger.js';
+import { envFlag, envList, envValue } from './env-defaults.js';
+import { loadConfigFile, type ConfigFile } from '../config/file.js';
+
+/** Flags every stack command shares (sync, check, ...). */
+export interface StackFlags {
+  file: string[];
+  envFile?: string;
+  config?: string;
+  verbose?: boolean;
+  logFormat?: string;
+  projectName?: string;
+}
+
+export interface StackInputs {
+  files: string[];
+  envFile?: string;
+  /** The environment dosync.yaml's ${VAR}s expand from: the -e file, overridden by the process env. */
+  configEnv: Record<string, string | undefined>;
+  config: ConfigFile;
+  configPath?: string;
+  logger: Logger;
+  projectName?: string;
+}
+
+export const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Resolves the shared flags (each with its DOSYNC_* variable) and loads dosync.yaml. */
+export async function stackInputs(flags: StackFlags, loggerDestination?: NodeJS.WritableStream): Promise<StackInputs> {
+  const env = process.env;
+  const files = flags.file.length > 0 ? flags.file : envList(env, 'DOSYNC_FILE') ?? [];
+  if (files.length === 0) throw new ConfigError('no compose file given; pass -f docker-compose.yml (or set DOSYNC_FILE)');
+  const verbose = flags.verbose ?? envFlag(env, 'DOSYNC_VERBOSE', 'VERBOSE') ?? false;
+  const logFormat = flags.logFormat ?? envValue(env, 'DOSYNC_LOG_FORMAT');
+  const logger = createLogger({ verbose, json: logFormat === 'json' ? true : logFormat === 'pretty' ? false : undefined, destination: loggerDestination });
+  const envFile = flags.envFile ?? envValue(env, 'DOSYNC_ENV_FILE');
+  // Credentials in the -e file feed ${VAR} in dosync.yaml too, as in DOSync.
+  const fileEnv = envFile ? await import('./env-file.js').then((m) => m.readEnvFile(envFile)) : {};
+  const configEnv = { ...fileEnv, ...env };
+  const { path: configPath, config } = await loadConfigFile(flags.config ?? envValue(env, 'DOSYNC_CONFIG'), configEnv);
+  return { files: files.map((f) => resolve(f)), envFile, configEnv, config, configPath, logger, projectName: flags.projectName ?? envValue(env, 'DOSYNC_PROJECT') };
+}
