@@ -7,12 +7,12 @@ import { envFlag, envValue } from './env-defaults.js';
 import { mirrorCommand, oneShotTask, parseMirrorConfig, type MirrorConfig } from '../mirror/index.js';
 
 interface MirrorFlags {
-  config?: string; source?: string; target?: string; tags?: string; exclude: string[]; latest?: string; maxAge?: string; platform: string[];
+  config?: string; source?: string; target?: string; tags?: string; exclude?: string[]; latest?: string; maxAge?: string; platform?: string[];
   once?: boolean; dryRun?: boolean; verbose?: boolean; interval?: string; schedule?: string; parallel?: string; maxErrors?: string;
-  chunkSize?: string; insecureRegistry: string[]; listen?: string; logFormat?: string;
+  chunkSize?: string; insecureRegistry?: string[]; listen?: string; logFormat?: string;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 export function registerMirrorCommand(program: Command): void {
   program
@@ -22,10 +22,10 @@ export function registerMirrorCommand(program: Command): void {
     .option('--source <repository>', 'one-shot: source repository, e.g. docker.io/library/nginx')
     .option('--target <repository>', 'one-shot: target repository, e.g. registry.example.com/mirror/nginx')
     .option('--tags <list>', "one-shot: comma-separated tags, globs ('1.27.*'), semver:<range> or regex:<re> (default: every tag)")
-    .option('--exclude <regex>', 'one-shot: drop tags matching this (repeatable)', collect, [])
+    .option('--exclude <regex>', 'one-shot: drop tags matching this (repeatable)', collect)
     .option('--latest <n>', 'one-shot: keep only the newest N of the selected tags')
     .option('--max-age <duration>', 'one-shot: only tags pushed within this time, e.g. 90d')
-    .option('--platform <list>', 'one-shot: copy only these platforms (linux/amd64,linux/arm64); default all, digests preserved', collect, [])
+    .option('--platform <list>', 'one-shot: copy only these platforms (linux/amd64,linux/arm64); default all, digests preserved', collect)
     .option('--interval <duration>', 'one-shot daemon: time between cycles (default 1h)')
     .option('--schedule <cron>', "one-shot daemon: cron schedule instead of an interval, e.g. '0 3 * * *'")
     .option('--parallel <n>', 'one-shot: tags copied at once (default 4)')
@@ -33,7 +33,7 @@ export function registerMirrorCommand(program: Command): void {
     .option('--chunk-size <size>', 'one-shot: upload blobs in PATCH chunks of this size (e.g. 8MiB) instead of one PUT')
     .option('--once', 'run one cycle of every task and exit: 0 = all copied or up to date, 1 = something failed')
     .option('--dry-run', 'show what would be copied (reads only; implies --once)')
-    .option('--insecure-registry <host>', 'reach this registry over plain http (loopback hosts always are; repeatable)', collect, [])
+    .option('--insecure-registry <host>', 'reach this registry over plain http (loopback hosts always are; repeatable)', collect)
     .option('--listen <host:port>', 'daemon: serve Prometheus metrics at /metrics (env DOSYNC_MIRROR_LISTEN)')
     .option('-v, --verbose', 'debug logging (env DOSYNC_VERBOSE or VERBOSE)')
     .addOption(new Option('--log-format <format>', 'log output (default: pretty on a TTY, json otherwise)').choices(['json', 'pretty']))
@@ -65,6 +65,10 @@ async function mirrorAction(flags: MirrorFlags): Promise<number> {
   let configPath: string | undefined;
   if (configFile !== undefined && oneShot) throw new ConfigError('give either -c mirror.yaml or --source/--target, not both');
   if (configFile !== undefined) {
+    const stray = (['tags', 'latest', 'maxAge', 'interval', 'schedule', 'parallel', 'maxErrors', 'chunkSize'] as const).filter((k) => flags[k] !== undefined);
+    if (stray.length > 0 || flags.exclude !== undefined || flags.platform !== undefined) throw new ConfigError('--tags, --exclude, --platform and the other one-shot flags go with --source/--target; with -c set them in the file');
+  }
+  if (configFile !== undefined) {
     configPath = resolve(configFile);
     const text = await readFile(configPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
       throw new ConfigError(`cannot read ${configFile}: ${err.code === 'ENOENT' ? 'no such file' : err.message}; fix -c/--config`);
@@ -81,10 +85,6 @@ async function mirrorAction(flags: MirrorFlags): Promise<number> {
     };
   } else {
     throw new ConfigError('nothing to mirror: pass -c mirror.yaml, or --source and --target');
-  }
-  if (configFile !== undefined) {
-    const stray = (['tags', 'latest', 'maxAge', 'interval', 'schedule', 'parallel', 'maxErrors', 'chunkSize'] as const).filter((k) => flags[k] !== undefined);
-    if (stray.length > 0 || flags.exclude.length > 0 || flags.platform.length > 0) throw new ConfigError('--tags, --exclude, --platform and the other one-shot flags go with --source/--target; with -c set them in the file');
   }
 
   const controller = new AbortController();

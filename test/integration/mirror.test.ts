@@ -422,6 +422,8 @@ tasks:
     const cases: Array<[string[], RegExp]> = [
       [[], /^dosync: nothing to mirror: pass -c mirror\.yaml, or --source and --target\n$/],
       [['--source', 'nginx'], /^dosync: --source and --target go together\n$/],
+      [['-c', 'mirror.yaml', '--tags', '1.0'], /^dosync: --tags, --exclude, --platform and the other one-shot flags go with --source\/--target; with -c set them in the file\n$/],
+      [['-c', 'mirror.yaml', '--source', 'nginx'], /^dosync: give either -c mirror\.yaml or --source\/--target, not both\n$/],
       [['-c', '/nonexistent/mirror.yaml'], /^dosync: cannot read \/nonexistent\/mirror\.yaml: no such file; fix -c\/--config\n$/],
       [['--source', 'nginx', '--target', `${src.host}/x`, '--platform', 'amd64'], /^dosync: --platform: "amd64" is not a platform; write os\/architecture\[\/variant\]/],
       [['--source', 'nginx', '--target', `${src.host}/x`, '--latest', 'two'], /^dosync: --latest: "two" is not a whole number of at least 1\n$/],
