@@ -19,6 +19,7 @@ import { RegistryError } from '../../src/util/errors.js';
 import { MirrorState, createMirrorMetrics, createMirrorRuntime, oneShotTask, parseMirrorConfig, runTask, type MirrorTask, type OneShotFlags } from '../../src/mirror/index.js';
 import { run } from '../helpers/registry-images.js';
 import { ROOT } from '../helpers/docker.js';
+import { startTokenAuthRegistry, startTokenServer } from '../helpers/token-server.js';
 import { pushMultiPlatform, setupClient, startRegistry, type MultiPlatformImage, type TestRegistry } from '../helpers/mirror-registries.js';
 
 const USER = 'mirror-user';
@@ -277,6 +278,30 @@ describe('transfers', () => {
     assert.equal(s.blobs.mounted, 3);
     assert.equal(s.blobs.uploaded, 0);
     assert.equal(s.bytes, 0);
+  });
+
+  test('a token-auth target: push scopes, and mounts with a token for both repositories', async () => {
+    const tokens = await startTokenServer({ users: { [USER]: PASSWORD }, signing: 'x5c', alg: 'RS256' });
+    const target = await startTokenAuthRegistry(tokens);
+    try {
+      const client = new RegistryClient({ credentials: async (host) => (host === target.host ? { username: USER, password: PASSWORD } : undefined) });
+      const state = new MirrorState(client);
+      const first = await runTask(task({ source: `${src.host}/app/web`, target: `${target.host}/tok/web`, tags: '1.0.0' }), { client, state, logger: logger() });
+      assert.equal(first.copied, 1, JSON.stringify(first.items));
+      assert.equal(first.items[0]!.targetDigest, web.indexDigest);
+      const second = await runTask(task({ source: `${target.host}/tok/web`, target: `${target.host}/tok/copy`, tags: '1.0.0' }), { client, state, logger: logger() });
+      assert.equal(second.copied, 1, JSON.stringify(second.items));
+      assert.equal(second.blobs.mounted, 3);
+      assert.equal(second.blobs.uploaded, 0);
+      const scopes = tokens.requests.filter((r) => r.status === 200).map((r) => r.scopes.join(' '));
+      assert.ok(scopes.includes('repository:tok/web:pull,push'), scopes.join(' | '));
+      assert.ok(scopes.includes('repository:tok/copy:pull,push repository:tok/web:pull'), scopes.join(' | '));
+      // One token per scope, reused for every request that needs it.
+      assert.equal(new Set(scopes).size, scopes.length, scopes.join(' | '));
+    } finally {
+      await target.stop();
+      await tokens.close();
+    }
   });
 
   test('chunked uploads (PATCH pieces) give the same digests', async () => {
