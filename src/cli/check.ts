@@ -19,7 +19,7 @@ export interface CheckRow {
   policy: string | null;
   source: string | null;
   registry: string | null;
-  status: 'up to date' | 'update available' | 'new digest' | 'skipped' | 'error';
+  status: 'up to date' | 'update available' | 'new digest' | 'held' | 'skipped' | 'error';
   reason: string;
 }
 
@@ -30,6 +30,7 @@ export function checkRow(plan: ServicePlan): CheckRow {
   switch (d.kind) {
     case 'update': return { ...base, newest: d.toTag, status: d.mode === 'digest' ? 'new digest' : 'update available' };
     case 'up-to-date': return { ...base, newest: current, status: 'up to date' };
+    case 'held': return { ...base, newest: d.toTag, status: 'held' };
     case 'skipped': return { ...base, newest: null, status: 'skipped' };
     case 'error': return { ...base, newest: null, status: 'error' };
   }
@@ -37,7 +38,7 @@ export function checkRow(plan: ServicePlan): CheckRow {
 
 export function renderTable(rows: CheckRow[]): string {
   const head = ['SERVICE', 'CURRENT', 'NEWEST', 'POLICY', 'SOURCE', 'REGISTRY', 'STATUS'];
-  const cells = rows.map((r) => [r.service, r.current ?? '-', r.newest ?? '-', r.policy ?? '-', r.source ?? '-', r.registry ?? '-', r.status === 'error' || r.status === 'skipped' ? `${r.status}: ${r.reason}` : r.status]);
+  const cells = rows.map((r) => [r.service, r.current ?? '-', r.newest ?? '-', r.policy ?? '-', r.source ?? '-', r.registry ?? '-', r.status === 'error' || r.status === 'skipped' || r.status === 'held' ? `${r.status}: ${r.reason.replace(/^.*; held: /, '')}` : r.status]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join('  ');
   return [line(head), ...cells.map(line)].join('\n');

@@ -5,18 +5,27 @@ import { parseDuration } from '../util/duration.js';
 import { envFlag, envValue } from './env-defaults.js';
 import { collect, stackInputs } from './common.js';
 import { createDocker } from '../engine/docker.js';
-import { runCycle, loadStack, stackEnvFiles, type CycleSettings } from '../sync/cycle.js';
+import { runCycle, loadStack, stackEnvFiles, type CycleSettings, type CycleReport } from '../sync/cycle.js';
 import { StateStore, defaultStatePath, resolveStateDir } from '../sync/state.js';
 import { acquireLock } from '../sync/lock.js';
 import { defaultProjectName } from '../engine/project.js';
-import { runDaemon } from '../sync/daemon.js';
+import { startDaemon } from '../sync/daemon.js';
+import { parseSchedule, nextRun } from '../sync/schedule.js';
+import { startHeartbeat } from '../sync/heartbeat.js';
+import { cycleEvents } from '../sync/events.js';
+import { createNotifier, parseChannels } from '../notify/index.js';
+import { createMetrics, type Metrics } from '../metrics/index.js';
+import { startApiServer, type StatusDoc } from '../api/index.js';
+import { loadConfigFile } from '../config/file.js';
+import { errorMessage } from '../util/errors.js';
+import { serviceKey } from '../sync/state.js';
 import { createRegistryRuntime } from './registry-runtime.js';
 
 const DEFAULT_INTERVAL = '5m';
 
 interface SyncFlags {
   file: string[]; envFile?: string; config?: string; interval?: string; verbose?: boolean; once?: boolean; dryRun?: boolean;
-  backupDir?: string; stateDir?: string; keepBackups?: string; prune: boolean; rollingUpdate?: boolean; projectName?: string; healthTimeout?: string; healthStable?: string; logFormat?: string;
+  backupDir?: string; stateDir?: string; keepBackups?: string; prune: boolean; rollingUpdate?: boolean; checkOnly?: boolean; schedule?: string; jitter?: string; notify: string[]; listen?: string; apiToken?: string; projectName?: string; healthTimeout?: string; healthStable?: string; logFormat?: string;
 }
 
 
@@ -35,6 +44,12 @@ export function registerSyncCommand(program: Command): void {
     .option('--keep-backups <n>', 'backups kept per file (default 10)')
     .option('--state-dir <dir>', 'state file and lock (default: the backup dir; env DOSYNC_STATE_DIR)')
     .option('--no-prune', 'keep the images an update replaced')
+    .option('--check-only', 'monitor mode: report (and notify) updates found, change nothing (env DOSYNC_CHECK_ONLY)')
+    .option('--schedule <cron>', 'run cycles on a cron schedule instead of an interval, e.g. "0 3 * * *" (env DOSYNC_SCHEDULE)')
+    .option('--jitter <duration>', 'random extra delay of up to this much per cycle (env DOSYNC_JITTER)')
+    .option('--notify <url>', 'notification channel URL: slack://, discord://, teams, ntfy://, gotify://, telegram://, smtp://, generic+https:// (repeatable; env DOSYNC_NOTIFY, comma-separated)', collect, [])
+    .option('--listen <addr>', 'serve /metrics, /healthz and the API, e.g. 127.0.0.1:9180 (env DOSYNC_LISTEN)')
+    .option('--api-token <token>', 'bearer token for the API and webhooks (env DOSYNC_API_TOKEN)')
     .option('--rolling-update', 'replace scaled services side by side, without downtime (per service: label dosync.rollout=rolling; env DOSYNC_ROLLING_UPDATE)')
     .option('-p, --project-name <name>', 'Compose project name (default: from the running containers; env DOSYNC_PROJECT)')
     .option('--health-timeout <duration>', 'how long an updated service may take to become healthy (default 2m)')
@@ -54,8 +69,6 @@ Examples:
 async function syncAction(flags: SyncFlags): Promise<number> {
   const env = process.env;
   const { files, envFile, configEnv, config, configPath, logger, projectName: explicitProject } = await stackInputs(flags);
-  const intervalText = flags.interval ?? envValue(env, 'DOSYNC_INTERVAL', 'CHECK_INTERVAL');
-  const intervalMs = intervalText ? parseDuration(intervalText, '--interval') : config.interval ?? parseDuration(DEFAULT_INTERVAL);
   const keep = flags.keepBackups ?? envValue(env, 'DOSYNC_KEEP_BACKUPS');
   const keepBackups = keep !== undefined ? Number(keep) : config.keep_backups ?? 10;
   if (!Number.isInteger(keepBackups) || keepBackups < 1) throw new ConfigError(`--keep-backups: "${keep}" is not a whole number of at least 1`);
@@ -92,10 +105,64 @@ async function syncAction(flags: SyncFlags): Promise<number> {
   const controller = new AbortController();
   const deps = { docker, logger, state, stopping: () => controller.signal.aborted, ...registry };
 
-  if (flags.once) {
+  // Parsed before anything runs: a bad --interval/--schedule is a startup error even with --once.
+  const schedule = parseSchedule({
+    interval: flags.interval ?? envValue(env, 'DOSYNC_INTERVAL', 'CHECK_INTERVAL') ?? (config.schedule ? undefined : config.interval ?? DEFAULT_INTERVAL),
+    schedule: flags.schedule ?? envValue(env, 'DOSYNC_SCHEDULE') ?? config.schedule,
+    jitter: flags.jitter ?? envValue(env, 'DOSYNC_JITTER') ?? config.jitter,
+    timeZone: config.timezone,
+  });
+  const checkOnly = flags.checkOnly ?? envFlag(env, 'DOSYNC_CHECK_ONLY') ?? config.check_only ?? false;
+  settings.dryRun ||= checkOnly;
+  settings.stateDir = stateDir;
+  const notifyUrls = [...(config.notify ?? []), ...flags.notify, ...(envValue(env, 'DOSYNC_NOTIFY')?.split(/\s*,\s*/).filter(Boolean) ?? [])];
+  const notifier = notifyUrls.length > 0 ? createNotifier(parseChannels(notifyUrls), { logger }) : undefined;
+  const metrics = createMetrics();
+  const errorStreaks = new Map<string, number>();
+  let last: { report?: CycleReport; at?: Date; ok: boolean } = { ok: true };
+
+  const cycle = async () => {
     const report = await runCycle(settings, deps);
+    const at = new Date();
+    last = { report, at, ok: report.failures === 0 };
+    recordMetrics(metrics, report);
+    const events = cycleEvents(report, { project: projectName, checkOnly, errorStreaks, persistAfter: 3, now: at });
+    // Delivery is retried in the background; it never holds up the next update.
+    if (notifier && events.length > 0) void notifier.notify(events);
+    return report;
+  };
+
+  if (flags.once) {
+    const report = await cycle();
+    await notifier?.flush();
     return report.failures > 0 ? 1 : 0;
   }
+
+  const heartbeat = await startHeartbeat({ intervalMs: schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000 });
+  const daemon = startDaemon({
+    logger, signal: controller.signal, next: (after) => nextRun(schedule, after),
+    cycle: async () => {
+      try {
+        await cycle();
+      } finally {
+        await heartbeat.cycleDone(last.ok);
+      }
+    },
+  });
+  const listen = flags.listen ?? envValue(env, 'DOSYNC_LISTEN') ?? config.listen;
+  const api = listen ? await startApiServer({
+    listen, token: flags.apiToken ?? envValue(env, 'DOSYNC_API_TOKEN') ?? config.api_token, metrics, logger,
+    status: () => statusDoc(last.report, state, projectName),
+    trigger: async () => { daemon.wake(); return { accepted: true }; },
+    onRegistryPush: async () => daemon.wake(),
+    healthy: () => {
+      const maxAge = (schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000) * 2 + 300_000;
+      if (!last.at) return { ok: true };
+      return Date.now() - last.at.getTime() < maxAge ? { ok: true } : { ok: false, reason: `no cycle finished since ${last.at.toISOString()}` };
+    },
+  }) : undefined;
+  if (api) logger.info({ url: api.url }, 'HTTP endpoint listening');
+
   const stop = (sig: string) => {
     if (controller.signal.aborted) { logger.warn(`${sig} again: exiting now`); process.exit(130); }
     logger.info(`${sig} received: finishing the current step, then exiting`);
@@ -103,6 +170,46 @@ async function syncAction(flags: SyncFlags): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  await runDaemon({ intervalMs, logger, signal: controller.signal, cycle: () => runCycle(settings, deps) });
+  process.on('SIGHUP', () => {
+    // A new config replaces the old only when it is valid; the running daemon never ends up without one.
+    void loadConfigFile(configPath ?? flags.config ?? envValue(env, 'DOSYNC_CONFIG'), configEnv).then(({ config: next }) => {
+      settings.config = next;
+      logger.info({ config: configPath }, 'SIGHUP: configuration reloaded');
+      daemon.wake();
+    }, (err) => logger.error(`SIGHUP: the new configuration is invalid, keeping the old one: ${errorMessage(err)}`));
+  });
+  await daemon.done;
+  await api?.close();
+  await notifier?.flush();
   return 0;
+}
+
+function recordMetrics(metrics: Metrics, report: CycleReport): void {
+  for (const plan of report.plans) {
+    metrics.checked(plan.service.name);
+    metrics.setUpdateAvailable(plan.service.name, plan.decision.kind === 'update' || plan.decision.kind === 'held');
+    if (plan.decision.kind === 'error') metrics.failed(plan.service.name, 'check');
+  }
+  for (const { service, outcome } of report.outcomes) {
+    metrics.updated(service, outcome.status === 'updated' ? 'success' : outcome.status === 'rolled-back' ? 'rolled-back' : 'failed');
+    if (outcome.status === 'rolled-back') metrics.rolledBack(service);
+  }
+  metrics.cycleFinished({ durationMs: report.durationMs, ok: report.failures === 0, at: new Date() });
+}
+
+function statusDoc(report: CycleReport | undefined, state: StateStore, project: string): StatusDoc {
+  return {
+    project,
+    services: (report?.plans ?? []).map((p) => {
+      const d = p.decision;
+      const saved = state.get(serviceKey(project, p.service.name));
+      return {
+        name: p.service.name, image: p.service.image, currentTag: p.ref?.tag,
+        availableTag: d.kind === 'update' || d.kind === 'held' ? d.toTag : undefined,
+        lastCheck: saved?.lastCheck?.at, lastCheckResult: saved?.lastCheck?.outcome,
+        lastUpdate: saved?.lastUpdate?.at, lastUpdateResult: saved?.lastUpdate?.outcome,
+        held: d.kind === 'held' ? d.reason : undefined,
+      };
+    }),
+  };
 }

@@ -26,6 +26,9 @@ export const serviceSettingsSchema = z.object({
   imagePolicy: z.unknown().optional(),
   image_policy: z.unknown().optional(),
   health: z.object({ timeout: duration('health.timeout').optional(), stable: duration('health.stable').optional() }).strict().optional(),
+  paused: z.boolean().optional(),
+  maintenance_window: z.string().optional(),
+  min_age: duration('min_age').optional(),
 }).strict();
 
 export const configFileSchema = z.object({
@@ -37,6 +40,18 @@ export const configFileSchema = z.object({
   state_dir: z.string().optional(),
   keep_backups: z.number().int().min(1).optional(),
   prune: z.boolean().optional(),
+  /** Updates found outside these windows are reported and held until one opens: '02:00-04:00,14:00-15:30'. */
+  maintenance_window: z.string().optional(),
+  /** IANA zone for maintenance windows and cron schedules (default: the system's). */
+  timezone: z.string().optional(),
+  /** A tag younger than this is held (publishers sometimes pull broken releases within hours). */
+  min_age: duration('min_age').optional(),
+  schedule: z.string().optional(),
+  jitter: duration('jitter').optional(),
+  check_only: z.boolean().optional(),
+  notify: z.array(z.string()).optional(),
+  listen: z.string().optional(),
+  api_token: z.string().optional(),
   health: z.object({ timeout: duration('health.timeout').optional(), stable: duration('health.stable').optional() }).strict().optional(),
 }).strict();
 

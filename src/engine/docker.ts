@@ -73,12 +73,13 @@ export interface LocalImage {
   id: string;
   repoTags: string[];
   repoDigests: string[];
+  labels: Record<string, string>;
 }
 
 export async function inspectImage(docker: Docker, ref: string): Promise<LocalImage | undefined> {
   try {
     const info = await docker.getImage(ref).inspect();
-    return { id: info.Id, repoTags: info.RepoTags ?? [], repoDigests: info.RepoDigests ?? [] };
+    return { id: info.Id, repoTags: info.RepoTags ?? [], repoDigests: info.RepoDigests ?? [], labels: info.Config?.Labels ?? {} };
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode === 404) return undefined;
     throw new EngineError(`cannot inspect image ${ref}: ${errorMessage(err)}`, { cause: err });

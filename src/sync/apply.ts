@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import type { Logger } from '../util/logger.js';
 import { errorMessage } from '../util/errors.js';
 import type { ServicePlan } from './plan.js';
-import { pullImage, removeReplacedImage, listComposeContainers, retagImage, removeContainers, type ContainerSummary } from '../engine/docker.js';
+import { pullImage, removeReplacedImage, listComposeContainers, retagImage, removeContainers, inspectImage, type ContainerSummary } from '../engine/docker.js';
 import { composeUp, type ComposeProject } from '../engine/compose-cli.js';
 import { waitHealthy, type ContainerFilter } from '../engine/health.js';
 import type { Credential } from '../registry/types.js';
@@ -23,7 +23,7 @@ export interface ApplyContext extends RewriteContext {
 }
 
 export type ApplyOutcome =
-  | { status: 'updated'; from: string; to: string; backup?: string; pruned: string[]; recreated: boolean; rollout?: 'recreate' | 'rolling'; note?: string }
+  | { status: 'updated'; from: string; to: string; backup?: string; pruned: string[]; recreated: boolean; rollout?: 'recreate' | 'rolling'; note?: string; labels?: Record<string, string> }
   | { status: 'rolled-back'; from: string; to: string; reason: string; failedTag: string; failedDigest?: string }
   | { status: 'failed'; from: string; to: string; reason: string };
 
@@ -86,7 +86,8 @@ export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext): Promis
     const outcomes: ApplyOutcome[] = [];
     for (const s of steps) {
       const pruned = ctx.prune ? await pruneReplaced(s, ctx) : [];
-      outcomes.push({ status: 'updated', from: s.from, to: s.to, backup: s.backup, pruned, recreated: s.recreated, rollout: ctx.settings(s.plan).rollout });
+      const labels = (await inspectImage(ctx.docker, s.newImageId).catch(() => undefined))?.labels;
+      outcomes.push({ status: 'updated', from: s.from, to: s.to, backup: s.backup, pruned, recreated: s.recreated, rollout: ctx.settings(s.plan).rollout, labels });
     }
     return outcomes;
   }

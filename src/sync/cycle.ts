@@ -3,7 +3,8 @@ import { readFile, access } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
-import { readStack, type Stack } from '../compose/stack.js';
+import { readStack, type Stack, type StackService } from '../compose/stack.js';
+import { isPaused, parseWindows, updateHold, validateTimeZone } from './schedule.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { ConfigFile } from '../config/file.js';
 import type { Credential } from '../registry/types.js';
@@ -28,6 +29,10 @@ export interface CycleSettings {
   backupDir?: string;
   keepBackups: number;
   health: { timeoutMs: number; stableMs: number };
+  /** Where the state file and the pause flag live. */
+  stateDir?: string;
+  /** The clock (tests inject one). */
+  now?: () => Date;
   /** --rolling-update: roll out every eligible service side by side (per service: label dosync.rollout). */
   rolling: boolean;
   prune: boolean;
@@ -95,7 +100,7 @@ export interface Prepared {
 }
 
 /** Reads the stack, reaches the engine and finds the Compose project: what both `check` and `sync` start from. */
-export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' | 'config' | 'configPath' | 'projectName'>, deps: Pick<CycleDeps, 'docker' | 'registry' | 'logger' | 'registryPolicySource' | 'pushTimes' | 'state'>): Promise<Prepared> {
+export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' | 'config' | 'configPath' | 'projectName' | 'stateDir' | 'now'>, deps: Pick<CycleDeps, 'docker' | 'registry' | 'logger' | 'registryPolicySource' | 'pushTimes' | 'state'>): Promise<Prepared> {
   const envFiles = await stackEnvFiles(settings.files, settings.envFile);
   const { stack, texts } = await loadStack(settings.files, envFiles);
   for (const w of stack.warnings) deps.logger.warn(w);
@@ -108,6 +113,7 @@ export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' 
     docker: deps.docker, registry: deps.registry, projectName: project.name, config: settings.config, configPath: settings.configPath,
     registryPolicySource: deps.registryPolicySource, pushTimes: deps.pushTimes,
     isFailed: (service, tag, digest) => deps.state?.isFailed(serviceKey(project.name, service), tag, digest) ?? false,
+    holdFor: (service, pushedAt) => holdFor(service, pushedAt, settings),
   };
   return { stack, texts, envFiles, project, planContext };
 }
@@ -145,6 +151,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
       if (d.kind === 'error') { failures++; log.error(d.reason); continue; }
       if (d.kind === 'skipped') { log.info(`skipped: ${d.reason}`); continue; }
       if (d.kind === 'up-to-date') { log.debug(`up to date: ${d.reason}`); continue; }
+      if (d.kind === 'held') { log.info(d.reason); continue; }
       if (group.blocked) { log.warn(`held: ${group.blocked}`); continue; }
       if (settings.dryRun) { log.info(`would update: ${d.reason}`); continue; }
       if (deps.stopping?.()) { log.info('stop requested: update left for the next run'); continue; }
@@ -215,4 +222,24 @@ async function applyGroupReplanning(updates: UpdatePlan[], ctx: ApplyContext, re
     if (!again) return updates.map((u) => ({ status: 'updated', from: u.service.image ?? '', to: u.service.image ?? '', pruned: [], recreated: false, note: 'no longer needed after re-plan' }));
     return applyGroup(again, ctx).catch((e) => again.map((u) => ({ status: 'failed', from: u.service.image ?? '', to: u.decision.newImage, reason: errorMessage(e) })));
   }
+}
+
+/** Pause (env, `dosync pause`, `services.X.paused`), min_age and maintenance windows, per service, most specific first. */
+async function holdFor(service: StackService, pushedAt: () => Promise<Date | undefined>, settings: Pick<CycleSettings, 'config' | 'configPath' | 'stateDir' | 'now'>) {
+  const cfg = settings.config;
+  const own = cfg.services?.[service.name];
+  const file = settings.configPath ?? 'dosync.yaml';
+  const pause = settings.stateDir ? await isPaused(settings.stateDir, process.env) : undefined;
+  const paused = own?.paused ? `paused in ${file} (services.${service.name}.paused)` : pause?.paused ? `updates are paused (${pause.source === 'env' ? `${pause.variable}=1` : '`dosync pause`; `dosync resume` ends it'})` : undefined;
+  const windowText = own?.maintenance_window ?? cfg.maintenance_window;
+  const field = own?.maintenance_window ? `${file}: services.${service.name}.maintenance_window` : `${file}: maintenance_window`;
+  const minAgeMs = own?.min_age ?? cfg.min_age;
+  return updateHold({
+    now: (settings.now ?? (() => new Date()))(),
+    paused,
+    windows: windowText ? parseWindows(windowText, field) : undefined,
+    timeZone: cfg.timezone ? validateTimeZone(cfg.timezone, `${file}: timezone`) : undefined,
+    minAgeMs,
+    pushedAt: minAgeMs ? await pushedAt() : undefined,
+  });
 }

@@ -6,11 +6,15 @@ import type { RegistryClient } from '../registry/client.js';
 import type { TagInfo } from '../registry/types.js';
 import { inspectImage, listComposeContainers } from '../engine/docker.js';
 import { errorMessage } from '../util/errors.js';
+import { imageCreated } from '../registry/image-created.js';
+import type { Hold } from './schedule.js';
 import type { ConfigFile } from '../config/file.js';
 
 export type Decision =
   | { kind: 'update'; mode: 'tag' | 'digest'; fromTag?: string; toTag: string; newImage: string; pullRef: string; reason: string; remoteDigest?: string }
   | { kind: 'up-to-date'; reason: string }
+  /** An update exists but must wait: paused, too young (min_age) or outside the maintenance window. */
+  | { kind: 'held'; toTag: string; reason: string; until?: Date }
   | { kind: 'skipped'; reason: string }
   | { kind: 'error'; reason: string };
 
@@ -34,10 +38,29 @@ export interface PlanContext {
   isFailed?: (service: string, tag: string, digest?: string) => boolean;
   pushTimes?: (ref: ImageReference) => Promise<Map<string, Date> | undefined>;
   configPath?: string;
+  /** Why updates must wait right now for this service (pause, window, min age), given when its target was pushed. */
+  holdFor?: (service: StackService, pushedAt: () => Promise<Date | undefined>) => Promise<Hold | undefined>;
 }
 
 /** The policy, reference and current state of one service, and what should happen to it. */
 export async function planService(service: StackService, ctx: PlanContext): Promise<ServicePlan> {
+  const plan = await planUnheld(service, ctx);
+  const d = plan.decision;
+  if (d.kind !== 'update' || !ctx.holdFor || !plan.ref) return plan;
+  const ref = plan.ref;
+  try {
+    const hold = await ctx.holdFor(service, async () => {
+      const times = await ctx.pushTimes?.(ref).catch(() => undefined);
+      return times?.get(d.toTag) ?? imageCreated(ctx.registry, ref, d.toTag).catch(() => undefined);
+    });
+    if (hold) return { ...plan, decision: { kind: 'held', toTag: d.toTag, reason: `${d.reason}; held: ${hold.reason}`, until: 'until' in hold ? hold.until : undefined } };
+  } catch (err) {
+    return { ...plan, decision: { kind: 'error', reason: errorMessage(err) } };
+  }
+  return plan;
+}
+
+async function planUnheld(service: StackService, ctx: PlanContext): Promise<ServicePlan> {
   if (!service.image) return { service, decision: { kind: 'skipped', reason: 'no image (build-only service)' } };
   let ref: ImageReference;
   try {

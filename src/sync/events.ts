@@ -1,0 +1,35 @@
+import type { NotifyEvent } from '../notify/types.js';
+import type { CycleReport } from './cycle.js';
+
+/**
+ * What a cycle has to tell: updates found (monitor mode), done, failed or rolled back, and checks that keep
+ * failing. `errorStreaks` counts consecutive failing cycles per service across calls; an error is reported
+ * when its streak reaches `persistAfter` (once, not every cycle).
+ */
+export function cycleEvents(report: CycleReport, opts: { project: string; checkOnly: boolean; errorStreaks: Map<string, number>; persistAfter: number; now: Date }): NotifyEvent[] {
+  const events: NotifyEvent[] = [];
+  const base = { project: opts.project, at: opts.now };
+  for (const plan of report.plans) {
+    const d = plan.decision;
+    const name = plan.service.name;
+    if (d.kind === 'error') {
+      const streak = (opts.errorStreaks.get(name) ?? 0) + 1;
+      opts.errorStreaks.set(name, streak);
+      if (streak === opts.persistAfter) events.push({ ...base, kind: 'error-persisting', service: name, reason: d.reason, cycles: streak });
+      continue;
+    }
+    opts.errorStreaks.delete(name);
+    if (opts.checkOnly && d.kind === 'update') {
+      events.push({ ...base, kind: 'update-found', service: name, fromImage: plan.service.image, toImage: d.newImage, fromTag: d.fromTag, toTag: d.toTag, digest: d.remoteDigest });
+    }
+  }
+  for (const { service, outcome } of report.outcomes) {
+    const plan = report.plans.find((p) => p.service.name === service);
+    const d = plan?.decision.kind === 'update' ? plan.decision : undefined;
+    const common = { ...base, service, fromImage: outcome.from, toImage: outcome.to, fromTag: d?.fromTag, toTag: d?.toTag, digest: d?.remoteDigest };
+    if (outcome.status === 'updated') events.push({ ...common, kind: 'updated', source: outcome.labels?.['org.opencontainers.image.source'], revision: outcome.labels?.['org.opencontainers.image.revision'] });
+    else if (outcome.status === 'rolled-back') events.push({ ...common, kind: 'rolled-back', reason: outcome.reason });
+    else events.push({ ...common, kind: 'update-failed', reason: outcome.reason });
+  }
+  return events;
+}
