@@ -4,8 +4,9 @@
  * for the process, the caches that make later cycles cheap, once or as a daemon, and /metrics.
  */
 import { createServer, type Server } from 'node:http';
-import { Registry } from 'prom-client';
-import { RegistryClient } from '../registry/client.js';
+import type { Registry } from 'prom-client';
+import { createMetrics } from '../metrics/index.js';
+import { RegistryClient, type RequestObserver } from '../registry/client.js';
 import { parseRegistryConfig } from '../registry/config.js';
 import { createCredentialResolver } from '../registry/credentials.js';
 import { providerFor, type ProviderContext } from '../registry/providers/index.js';
@@ -28,12 +29,15 @@ export interface MirrorRuntime {
 }
 
 /** The OCI client with credentials from the `registry:` section, the environment and Docker's config. */
-export function createMirrorRuntime(config: Pick<MirrorConfig, 'registry'>, opts: { env: Record<string, string | undefined>; logger: Logger; file?: string; insecureRegistries?: string[] }): MirrorRuntime {
+export function createMirrorRuntime(
+  config: Pick<MirrorConfig, 'registry'>,
+  opts: { env: Record<string, string | undefined>; logger: Logger; file?: string; insecureRegistries?: string[]; observer?: RequestObserver },
+): MirrorRuntime {
   const parsed = parseRegistryConfig(config.registry ?? {}, { env: opts.env, file: opts.file ?? 'mirror.yaml' });
   for (const w of parsed.warnings) opts.logger.warn(w);
   const ctx: ProviderContext = { env: opts.env, config: parsed.config, logger: opts.logger };
   const credentials = createCredentialResolver(ctx);
-  const client = new RegistryClient({ credentials, insecureRegistries: [...parsed.insecureRegistries, ...(opts.insecureRegistries ?? [])], logger: opts.logger });
+  const client = new RegistryClient({ credentials, insecureRegistries: [...parsed.insecureRegistries, ...(opts.insecureRegistries ?? [])], logger: opts.logger, observer: opts.observer });
   ctx.registry = client;
   const pushTimes = async (repo: { registry: string; repository: string }) => providerFor(repo.registry, ctx).pushTimes?.(repo);
   return { client, state: new MirrorState(client, { pushTimes }) };
@@ -55,8 +59,10 @@ export interface MirrorCommandSettings {
 
 /** Runs the command; resolves with the exit code (0 fine, 1 an image failed / maxErrors reached). */
 export async function mirrorCommand(s: MirrorCommandSettings): Promise<number> {
-  const { client, state } = createMirrorRuntime(s.config, { env: s.env, logger: s.logger, file: s.configPath, insecureRegistries: s.insecureRegistries });
-  const promRegistry = new Registry();
+  // dosync's metrics (registry requests, rate-limit budget, process) with the mirror's counters beside them.
+  const base = createMetrics();
+  const { client, state } = createMirrorRuntime(s.config, { env: s.env, logger: s.logger, file: s.configPath, insecureRegistries: s.insecureRegistries, observer: base });
+  const promRegistry = base.registry;
   const metrics = createMirrorMetrics(promRegistry);
   const cycle = async (task: MirrorTask): Promise<TaskSummary> => {
     const summary = await runTask(task, { client, state, logger: s.logger, dryRun: s.dryRun, metrics, signal: s.signal });

@@ -11,11 +11,11 @@ import type { Dispatcher } from 'undici';
 import { RegistryError } from '../util/errors.js';
 import { Authenticator, type Authorization } from './auth.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
-import { Transport, type HttpMethod, type HttpResponse, type Logger, type RegistryStats, type RequestKind } from './transport.js';
+import { Transport, type HttpMethod, type HttpResponse, type Logger, type RegistryStats, type RequestKind, type RequestObserver } from './transport.js';
 import type { CredentialResolver, RepositoryRef } from './types.js';
 import { VerifyingStream, chunksOf, digestAlgorithm, digestOf } from './upload.js';
 
-export type { HttpMethod, HttpResponse, RegistryStats } from './transport.js';
+export type { HttpMethod, HttpResponse, RegistryStats, RequestObserver } from './transport.js';
 
 export interface RegistryClientOptions {
   /** Asked for a registry host's credentials when a token or Basic header is needed. */
@@ -39,6 +39,8 @@ export interface RegistryClientOptions {
   /** How long a host that could not be reached is failed without trying, default 30000. */
   unreachableTtlMs?: number;
   logger?: Logger;
+  /** Told about every HTTP request (registry, kind, status, duration, rate-limit budget): `Metrics` from src/metrics fits. */
+  observer?: RequestObserver;
   /** undici dispatcher (tests pass a MockAgent or an Agent with their own settings). */
   dispatcher?: Dispatcher;
   /** Clock and sleep, for tests of token expiry and backoff. */
@@ -86,6 +88,7 @@ export class RegistryClient {
       now,
       random: Math.random,
       logger: opts.logger,
+      observer: opts.observer,
     });
     this.auth = new Authenticator({
       transport: this.transport,

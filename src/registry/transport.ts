@@ -85,6 +85,12 @@ export interface TransportOptions {
   now: () => number;
   random: () => number;
   logger?: Logger;
+  observer?: RequestObserver;
+}
+
+/** Told about every HTTP request sent (metrics); `status` is 'error' when no response came. */
+export interface RequestObserver {
+  onRequest(event: { registry: string; kind: RequestKind; status: number | 'error'; durationMs: number; rateLimitRemaining?: number }): void;
 }
 
 /** Connection errors that mean "nobody answers there": not retried, remembered per host. */
@@ -195,7 +201,7 @@ export class Transport {
       this.failFastIfUnreachable(hostKey);
       this.count(req, method);
       const started = this.opts.now();
-      const res = await this.dispatcher.request({
+      const res = await this.observed(req, started, this.dispatcher.request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: method as Dispatcher.HttpMethod,
@@ -203,7 +209,7 @@ export class Transport {
         body: body && counting(body, (n) => (this.stats.bytesSent += n)),
         headersTimeout: timeout,
         bodyTimeout: timeout,
-      });
+      }));
       this.opts.logger?.debug({ registry: req.registry, kind: req.kind, method, host: url.host, path: url.pathname, status: res.statusCode, ms: this.opts.now() - started }, 'registry request');
       return res;
     });
@@ -251,7 +257,7 @@ export class Transport {
       this.failFastIfUnreachable(hostKey);
       this.count(req, method);
       const started = this.opts.now();
-      const res = await this.dispatcher.request({
+      const res = await this.observed(req, started, this.dispatcher.request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: method as Dispatcher.HttpMethod,
@@ -259,7 +265,7 @@ export class Transport {
         body,
         headersTimeout: timeout,
         bodyTimeout: timeout,
-      });
+      }));
       if (body !== undefined) this.stats.bytesSent += Buffer.byteLength(body);
       let buf: Buffer;
       if (method === 'HEAD' || isRedirect(res.statusCode)) {
@@ -272,6 +278,31 @@ export class Transport {
       this.opts.logger?.debug({ registry: req.registry, kind: req.kind, method, host: url.host, path: url.pathname, status: res.statusCode, ms: this.opts.now() - started }, 'registry request');
       return { status: res.statusCode, statusText: res.statusText ?? '', headers: res.headers, body: buf, url };
     });
+  }
+
+  /** Reports the request to the observer once its headers arrived (or it failed), then passes it on. */
+  private async observed<T extends { statusCode: number; headers: Record<string, string | string[] | undefined> }>(
+    req: { registry: string; kind: RequestKind },
+    started: number,
+    pending: Promise<T>,
+  ): Promise<T> {
+    const observer = this.opts.observer;
+    if (!observer) return pending;
+    const report = (status: number | 'error', headers?: T['headers']) => {
+      try {
+        observer.onRequest({ registry: req.registry, kind: req.kind, status, durationMs: this.opts.now() - started, rateLimitRemaining: rateLimitRemaining(headers?.['ratelimit-remaining']) });
+      } catch {
+        // Metrics must never break a request.
+      }
+    };
+    try {
+      const res = await pending;
+      report(res.statusCode, res.headers);
+      return res;
+    } catch (err) {
+      report('error');
+      throw err;
+    }
   }
 
   private count(req: { registry: string; kind: RequestKind }, method: HttpMethod): void {
@@ -327,6 +358,13 @@ function isRedirect(status: number): boolean {
 
 function withoutAuthorization(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+}
+
+/** Docker Hub's `RateLimit-Remaining: 100;w=21600` -> 100. */
+export function rateLimitRemaining(value: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  const m = v === undefined ? null : /^\s*(\d+)/.exec(v);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** Retry-After in milliseconds: delta-seconds or an HTTP date. */

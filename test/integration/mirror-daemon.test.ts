@@ -72,6 +72,8 @@ tasks:
   assert.match(metrics, /dosync_mirror_images_total\{task="every-50ms",result="copied"\} 1\n/);
   assert.match(metrics, /dosync_mirror_images_total\{task="every-50ms",result="skipped"\} [2-9]/);
   assert.match(metrics, /dosync_mirror_last_success_timestamp_seconds\{task="every-50ms"\} \d/);
+  // The OCI client reports its requests on the same endpoint.
+  assert.match(metrics, new RegExp(`dosync_registry_requests_total\\{registry="${dst.host.replace(/\./g, '\\.')}",kind="manifest",status="200"\\} [1-9]`));
   assert.equal((await fetch(`http://127.0.0.1:${port}/other`)).status, 404);
   controller.abort();
   assert.equal(await done, 0);
