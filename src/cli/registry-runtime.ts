@@ -1,6 +1,7 @@
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { Logger } from '../util/logger.js';
 import type { ConfigFile } from '../config/file.js';
-import { RegistryClient } from '../registry/client.js';
+import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
 import { createCredentialResolver } from '../registry/credentials.js';
 import { configEntryFor, providerFor, type ProviderContext } from '../registry/providers/index.js';
 import { parseRegistryConfig } from '../registry/config.js';
@@ -15,13 +16,27 @@ export interface RegistryRuntime {
   pushTimes: (repo: RepositoryRef) => Promise<Map<string, Date> | undefined>;
 }
 
+export interface RegistryRuntimeOptions {
+  /**
+   * undici dispatcher for every registry request and vendor-API call (ACR exchange, Hub/Quay/Harbor
+   * APIs); tests pass an Agent that routes registry host names to local fixtures.
+   */
+  dispatcher?: Dispatcher;
+  /** PEM CAs trusted besides the public roots by the cloud identity SDKs (Entra ID). */
+  extraCa?: string[];
+}
+
 /** One registry client and credential resolver for the life of the process, so tokens stay cached across cycles. */
-export async function createRegistryRuntime(config: ConfigFile, env: Record<string, string | undefined>, logger: Logger, configPath?: string): Promise<RegistryRuntime> {
+export async function createRegistryRuntime(config: ConfigFile, env: Record<string, string | undefined>, logger: Logger, configPath?: string, opts: RegistryRuntimeOptions = {}): Promise<RegistryRuntime> {
   const { config: registryConfig, warnings, insecureRegistries } = parseRegistryConfig(config.registry ?? {}, { env, file: configPath });
   for (const w of warnings) logger.warn(w);
-  const ctx: ProviderContext = { env, config: registryConfig, logger };
+  const { dispatcher, extraCa } = opts;
+  const ctx: ProviderContext = {
+    env, config: registryConfig, logger, extraCa,
+    fetch: dispatcher ? (url, init) => undiciFetch(url, { ...init, dispatcher }) : undefined,
+  };
   const credentials = createCredentialResolver(ctx);
-  const registry = new RegistryClient({ credentials, insecureRegistries, logger });
+  const registry = new RegistryClient({ credentials, insecureRegistries, logger, dispatcher });
   ctx.registry = registry;
   return {
     registry,

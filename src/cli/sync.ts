@@ -100,7 +100,8 @@ async function syncAction(flags: SyncFlags): Promise<number> {
     const lock = await acquireLock(stateDir, projectName);
     for (const w of lock.warnings) logger.warn(w);
   }
-  const registry = await createRegistryRuntime(config, configEnv, logger, configPath);
+  const metrics = createMetrics();
+  const registry = await createRegistryRuntime(config, configEnv, logger, configPath, metrics);
   const docker = createDocker();
   const controller = new AbortController();
   const deps = { docker, logger, state, stopping: () => controller.signal.aborted, ...registry };
@@ -117,7 +118,6 @@ async function syncAction(flags: SyncFlags): Promise<number> {
   settings.stateDir = stateDir;
   const notifyUrls = [...(config.notify ?? []), ...flags.notify, ...(envValue(env, 'DOSYNC_NOTIFY')?.split(/\s*,\s*/).filter(Boolean) ?? [])];
   const notifier = notifyUrls.length > 0 ? createNotifier(parseChannels(notifyUrls), { logger }) : undefined;
-  const metrics = createMetrics();
   const errorStreaks = new Map<string, number>();
   let last: { report?: CycleReport; at?: Date; ok: boolean } = { ok: true };
 
@@ -203,9 +203,11 @@ function statusDoc(report: CycleReport | undefined, state: StateStore, project: 
     services: (report?.plans ?? []).map((p) => {
       const d = p.decision;
       const saved = state.get(serviceKey(project, p.service.name));
+      const updated = report?.outcomes.find((o) => o.service === p.service.name)?.outcome.status === 'updated';
+      const toTag = d.kind === 'update' || d.kind === 'held' ? d.toTag : undefined;
       return {
-        name: p.service.name, image: p.service.image, currentTag: p.ref?.tag,
-        availableTag: d.kind === 'update' || d.kind === 'held' ? d.toTag : undefined,
+        name: p.service.name, image: updated && d.kind === 'update' ? d.newImage : p.service.image, currentTag: updated ? toTag : p.ref?.tag,
+        availableTag: updated ? undefined : toTag,
         lastCheck: saved?.lastCheck?.at, lastCheckResult: saved?.lastCheck?.outcome,
         lastUpdate: saved?.lastUpdate?.at, lastUpdateResult: saved?.lastUpdate?.outcome,
         held: d.kind === 'held' ? d.reason : undefined,
