@@ -24,19 +24,21 @@ export interface RegistryRuntimeOptions {
   dispatcher?: Dispatcher;
   /** PEM CAs trusted besides the public roots by the cloud identity SDKs (Entra ID). */
   extraCa?: string[];
+  /** Told about every registry request (the daemon's /metrics). */
+  observer?: RegistryClientOptions['observer'];
 }
 
 /** One registry client and credential resolver for the life of the process, so tokens stay cached across cycles. */
 export async function createRegistryRuntime(config: ConfigFile, env: Record<string, string | undefined>, logger: Logger, configPath?: string, opts: RegistryRuntimeOptions = {}): Promise<RegistryRuntime> {
   const { config: registryConfig, warnings, insecureRegistries } = parseRegistryConfig(config.registry ?? {}, { env, file: configPath });
   for (const w of warnings) logger.warn(w);
-  const { dispatcher, extraCa } = opts;
+  const { dispatcher, extraCa, observer } = opts;
   const ctx: ProviderContext = {
     env, config: registryConfig, logger, extraCa,
     fetch: dispatcher ? (url, init) => undiciFetch(url, { ...init, dispatcher }) : undefined,
   };
   const credentials = createCredentialResolver(ctx);
-  const registry = new RegistryClient({ credentials, insecureRegistries, logger, dispatcher });
+  const registry = new RegistryClient({ credentials, insecureRegistries, logger, dispatcher, observer });
   ctx.registry = registry;
   return {
     registry,

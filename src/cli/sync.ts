@@ -101,7 +101,7 @@ async function syncAction(flags: SyncFlags): Promise<number> {
     for (const w of lock.warnings) logger.warn(w);
   }
   const metrics = createMetrics();
-  const registry = await createRegistryRuntime(config, configEnv, logger, configPath, metrics);
+  const registry = await createRegistryRuntime(config, configEnv, logger, configPath, { observer: metrics });
   const docker = createDocker();
   const controller = new AbortController();
   const deps = { docker, logger, state, stopping: () => controller.signal.aborted, ...registry };
