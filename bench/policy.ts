@@ -1,5 +1,6 @@
 // Selects from 100,000 tags with each policy kind and prints the time per selection.
-// Run: node --import tsx bench/policy.ts
+// Run: node --import tsx bench/policy.ts   (bench/run.ts reuses makeTags, POLICY_KINDS and benchPolicies)
+import { pathToFileURL } from 'node:url';
 import { resolvePolicy, selectTag, type PolicySources } from '../src/policy/index.js';
 import type { TagInfo } from '../src/registry/types.js';
 
@@ -7,7 +8,7 @@ const N = 100_000;
 const WHERE = { labels: 'bench: labels', service: 'bench: services.app', registry: 'bench: registry.r' };
 
 /** A realistic mix: versions with variants and prereleases, CI tags, dates, sha tags. Deterministic. */
-function makeTags(n: number): TagInfo[] {
+export function makeTags(n: number): TagInfo[] {
   const tags: TagInfo[] = [];
   let seed = 42;
   const rnd = (m: number) => {
@@ -38,7 +39,7 @@ function makeTags(n: number): TagInfo[] {
   return tags.slice(0, n);
 }
 
-const kinds: Array<[string, PolicySources, string]> = [
+export const POLICY_KINDS: Array<[string, PolicySources, string]> = [
   ['default (current 1.2.3)', {}, '1.2.3'],
   ['semver >=1.0.0 <2.0.0', { labels: { 'dosync.policy': 'semver:>=1.0.0 <2.0.0' } }, 'v1.0.0'],
   ['semver (any) + include/extract', { service: { imagePolicy: { filterTags: { pattern: '^v(?P<semver>[0-9]+\\.[0-9]+\\.[0-9]+)$', extract: '$semver' }, policy: { semver: { range: '' } } } } }, ''],
@@ -49,18 +50,35 @@ const kinds: Array<[string, PolicySources, string]> = [
   ['newest + glob tagPattern main-*', { service: { imagePolicy: { tagPattern: 'main-*', policy: { newest: {} } } } }, ''],
 ];
 
-const tags = makeTags(N);
-console.log(`policy selection over ${tags.length.toLocaleString('en')} tags (median of 5 runs, after 1 warm-up)`);
-for (const [name, sources, current] of kinds) {
-  const policy = resolvePolicy(sources, WHERE);
-  selectTag(tags, current, policy);
-  const times: number[] = [];
-  let selected: string | null = null;
-  for (let i = 0; i < 5; i++) {
-    const t = performance.now();
-    selected = selectTag(tags, current, policy).selected;
-    times.push(performance.now() - t);
+export interface PolicyTiming {
+  kind: string;
+  /** Median of `runs` selections, after one warm-up. */
+  ms: number;
+  tags: number;
+  selected: string | null;
+}
+
+/** Times one selection per policy kind over `n` generated tags. */
+export function benchPolicies(n = N, runs = 5): PolicyTiming[] {
+  const tags = makeTags(n);
+  return POLICY_KINDS.map(([name, sources, current]) => {
+    const policy = resolvePolicy(sources, WHERE);
+    selectTag(tags, current, policy);
+    const times: number[] = [];
+    let selected: string | null = null;
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      selected = selectTag(tags, current, policy).selected;
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    return { kind: name, ms: times[Math.floor(runs / 2)], tags: tags.length, selected };
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(`policy selection over ${N.toLocaleString('en')} tags (median of 5 runs, after 1 warm-up)`);
+  for (const r of benchPolicies()) {
+    console.log(`${r.kind.padEnd(34)} ${r.ms.toFixed(1).padStart(8)} ms   (${(r.ms * 1000 / r.tags).toFixed(2)} us/tag)  -> ${r.selected}`);
   }
-  times.sort((a, b) => a - b);
-  console.log(`${name.padEnd(34)} ${times[2].toFixed(1).padStart(8)} ms   (${(times[2] * 1000 / N).toFixed(2)} us/tag)  -> ${selected}`);
 }
