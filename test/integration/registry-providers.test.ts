@@ -12,9 +12,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createHmac, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { generateKeyPairSync } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,88 +22,23 @@ import { createCredentialResolver } from '../../src/registry/credentials.js';
 import { parseRegistryConfig } from '../../src/registry/config.js';
 import { providerFor, type ProviderContext } from '../../src/registry/providers/index.js';
 import { RegistryError } from '../../src/util/errors.js';
+import {
+  acrRefreshToken, b64, closeFixtures, entraOpenIdConfiguration, fixture, form, json, serviceAccountKey, sigV4Valid, verifyJwtAssertion, type Fixture,
+} from '../helpers/protocol-fixtures.js';
 
-interface Seen {
-  method: string;
-  path: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-interface Fixture {
-  origin: string;
-  host: string;
-  seen: Seen[];
-}
-
-type Handler = (req: Seen, res: ServerResponse, fx: Fixture) => void;
-
-const servers: Server[] = [];
 let dir: string;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'dosync-providers-'));
 });
 after(async () => {
-  for (const s of servers) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
+  await closeFixtures();
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function fixture(handler: Handler, tls?: { key: string; cert: string }): Promise<Fixture> {
-  const fx: Fixture = { origin: '', host: '', seen: [] };
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const seen: Seen = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      fx.seen.push(seen);
-      try {
-        handler(seen, res, fx);
-      } catch (err) {
-        json(res, 500, { error: String(err) });
-      }
-    });
-  };
-  const server = tls ? createHttpsServer(tls, onRequest) : createServer(onRequest);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  fx.host = `127.0.0.1:${(server.address() as { port: number }).port}`;
-  fx.origin = `${tls ? 'https' : 'http'}://${fx.host}`;
-  return fx;
-}
-
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-}
-
-const form = (body: string) => Object.fromEntries(new URLSearchParams(body));
-const b64 = (s: string) => Buffer.from(s).toString('base64');
 const noDockerConfig = () => join(dir, 'no-docker-config');
 
 // ---------------------------------------------------------------------------------------------
 // ECR
-
-/** SigV4 as AWS documents it, to check what the SDK signed (the fixture, not the product, needs this). */
-function sigV4Valid(req: Seen, secret: string): { ok: boolean; region?: string; service?: string; accessKeyId?: string } {
-  const auth = String(req.headers.authorization ?? '');
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
-  if (!m) return { ok: false };
-  const [, accessKeyId, date, region, service, signedHeaders, signature] = m as unknown as string[];
-  const amzDate = String(req.headers['x-amz-date']);
-  const canonicalHeaders = signedHeaders!.split(';').map((h) => `${h}:${String(req.headers[h]).trim().replace(/\s+/g, ' ')}\n`).join('');
-  const [path, query = ''] = req.path.split('?');
-  const canonicalQuery = query.split('&').filter(Boolean).sort().join('&');
-  const canonicalRequest = [req.method, path, canonicalQuery, canonicalHeaders, signedHeaders, createHash('sha256').update(req.body).digest('hex')].join('\n');
-  const scope = `${date}/${region}/${service}/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
-  let key: Buffer = createHmac('sha256', `AWS4${secret}`).update(date!).digest();
-  for (const part of [region!, service!, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
-  const expected = createHmac('sha256', key).update(toSign).digest('hex');
-  return { ok: expected === signature, region, service, accessKeyId };
-}
 
 describe('ECR protocol fixture (awsJson1_1 through the SDK endpoint)', () => {
   const ACCOUNT = '123456789012';
@@ -215,24 +148,11 @@ describe('Google protocol fixture (service-account JWT -> token_uri; GCR tag lis
   async function googleFixtures() {
     const oauth = await fixture((req, res) => {
       if (req.method !== 'POST' || req.path !== '/token') return json(res, 404, { error: 'not_found' });
-      const f = form(req.body);
-      const [h, p, s] = (f.assertion ?? '').split('.');
-      const header = JSON.parse(Buffer.from(h!, 'base64url').toString()) as Record<string, unknown>;
-      const ok = verify('RSA-SHA256', Buffer.from(`${h}.${p}`), createPublicKey(publicKey.export({ type: 'spki', format: 'pem' })), Buffer.from(s!, 'base64url'));
-      if (!ok || header.alg !== 'RS256') return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' });
+      if (!verifyJwtAssertion(form(req.body).assertion ?? '', publicKey)) return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' });
       json(res, 200, { access_token: ACCESS_TOKEN, expires_in: 3599, token_type: 'Bearer' });
     });
     const keyFile = join(dir, `sa-${Math.random().toString(36).slice(2)}.json`);
-    writeFileSync(keyFile, JSON.stringify({
-      type: 'service_account',
-      project_id: 'fixture-project',
-      private_key_id: KEY_ID,
-      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
-      client_email: EMAIL,
-      client_id: '100000000000000000001',
-      auth_uri: 'https://accounts.google.com/o/oauth2/auth',
-      token_uri: `${oauth.origin}/token`,
-    }));
+    writeFileSync(keyFile, JSON.stringify(serviceAccountKey({ privateKey, email: EMAIL, keyId: KEY_ID, projectId: 'fixture-project', tokenUri: `${oauth.origin}/token` })));
     return { oauth, keyFile };
   }
 
@@ -330,23 +250,13 @@ describe('Azure protocol fixture (Entra ID client credentials -> ACR /oauth2/exc
     tls = { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
   });
 
-  /** An unsigned JWT-shaped refresh token with an exp claim, as ACR issues. */
-  const refreshToken = (expS: number) => `${Buffer.from('{"alg":"RS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ exp: expS, grant_type: 'refresh_token', tenant: TENANT })).toString('base64url')}.c2ln`;
+  const refreshToken = (expS: number) => acrRefreshToken(TENANT, expS);
 
   async function azureFixtures(refreshExpS: number) {
     const aad = await fixture((req, res, fx) => {
       const path = req.path.split('?')[0];
       if (req.method === 'GET' && path === `/${TENANT}/v2.0/.well-known/openid-configuration`) {
-        return json(res, 200, {
-          token_endpoint: `${fx.origin}/${TENANT}/oauth2/v2.0/token`,
-          authorization_endpoint: `${fx.origin}/${TENANT}/oauth2/v2.0/authorize`,
-          end_session_endpoint: `${fx.origin}/${TENANT}/oauth2/v2.0/logout`,
-          jwks_uri: `${fx.origin}/${TENANT}/discovery/v2.0/keys`,
-          issuer: `${fx.origin}/${TENANT}/v2.0`,
-          token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
-          response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
-          scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-        });
+        return json(res, 200, entraOpenIdConfiguration(fx.origin, TENANT));
       }
       if (req.method === 'POST' && path === `/${TENANT}/oauth2/v2.0/token`) {
         const f = form(req.body);
