@@ -19,6 +19,7 @@ import { startApiServer, type StatusDoc } from '../api/index.js';
 import { loadConfigFile } from '../config/file.js';
 import { errorMessage } from '../util/errors.js';
 import { serviceKey } from '../sync/state.js';
+import { parseImageReference, repositoryKey } from '../reference/index.js';
 import { createRegistryRuntime } from './registry-runtime.js';
 
 const DEFAULT_INTERVAL = '5m';
@@ -121,8 +122,12 @@ async function syncAction(flags: SyncFlags): Promise<number> {
   const errorStreaks = new Map<string, number>();
   let last: { report?: CycleReport; at?: Date; ok: boolean } = { ok: true };
 
+  // What the next cycle was asked for by the API or a webhook: check only, or only some services.
+  let requested: { checkOnly?: boolean; services?: string[] } | undefined;
   const cycle = async () => {
-    const report = await runCycle(settings, deps);
+    const ask = requested;
+    requested = undefined;
+    const report = await runCycle({ ...settings, dryRun: settings.dryRun || ask?.checkOnly === true, onlyServices: ask?.services }, deps);
     const at = new Date();
     last = { report, at, ok: report.failures === 0 };
     recordMetrics(metrics, report);
@@ -153,8 +158,21 @@ async function syncAction(flags: SyncFlags): Promise<number> {
   const api = listen ? await startApiServer({
     listen, token: flags.apiToken ?? envValue(env, 'DOSYNC_API_TOKEN') ?? config.api_token, metrics, logger,
     status: () => statusDoc(last.report, state, projectName),
-    trigger: async () => { daemon.wake(); return { accepted: true }; },
-    onRegistryPush: async () => daemon.wake(),
+    trigger: async (what, service) => {
+      const known = last.report?.plans.map((p) => p.service.name);
+      if (service && known && !known.includes(service)) return { accepted: false, reason: `no service "${service}" in the compose file` };
+      requested = { checkOnly: what === 'check', services: service ? [service] : undefined };
+      daemon.wake();
+      return { accepted: true };
+    },
+    onRegistryPush: async (images) => {
+      // Check at once only the services that run a pushed repository.
+      const pushed = new Set(images.map((i) => { try { return repositoryKey(parseImageReference(i)); } catch { return i; } }));
+      const services = (last.report?.plans ?? []).filter((p) => p.ref && pushed.has(repositoryKey(p.ref))).map((p) => p.service.name);
+      if (services.length === 0) return;
+      requested = { services };
+      daemon.wake();
+    },
     healthy: () => {
       const maxAge = (schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000) * 2 + 300_000;
       if (!last.at) return { ok: true };

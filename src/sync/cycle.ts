@@ -31,6 +31,8 @@ export interface CycleSettings {
   health: { timeoutMs: number; stableMs: number };
   /** Where the state file and the pause flag live. */
   stateDir?: string;
+  /** Only these services are checked and updated (API `?service=`, registry webhooks); the rest are left alone this cycle. */
+  onlyServices?: string[];
   /** The clock (tests inject one). */
   now?: () => Date;
   /** --rolling-update: roll out every eligible service side by side (per service: label dosync.rollout). */
@@ -139,7 +141,10 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
     texts.clear();
     for (const [path, text] of reread.texts) texts.set(path, text);
   }
-  const plans = await Promise.all(stack.services.map((s) => planService(s, ctx)));
+  const only = settings.onlyServices;
+  const plans = await Promise.all(stack.services.map((s) => (only && !only.includes(s.name)
+    ? { service: s, decision: { kind: 'skipped' as const, reason: 'not requested in this cycle' } }
+    : planService(s, ctx))));
   const outcomes: CycleReport['outcomes'] = [];
   let failures = 0;
   const dependsOn = (name: string) => stack.services.find((s) => s.name === name)?.dependsOn.map((d) => d.service) ?? [];

@@ -62,10 +62,21 @@ test('daemon: a real update is notified (generic webhook), /metrics and /v1 need
     const wrong = await request(`${url}/v1/check`, { method: 'POST', headers: { authorization: 'Bearer nope' } });
     await wrong.body.dump();
     assert.equal(wrong.statusCode, 401);
-    const trig = await request(`${url}/v1/check`, { method: 'POST', headers: auth });
-    await trig.body.dump();
-    assert.ok(trig.statusCode < 300, `trigger accepted (${trig.statusCode})`);
-    await until('the triggered cycle', () => logLines(out).filter((l) => l.msg === 'cycle done').length >= 2);
+    // /v1/check only checks: the update is reported, not applied.
+    const check = await request(`${url}/v1/check`, { method: 'POST', headers: auth });
+    await check.body.dump();
+    assert.ok(check.statusCode < 300, `check accepted (${check.statusCode})`);
+    await until('the check', () => logLines(out).some((l) => l.msg === 'dry run done'));
+    assert.ok(logLines(out).some((l) => l.service === 'app' && /would update: 1\.0\.1 -> 1\.0\.2/.test(String(l.msg))));
+    assert.deepEqual(await p.versions('app'), ['1.0.1']);
+    const unknown = await request(`${url}/v1/update?service=nope`, { method: 'POST', headers: auth });
+    await unknown.body.dump();
+    assert.ok(unknown.statusCode >= 400, `an unknown service is refused (${unknown.statusCode})`);
+    // A registry push webhook updates the services running that repository at once.
+    const pushed = await request(`${url}/v1/hooks/registry`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ image: `${REGISTRY}/${repo}:1.0.2` }) });
+    await pushed.body.dump();
+    assert.ok(pushed.statusCode < 300, `webhook accepted (${pushed.statusCode})`);
+    await until('the webhook cycle', () => logLines(out).filter((l) => l.msg === 'cycle done').length >= 2);
     assert.deepEqual(await p.versions('app'), ['1.0.2']);
     const status = (await (await request(`${url}/v1/status`, { headers: auth })).body.json()) as { services: Array<{ name: string; currentTag: string }> };
     assert.equal(status.services.find((s) => s.name === 'app')?.currentTag, '1.0.2');
