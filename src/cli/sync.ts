@@ -205,7 +205,8 @@ async function syncAction(flags: SyncFlags): Promise<number> {
 function recordMetrics(metrics: Metrics, report: CycleReport): void {
   for (const plan of report.plans) {
     metrics.checked(plan.service.name);
-    metrics.setUpdateAvailable(plan.service.name, plan.decision.kind === 'update' || plan.decision.kind === 'held');
+    const applied = report.outcomes.some((o) => o.service === plan.service.name && o.outcome.status === 'updated');
+    metrics.setUpdateAvailable(plan.service.name, !applied && (plan.decision.kind === 'update' || plan.decision.kind === 'held'));
     if (plan.decision.kind === 'error') metrics.failed(plan.service.name, 'check');
   }
   for (const { service, outcome } of report.outcomes) {

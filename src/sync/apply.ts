@@ -23,7 +23,7 @@ export interface ApplyContext extends RewriteContext {
 }
 
 export type ApplyOutcome =
-  | { status: 'updated'; from: string; to: string; backup?: string; pruned: string[]; recreated: boolean; rollout?: 'recreate' | 'rolling'; note?: string; labels?: Record<string, string> }
+  | { status: 'updated'; from: string; to: string; backup?: string; pruned: string[]; recreated: boolean; rollout?: 'recreate' | 'rolling'; note?: string; labels?: Record<string, string>; digest?: string }
   | { status: 'rolled-back'; from: string; to: string; reason: string; failedTag: string; failedDigest?: string }
   | { status: 'failed'; from: string; to: string; reason: string };
 
@@ -86,8 +86,9 @@ export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext): Promis
     const outcomes: ApplyOutcome[] = [];
     for (const s of steps) {
       const pruned = ctx.prune ? await pruneReplaced(s, ctx) : [];
-      const labels = (await inspectImage(ctx.docker, s.newImageId).catch(() => undefined))?.labels;
-      outcomes.push({ status: 'updated', from: s.from, to: s.to, backup: s.backup, pruned, recreated: s.recreated, rollout: ctx.settings(s.plan).rollout, labels });
+      const image = await inspectImage(ctx.docker, s.newImageId).catch(() => undefined);
+      const digest = image?.repoDigests.map((d) => d.slice(d.indexOf('@') + 1))[0];
+      outcomes.push({ status: 'updated', from: s.from, to: s.to, backup: s.backup, pruned, recreated: s.recreated, rollout: ctx.settings(s.plan).rollout, labels: image?.labels, digest });
     }
     return outcomes;
   }

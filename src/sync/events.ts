@@ -27,7 +27,7 @@ export function cycleEvents(report: CycleReport, opts: { project: string; checkO
     const plan = report.plans.find((p) => p.service.name === service);
     const d = plan?.decision.kind === 'update' ? plan.decision : undefined;
     const common = { ...base, service, fromImage: outcome.from, toImage: outcome.to, fromTag: d?.fromTag, toTag: d?.toTag, digest: d?.remoteDigest };
-    if (outcome.status === 'updated') events.push({ ...common, kind: 'updated', source: outcome.labels?.['org.opencontainers.image.source'], revision: outcome.labels?.['org.opencontainers.image.revision'] });
+    if (outcome.status === 'updated') events.push({ ...common, kind: 'updated', digest: outcome.digest ?? common.digest, source: outcome.labels?.['org.opencontainers.image.source'], revision: outcome.labels?.['org.opencontainers.image.revision'] });
     else if (outcome.status === 'rolled-back') events.push({ ...common, kind: 'rolled-back', reason: outcome.reason });
     else events.push({ ...common, kind: 'update-failed', reason: outcome.reason });
   }
