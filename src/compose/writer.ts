@@ -8,6 +8,7 @@ import { constants, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../util/errors.js';
+import { fsyncDir } from '../util/atomic-write.js';
 
 export interface WriteResult {
   backupPath: string;
@@ -43,15 +44,6 @@ export function backupTimestamp(date: Date): string {
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 async function writeAndSync(path: string, data: string | Buffer, flags: string, mode?: number): Promise<void> {
   const handle = await fsp.open(path, flags, mode);

@@ -16,7 +16,8 @@ export interface AtomicWriteOptions {
   mkdir?: boolean;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Makes a rename or create inside `dir` durable. */
+export async function fsyncDir(dir: string): Promise<void> {
   const handle = await fsp.open(dir, constants.O_RDONLY);
   try {
     await handle.sync();
