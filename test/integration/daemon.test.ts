@@ -58,3 +58,35 @@ test('private registry: credentials from dosync.yaml list tags and pull; the pas
     await p.destroy();
   }
 });
+
+test('SIGHUP reloads dosync.yaml; an invalid new file is refused and the old configuration kept', async () => {
+  const repo = unique('it/sighup');
+  await pushImage(repo, '1.0.0', { version: '1.0.0' });
+  const p = await ComposeProject.create(`services:\n  app:\n    image: 127.0.0.1:5000/${repo}:1.0.0\n`);
+  const config = join(p.dir, 'dosync.yaml');
+  await writeFile(config, 'keep_backups: 5\n');
+  try {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/dosync.js'), 'sync', '-f', p.file, '-c', config, '-i', '1h'], {
+      env: { ...process.env, DOSYNC_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const waitFor = async (pred: () => boolean) => { while (!pred()) await new Promise((r) => setTimeout(r, 100)); };
+    const msgs = () => logLines(out).map((l) => String(l.msg));
+    await waitFor(() => msgs().includes('cycle done'));
+    await writeFile(config, 'interval: whenever\n');
+    child.kill('SIGHUP');
+    await waitFor(() => msgs().some((m) => m.startsWith('SIGHUP: the new configuration is invalid, keeping the old one')));
+    assert.match(msgs().find((m) => m.startsWith('SIGHUP'))!, /dosync\.yaml: interval: .*"whenever" is not a duration/);
+    await writeFile(config, 'keep_backups: 3\n');
+    child.kill('SIGHUP');
+    await waitFor(() => msgs().includes('SIGHUP: configuration reloaded'));
+    // The reload wakes the daemon for a cycle with the new configuration.
+    await waitFor(() => msgs().filter((m) => m === 'cycle done').length >= 2);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    await p.destroy();
+  }
+});
