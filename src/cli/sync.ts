@@ -70,6 +70,13 @@ Examples:
 async function syncAction(flags: SyncFlags): Promise<number> {
   const env = process.env;
   const { files, envFile, configEnv, config, configPath, logger, projectName: explicitProject } = await stackInputs(flags);
+  // Parsed before anything runs: a bad --interval/--schedule is a startup error even with --once.
+  const schedule = parseSchedule({
+    interval: flags.interval ?? envValue(env, 'DOSYNC_INTERVAL', 'CHECK_INTERVAL') ?? (config.schedule ? undefined : config.interval ?? DEFAULT_INTERVAL),
+    schedule: flags.schedule ?? envValue(env, 'DOSYNC_SCHEDULE') ?? config.schedule,
+    jitter: flags.jitter ?? envValue(env, 'DOSYNC_JITTER') ?? config.jitter,
+    timeZone: config.timezone,
+  });
   const keep = flags.keepBackups ?? envValue(env, 'DOSYNC_KEEP_BACKUPS');
   const keepBackups = keep !== undefined ? Number(keep) : config.keep_backups ?? 10;
   if (!Number.isInteger(keepBackups) || keepBackups < 1) throw new ConfigError(`--keep-backups: "${keep}" is not a whole number of at least 1`);
@@ -107,13 +114,6 @@ async function syncAction(flags: SyncFlags): Promise<number> {
   const controller = new AbortController();
   const deps = { docker, logger, state, stopping: () => controller.signal.aborted, ...registry };
 
-  // Parsed before anything runs: a bad --interval/--schedule is a startup error even with --once.
-  const schedule = parseSchedule({
-    interval: flags.interval ?? envValue(env, 'DOSYNC_INTERVAL', 'CHECK_INTERVAL') ?? (config.schedule ? undefined : config.interval ?? DEFAULT_INTERVAL),
-    schedule: flags.schedule ?? envValue(env, 'DOSYNC_SCHEDULE') ?? config.schedule,
-    jitter: flags.jitter ?? envValue(env, 'DOSYNC_JITTER') ?? config.jitter,
-    timeZone: config.timezone,
-  });
   const checkOnly = flags.checkOnly ?? envFlag(env, 'DOSYNC_CHECK_ONLY') ?? config.check_only ?? false;
   settings.dryRun ||= checkOnly;
   settings.stateDir = stateDir;
