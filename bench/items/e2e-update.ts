@@ -42,6 +42,11 @@ export async function benchEndToEndUpdate(ctx: BenchContext): Promise<ItemResult
     await reset();
     const r = await mustRun(DOSYNC[0], [DOSYNC[1], 'sync', '-f', file, '-p', project, '--once', '--health-stable', '0s'], { env: { ...process.env, DOSYNC_LOG_FORMAT: 'json' } });
     await verify('dosync sync --once');
+    // The cycle's own duration (its "cycle done" line): the update without node's start-up.
+    const done = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; durationMs?: number; updates?: number })
+      .find((l) => l.msg === 'cycle done');
+    if (done?.updates !== 1 || typeof done.durationMs !== 'number') throw new Error(`dosync sync --once: no "cycle done" with 1 update: ${r.stdout.slice(-1500)}`);
+    cycles.push(done.durationMs);
     return r.ms;
   };
   const byHand = async () => {
@@ -54,6 +59,7 @@ export async function benchEndToEndUpdate(ctx: BenchContext): Promise<ItemResult
 
   const d: number[] = [];
   const h: number[] = [];
+  const cycles: number[] = [];
   try {
     for (let i = 0; i < ctx.scale.updateRuns; i++) {
       d.push(await viaDosync());
@@ -66,11 +72,15 @@ export async function benchEndToEndUpdate(ctx: BenchContext): Promise<ItemResult
   }
   const md = median(d);
   const mh = median(h);
+  const mc = median(cycles);
   return {
-    rows: [{
-      item: '4', measure: `end-to-end update 1.0.0 -> 1.0.1, median of ${d.length} (no HEALTHCHECK, --health-stable 0s)`,
-      dosync: fmtMs(md), baseline: `${fmtMs(mh)} (compose pull && up)`, ratio: md / mh, target: '<= 1.1x', met: md / mh <= 1.1,
-    }],
-    data: { dosyncMs: d, manualMs: h, medianDosyncMs: md, medianManualMs: mh, healthGate: 'image without HEALTHCHECK, --health-stable 0s' },
+    rows: [
+      {
+        item: '4', measure: `end-to-end update 1.0.0 -> 1.0.1, median of ${d.length} (no HEALTHCHECK, --health-stable 0s)`,
+        dosync: fmtMs(md), baseline: `${fmtMs(mh)} (compose pull && up)`, ratio: md / mh, target: '<= 1.1x', met: md / mh <= 1.1,
+      },
+      { item: '4', measure: 'end-to-end update, dosync\'s cycle only ("cycle done" durationMs, no node start-up)', dosync: fmtMs(mc), baseline: fmtMs(mh), ratio: mc / mh },
+    ],
+    data: { dosyncMs: d, dosyncCycleMs: cycles, manualMs: h, medianDosyncMs: md, medianDosyncCycleMs: mc, medianManualMs: mh, healthGate: 'image without HEALTHCHECK, --health-stable 0s' },
   };
 }

@@ -25,6 +25,7 @@ export async function benchFootprint(ctx: BenchContext): Promise<ItemResult> {
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const samples: Sample[] = [];
   const cycleMs: number[] = [];
+  const rssByCycle: number[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
       child.on('exit', (code) => reject(new Error(`dosync sync exited ${code} after ${cycleMs.length} cycles: ${stderr}`)));
@@ -37,8 +38,10 @@ export async function benchFootprint(ctx: BenchContext): Promise<ItemResult> {
         if (entry.errors || entry.upToDate !== ctx.scale.services) return reject(new Error(`cycle ${cycleMs.length + 1} was not idle: ${line}`));
         cycleMs.push(entry.durationMs ?? NaN);
         const cycle = cycleMs.length;
+        const now = procSample(child.pid!);
+        rssByCycle.push(+now.rssMb.toFixed(1));
         if (wanted.has(cycle)) {
-          samples.push({ cycle, ...procSample(child.pid!), cycleMs: entry.durationMs ?? NaN });
+          samples.push({ cycle, ...now, cycleMs: entry.durationMs ?? NaN });
           ctx.log(`daemon cycle ${cycle}: RSS ${samples.at(-1)!.rssMb.toFixed(1)} MB`);
         }
         if (cycle >= last) resolve();
@@ -62,7 +65,7 @@ export async function benchFootprint(ctx: BenchContext): Promise<ItemResult> {
       { item: '5', measure: `RSS growth cycle ${second.cycle} -> ${end.cycle} (peak VmHWM ${end.peakMb.toFixed(0)} MB)`, dosync: `${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB`, baseline: '-', target: 'flat (< 5 MB)', met: growth < 5 },
       { item: '5', measure: `CPU time per idle cycle (cycles ${first.cycle + 1}-${end.cycle}; cycle wall ${median(cycleMs.slice(1).length ? cycleMs.slice(1) : cycleMs).toFixed(0)} ms median)`, dosync: `${cpuPerCycle.toFixed(0)} ms`, baseline: '-' },
     ],
-    data: { samples, cpuPerCycleMs: cpuPerCycle, cycleDurationsMs: cycleMs },
+    data: { samples, cpuPerCycleMs: cpuPerCycle, cycleDurationsMs: cycleMs, rssMbByCycle: rssByCycle },
   };
 }
 
