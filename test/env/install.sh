@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need: Docker engine, a CNCF registry, busybox (for tiny images),
-# the Compose v2 plugin (from Debian trixie's docker-compose package), skopeo and apache2-utils (htpasswd).
+# the Compose v2 plugin (from Debian trixie's docker-compose package) and apache2-utils (htpasswd); the benchmarks install skopeo themselves.
 # Idempotent: skips what is already there.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
