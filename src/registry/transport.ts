@@ -184,13 +184,36 @@ export class Transport {
       const answer = await this.sendOnceStreaming(req, req.method, url, headers, undefined);
       const location = answer.res.headers.location;
       if (!isRedirect(answer.res.status) || typeof location !== 'string') return answer;
-      if (hop >= this.opts.maxRedirects) throw new RegistryError(`too many redirects from ${req.url.host}`, { status: answer.res.status });
-      const next = new URL(location, url);
-      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new RegistryError(`${url.host} redirected to an unsupported URL scheme ${next.protocol}`);
-      if (next.origin !== url.origin) headers = withoutAuthorization(headers);
-      this.opts.logger?.debug({ registry: req.registry, from: url.host, to: next.host, status: answer.res.status }, 'following redirect');
-      url = next;
+      ({ url, headers } = this.nextHop(req, url, headers, location, answer.res.status, hop));
     }
+  }
+
+  /** Validates one redirect hop (cap, scheme) and where it goes; Authorization never crosses to another origin. */
+  private nextHop(req: { registry: string; url: URL }, url: URL, headers: Record<string, string>, location: string, status: number, hop: number): { url: URL; headers: Record<string, string> } {
+    if (hop >= this.opts.maxRedirects) throw new RegistryError(`too many redirects from ${req.url.host}`, { status });
+    const next = new URL(location, url);
+    if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new RegistryError(`${url.host} redirected to an unsupported URL scheme ${next.protocol}`);
+    this.opts.logger?.debug({ registry: req.registry, from: url.host, to: next.host, status }, 'following redirect');
+    // The distribution spec: Authorization MUST NOT be forwarded across host boundaries (blob CDNs).
+    return { url: next, headers: next.origin !== url.origin ? withoutAuthorization(headers) : headers };
+  }
+
+  /** One request, inside the host's concurrency slot: fail fast on a host known down, count it, tell the observer. */
+  private async dispatch(req: { registry: string; kind: RequestKind }, method: HttpMethod, url: URL, headers: Record<string, string>, body: Dispatcher.DispatchOptions['body'], timeout: number) {
+    // Checked again: the host may have been found down while this request waited for a slot.
+    this.failFastIfUnreachable(url.host);
+    this.count(req, method);
+    const started = this.opts.now();
+    const res = await this.observed(req, started, this.dispatcher.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: method as Dispatcher.HttpMethod,
+      headers,
+      body,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    }));
+    return { res, started };
   }
 
   private async sendOnceStreaming(req: StreamRequest, method: HttpMethod, url: URL, headers: Record<string, string>, body: Readable | undefined): Promise<StreamAnswer> {
@@ -198,18 +221,7 @@ export class Transport {
     this.failFastIfUnreachable(hostKey);
     const timeout = req.timeoutMs ?? this.opts.timeoutMs;
     const sent = await this.limiter(hostKey)(async () => {
-      this.failFastIfUnreachable(hostKey);
-      this.count(req, method);
-      const started = this.opts.now();
-      const res = await this.observed(req, started, this.dispatcher.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body: body && counting(body, (n) => (this.stats.bytesSent += n)),
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-      }));
+      const { res, started } = await this.dispatch(req, method, url, headers, body && counting(body, (n) => (this.stats.bytesSent += n)), timeout);
       this.opts.logger?.debug({ registry: req.registry, kind: req.kind, method, host: url.host, path: url.pathname, status: res.statusCode, ms: this.opts.now() - started }, 'registry request');
       return res;
     });
@@ -234,17 +246,11 @@ export class Transport {
       const res = await this.sendOnce(req, method, url, headers, body);
       const location = res.headers.location;
       if (!isRedirect(res.status) || typeof location !== 'string') return res;
-      if (hop >= this.opts.maxRedirects) throw new RegistryError(`too many redirects from ${req.url.host}`, { status: res.status });
-      const next = new URL(location, url);
-      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new RegistryError(`${url.host} redirected to an unsupported URL scheme ${next.protocol}`);
-      // The distribution spec: Authorization MUST NOT be forwarded across host boundaries (blob CDNs).
-      if (next.origin !== url.origin) headers = withoutAuthorization(headers);
+      ({ url, headers } = this.nextHop(req, url, headers, location, res.status, hop));
       if (res.status === 303 && method !== 'HEAD') {
         method = 'GET';
         body = undefined;
       }
-      this.opts.logger?.debug({ registry: req.registry, from: url.host, to: next.host, status: res.status }, 'following redirect');
-      url = next;
     }
   }
 
@@ -253,19 +259,7 @@ export class Transport {
     this.failFastIfUnreachable(hostKey);
     const timeout = req.timeoutMs ?? this.opts.timeoutMs;
     return this.limiter(hostKey)(async () => {
-      // Checked again: the host may have been found down while this request waited for a slot.
-      this.failFastIfUnreachable(hostKey);
-      this.count(req, method);
-      const started = this.opts.now();
-      const res = await this.observed(req, started, this.dispatcher.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-      }));
+      const { res, started } = await this.dispatch(req, method, url, headers, body, timeout);
       if (body !== undefined) this.stats.bytesSent += Buffer.byteLength(body);
       let buf: Buffer;
       if (method === 'HEAD' || isRedirect(res.statusCode)) {
