@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { pushAs, type Login } from './registry-images.js';
+import { buildFromBase, pushAs, type Login } from './registry-images.js';
 
 const exec = promisify(execFile);
 export const REGISTRY = '127.0.0.1:5000';
@@ -41,22 +41,16 @@ export interface ImageSpec {
  * removes the local tag so dosync must really pull.
  */
 export async function pushImage(repo: string, tag: string, spec: ImageSpec, target: { registry?: string; login?: Login } = {}): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'dosync-img-'));
-  const lines = ['FROM dosync-test/base:1', `ENV APP_VERSION=${spec.version}`, `LABEL org.opencontainers.image.version=${spec.version} dosync.test.nonce=${randomBytes(4).toString('hex')}`];
+  const lines = [`ENV APP_VERSION=${spec.version}`, `LABEL org.opencontainers.image.version=${spec.version} dosync.test.nonce=${randomBytes(4).toString('hex')}`];
   if (spec.exitCode !== undefined) lines.push(`CMD ["sh", "-c", "exit ${spec.exitCode}"]`);
   if (spec.healthcheck || spec.unhealthy) {
     const probe = spec.unhealthy ? 'false' : 'wget -q -O /dev/null http://127.0.0.1:8080/';
     lines.push(`HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD ${probe}`);
   }
-  await writeFile(join(dir, 'Dockerfile'), lines.join('\n') + '\n');
   const ref = `${target.registry ?? REGISTRY}/${repo}:${tag}`;
-  try {
-    await sh('docker', ['build', '-q', '-t', ref, dir], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
-    await pushAs(ref, [ref], target.login);
-    await sh('docker', ['rmi', ref]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  await buildFromBase(ref, lines);
+  await pushAs(ref, [ref], target.login);
+  await sh('docker', ['rmi', ref]);
   return ref;
 }
 

@@ -22,15 +22,20 @@ export async function run(cmd: string, args: string[], opts: { input?: string; e
   });
 }
 
-/** Builds `tag` with a distinct label so each build has its own digest. */
-export async function buildImage(tag: string, version: string): Promise<void> {
+/** Builds `tag` FROM the busybox test base with these extra Dockerfile lines (the classic builder: no buildx here). */
+export async function buildFromBase(tag: string, lines: string[]): Promise<void> {
   const ctx = mkdtempSync(join(tmpdir(), 'dosync-img-'));
   try {
-    writeFileSync(join(ctx, 'Dockerfile'), `FROM dosync-test/base:1\nENV APP_VERSION=${version}\nLABEL dosync.test.build="${tag}"\n`);
+    writeFileSync(join(ctx, 'Dockerfile'), ['FROM dosync-test/base:1', ...lines].join('\n') + '\n');
     await run('docker', ['build', '-q', '-t', tag, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
   } finally {
     rmSync(ctx, { recursive: true, force: true });
   }
+}
+
+/** Builds `tag` with a distinct label so each build has its own digest. */
+export async function buildImage(tag: string, version: string): Promise<void> {
+  await buildFromBase(tag, [`ENV APP_VERSION=${version}`, `LABEL dosync.test.build="${tag}"`]);
 }
 
 export interface Login {
