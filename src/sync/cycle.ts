@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
 import { readStack, type Stack, type StackService } from '../compose/stack.js';
-import { isPaused, parseWindows, updateHold, validateTimeZone } from './schedule.js';
+import { isPaused, parseWindows, updateHold, validateTimeZone, type PauseStatus } from './schedule.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { ConfigFile } from '../config/file.js';
 import type { Credential } from '../registry/types.js';
@@ -17,7 +17,6 @@ import { planService, type ServicePlan, type PlanContext } from './plan.js';
 import { applyGroup, type ApplyContext, type ApplyOutcome, type UpdatePlan } from './apply.js';
 import { groupReplicas, orderByDependencies } from './groups.js';
 import { serviceSettings } from './service-settings.js';
-import type { Logger as PinoLogger } from '../util/logger.js';
 import { ComposeChangedError } from '../compose/writer.js';
 
 export interface CycleSettings {
@@ -111,11 +110,13 @@ export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' 
     files: settings.files, envFiles, explicitName: settings.projectName ?? stack.projectName, serviceNames: stack.services.map((s) => s.name),
   });
   deps.logger.debug({ project: project.name, workingDir: project.workingDir, source: project.source }, 'compose project');
+  // Read once per cycle, not once per service.
+  const paused = settings.stateDir ? await isPaused(settings.stateDir, process.env) : undefined;
   const planContext: PlanContext = {
     docker: deps.docker, registry: deps.registry, projectName: project.name, config: settings.config, configPath: settings.configPath,
     registryPolicySource: deps.registryPolicySource, pushTimes: deps.pushTimes,
     isFailed: (service, tag, digest) => deps.state?.isFailed(serviceKey(project.name, service), tag, digest) ?? false,
-    holdFor: (service, pushedAt) => holdFor(service, pushedAt, settings),
+    holdFor: (service, pushedAt) => holdFor(service, pushedAt, settings, paused),
   };
   return { stack, texts, envFiles, project, planContext };
 }
@@ -202,7 +203,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   if (deps.state && !settings.dryRun) {
     for (const plan of plans) {
       const d = plan.decision;
-      const outcome = d.kind === 'update' ? 'update-available' : d.kind === 'up-to-date' ? 'up-to-date' : d.kind === 'skipped' ? 'skipped' : 'error';
+      const outcome = d.kind === 'update' ? 'update-available' : d.kind;
       deps.state.recordCheck(serviceKey(project.name, plan.service.name), outcome, d.reason);
     }
     await deps.state.save();
@@ -215,7 +216,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
 }
 
 /** applyGroup, re-planned once when a file changed under us (ComposeChangedError) instead of overwriting it. */
-async function applyGroupReplanning(updates: UpdatePlan[], ctx: ApplyContext, replan: () => Promise<UpdatePlan[] | undefined>, logger: PinoLogger): Promise<ApplyOutcome[]> {
+async function applyGroupReplanning(updates: UpdatePlan[], ctx: ApplyContext, replan: () => Promise<UpdatePlan[] | undefined>, logger: Logger): Promise<ApplyOutcome[]> {
   try {
     return await applyGroup(updates, ctx);
   } catch (err) {
@@ -230,11 +231,10 @@ async function applyGroupReplanning(updates: UpdatePlan[], ctx: ApplyContext, re
 }
 
 /** Pause (env, `dosync pause`, `services.X.paused`), min_age and maintenance windows, per service, most specific first. */
-async function holdFor(service: StackService, pushedAt: () => Promise<Date | undefined>, settings: Pick<CycleSettings, 'config' | 'configPath' | 'stateDir' | 'now'>) {
+async function holdFor(service: StackService, pushedAt: () => Promise<Date | undefined>, settings: Pick<CycleSettings, 'config' | 'configPath' | 'now'>, pause: PauseStatus | undefined) {
   const cfg = settings.config;
   const own = cfg.services?.[service.name];
   const file = settings.configPath ?? 'dosync.yaml';
-  const pause = settings.stateDir ? await isPaused(settings.stateDir, process.env) : undefined;
   const paused = own?.paused ? `paused in ${file} (services.${service.name}.paused)` : pause?.paused ? `updates are paused (${pause.source === 'env' ? `${pause.variable}=1` : '`dosync pause`; `dosync resume` ends it'})` : undefined;
   const windowText = own?.maintenance_window ?? cfg.maintenance_window;
   const field = own?.maintenance_window ? `${file}: services.${service.name}.maintenance_window` : `${file}: maintenance_window`;

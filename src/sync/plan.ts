@@ -43,7 +43,10 @@ export interface PlanContext {
 }
 
 /** The policy, reference and current state of one service, and what should happen to it. */
-export async function planService(service: StackService, ctx: PlanContext): Promise<ServicePlan> {
+export async function planService(service: StackService, outer: PlanContext): Promise<ServicePlan> {
+  // The `newest` policy and min_age both want push times: one fetch serves both.
+  let times: Promise<Map<string, Date> | undefined> | undefined;
+  const ctx: PlanContext = { ...outer, pushTimes: outer.pushTimes && ((ref) => (times ??= outer.pushTimes!(ref))) };
   const plan = await planUnheld(service, ctx);
   const d = plan.decision;
   if (d.kind !== 'update' || !ctx.holdFor || !plan.ref) return plan;
