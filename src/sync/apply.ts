@@ -29,7 +29,7 @@ export type ApplyOutcome =
 
 /** What one member of a group looked like before, and what was done to it, so it can be undone. */
 interface Step {
-  plan: ServicePlan;
+  plan: UpdatePlan;
   from: string;
   to: string;
   before: ContainerSummary[];
@@ -40,6 +40,16 @@ interface Step {
 }
 
 export type UpdatePlan = ServicePlan & { decision: Extract<ServicePlan['decision'], { kind: 'update' }> };
+
+/** The image the member ran before (a running container's, else any's): what a rollback returns to. */
+function previousImageId(step: Step): string | undefined {
+  return step.before.find((c) => c.state === 'running')?.imageId ?? step.before[0]?.imageId;
+}
+
+/** How many containers the member must have healthy: its scale, or more if more were running. */
+function replicaCount(step: Step): number {
+  return Math.max(step.plan.service.replicas, step.before.filter((c) => c.state === 'running').length);
+}
 
 /**
  * Updates a group of services that must move together (one service, or name-based replicas such as
@@ -75,7 +85,7 @@ export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext): Promis
     const d = plan.decision;
     await ctx.journal.begin({
       service: ctx.stateKey(plan.service.name), step: 'pulled', from: step.from, to: step.to, mode: d.mode,
-      previousImageId: step.before.find((c) => c.state === 'running')?.imageId ?? step.before[0]?.imageId,
+      previousImageId: previousImageId(step),
     });
     const reason = await updateMember(step, ctx).catch((err) => errorMessage(err));
     if (reason) { failure = { step, reason }; break; }
@@ -95,7 +105,7 @@ export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext): Promis
 
   const rollbackErrors: string[] = [];
   for (const step of [...steps].reverse()) {
-    await ctx.journal.begin({ service: ctx.stateKey(step.plan.service.name), step: 'rolling-back', from: step.from, to: step.to, mode: step.plan.decision.kind === 'update' ? step.plan.decision.mode : undefined });
+    await ctx.journal.begin({ service: ctx.stateKey(step.plan.service.name), step: 'rolling-back', from: step.from, to: step.to, mode: step.plan.decision.mode });
     const err = await rollbackMember(step, ctx).catch((e) => errorMessage(e));
     if (err) rollbackErrors.push(`${step.plan.service.name}: ${err}`);
     await ctx.journal.end();
@@ -112,7 +122,7 @@ export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext): Promis
 async function updateMember(step: Step, ctx: ApplyContext): Promise<string | undefined> {
   const { plan } = step;
   const log = ctx.logger.child({ service: plan.service.name });
-  if ((plan.decision as UpdatePlan['decision']).mode === 'tag') {
+  if (plan.decision.mode === 'tag') {
     const written = await rewriteServiceImage(plan.service, step.to, ctx);
     step.backup = written.backup;
     step.rewritten = true;
@@ -126,7 +136,7 @@ async function updateMember(step: Step, ctx: ApplyContext): Promise<string | und
   step.recreated = true;
   await ctx.journal.advance('recreating');
   const settings = ctx.settings(plan);
-  const replicas = Math.max(plan.service.replicas, running.length);
+  const replicas = replicaCount(step);
   const oldIds = new Set(step.before.map((c) => c.id));
   if (settings.rollout === 'rolling') {
     const blocker = rollingBlocker(plan.service);
@@ -174,18 +184,17 @@ async function rollingUpdate(step: Step, replicas: number, oldIds: Set<string>, 
 /** Puts a member back as it was: image line restored (only that edit), tag re-pointed for digest updates, recreated. */
 async function rollbackMember(step: Step, ctx: ApplyContext): Promise<string | undefined> {
   const { plan } = step;
-  const d = plan.decision as UpdatePlan['decision'];
+  const d = plan.decision;
   if (step.rewritten) await restoreServiceImage(plan.service.name, step.from, ctx);
-  const oldId = step.before.find((c) => c.state === 'running')?.imageId ?? step.before[0]?.imageId;
+  const oldId = previousImageId(step);
   if (d.mode === 'digest' && oldId) await retagImage(ctx.docker, oldId, d.pullRef);
   if (!step.recreated || !oldId) return undefined;
-  const running = step.before.filter((c) => c.state === 'running').length;
-  return recreate(ctx, plan, (c) => c.imageId === oldId, Math.max(plan.service.replicas, running));
+  return recreate(ctx, plan, (c) => c.imageId === oldId, replicaCount(step));
 }
 
 /** After a successful update: remove the images no container uses any more (never a host-wide prune). */
 async function pruneReplaced(step: Step, ctx: ApplyContext): Promise<string[]> {
-  const d = step.plan.decision as UpdatePlan['decision'];
+  const d = step.plan.decision;
   const pruned: string[] = [];
   for (const id of new Set(step.before.map((c) => c.imageId))) {
     if (id === step.newImageId) continue;
