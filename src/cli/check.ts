@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { collect, stackInputs, type StackFlags } from './common.js';
+import { addStackOptions, stackInputs, type StackFlags } from './common.js';
 import { createRegistryRuntime } from './registry-runtime.js';
 import { createDocker } from '../engine/docker.js';
 import { prepare } from '../sync/cycle.js';
@@ -57,17 +57,11 @@ function explain(plan: ServicePlan): string {
 }
 
 export function registerCheckCommand(program: Command): void {
-  program
-    .command('check')
+  addStackOptions(program.command('check'))
     .description('show, per service, the current tag, the newest tag its policy allows, and whether an update is due; changes nothing')
-    .option('-f, --file <path>', 'compose file (repeat for override files; env DOSYNC_FILE)', collect, [])
-    .option('-e, --env-file <path>', 'env file (env DOSYNC_ENV_FILE)')
-    .option('-c, --config <path>', 'dosync.yaml (env DOSYNC_CONFIG)')
-    .option('-p, --project-name <name>', 'Compose project name (env DOSYNC_PROJECT)')
     .option('--state-dir <dir>', 'where the state file is (failed tags are shown as such; env DOSYNC_STATE_DIR)')
     .option('--json', 'machine-readable output')
     .option('--explain', 'list each service\'s candidate and dropped tags and why')
-    .option('-v, --verbose', 'debug logging on stderr')
     .addHelpText('after', `
 Exit codes: 0 = everything up to date, 10 = updates available, 2 = an error (a registry, the engine, the config).
 Examples:

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { Command } from 'commander';
 import { ConfigError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { envFlag, envList, envValue } from './env-defaults.js';
@@ -26,6 +27,16 @@ export interface StackInputs {
 }
 
 export const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Declares the StackFlags options, so every stack command spells and documents them the same way. */
+export function addStackOptions(command: Command): Command {
+  return command
+    .option('-f, --file <path>', 'compose file (repeat for override files; env DOSYNC_FILE)', collect, [])
+    .option('-e, --env-file <path>', '.env file with registry credentials and variables (env DOSYNC_ENV_FILE)')
+    .option('-c, --config <path>', 'dosync.yaml (default: ./dosync.yaml, /etc/dosync/dosync.yaml; env DOSYNC_CONFIG)')
+    .option('-p, --project-name <name>', 'Compose project name (default: from the running containers; env DOSYNC_PROJECT)')
+    .option('-v, --verbose', 'debug logging (env DOSYNC_VERBOSE or VERBOSE)');
+}
 
 /** Resolves the shared flags (each with its DOSYNC_* variable) and loads dosync.yaml. */
 export async function stackInputs(flags: StackFlags, loggerDestination?: NodeJS.WritableStream): Promise<StackInputs> {

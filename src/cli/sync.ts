@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../util/errors.js';
 import { parseDuration } from '../util/duration.js';
 import { envFlag, envValue } from './env-defaults.js';
-import { collect, stackInputs } from './common.js';
+import { addStackOptions, collect, stackInputs } from './common.js';
 import { createDocker } from '../engine/docker.js';
 import { runCycle, loadStack, stackEnvFiles, type CycleSettings, type CycleReport } from '../sync/cycle.js';
 import { StateStore, defaultStatePath, resolveStateDir } from '../sync/state.js';
@@ -31,14 +31,9 @@ interface SyncFlags {
 
 
 export function registerSyncCommand(program: Command): void {
-  program
-    .command('sync')
+  addStackOptions(program.command('sync'))
     .description('check the registries and update the stack: every --interval, or once with --once')
-    .option('-f, --file <path>', 'compose file (repeat for override files; env DOSYNC_FILE)', collect, [])
-    .option('-e, --env-file <path>', '.env file with registry credentials and variables (env DOSYNC_ENV_FILE)')
-    .option('-c, --config <path>', 'dosync.yaml (default: ./dosync.yaml, /etc/dosync/dosync.yaml; env DOSYNC_CONFIG)')
     .option('-i, --interval <duration>', `time between checks, e.g. 30s, 5m, 1h (env DOSYNC_INTERVAL or CHECK_INTERVAL; default ${DEFAULT_INTERVAL})`)
-    .option('-v, --verbose', 'debug logging (env DOSYNC_VERBOSE or VERBOSE)')
     .option('--once', 'run one cycle and exit: 0 = nothing failed, 1 = a service failed, 2 = usage/config error')
     .option('--dry-run', 'show what would change, touch nothing (env DOSYNC_DRY_RUN)')
     .option('--backup-dir <dir>', 'where compose backups go (default: backups/ next to the compose file; env DOSYNC_BACKUP_DIR)')
@@ -52,7 +47,6 @@ export function registerSyncCommand(program: Command): void {
     .option('--listen <addr>', 'serve /metrics, /healthz and the API, e.g. 127.0.0.1:9180 (env DOSYNC_LISTEN)')
     .option('--api-token <token>', 'bearer token for the API and webhooks (env DOSYNC_API_TOKEN)')
     .option('--rolling-update', 'replace scaled services side by side, without downtime (per service: label dosync.rollout=rolling; env DOSYNC_ROLLING_UPDATE)')
-    .option('-p, --project-name <name>', 'Compose project name (default: from the running containers; env DOSYNC_PROJECT)')
     .option('--health-timeout <duration>', 'how long an updated service may take to become healthy (default 2m)')
     .option('--health-stable <duration>', 'without a HEALTHCHECK: how long it must keep running (default 10s)')
     .addOption(new Option('--log-format <format>', 'log output (default: pretty on a TTY, json otherwise)').choices(['json', 'pretty']))
