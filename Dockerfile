@@ -20,9 +20,10 @@ RUN npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 COPY tsconfig.json ./
 COPY src ./src
 COPY bin ./bin
+COPY scripts/bundle.mjs ./scripts/
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund --ignore-scripts --loglevel=error \
- && rm -rf dist/**/*.map
+ && rm -f dist/*.map dist/chunks/*.map
 
 FROM ${BASE_IMAGE}
 COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker

@@ -1,16 +1,11 @@
 import type { Command } from 'commander';
-import { addStackOptions, stackInputs, type StackFlags } from './common.js';
-import { createRegistryRuntime } from './registry-runtime.js';
-import { createDocker } from '../engine/docker.js';
-import { prepare } from '../sync/cycle.js';
-import { planService, type ServicePlan } from '../sync/plan.js';
-import { StateStore, defaultStatePath, resolveStateDir } from '../sync/state.js';
-import { envValue } from './env-defaults.js';
+import { addStackOptions, type StackFlags } from './common.js';
+import type { ServicePlan } from '../sync/plan.js';
 
 /** Exit codes scripts can rely on. */
 export const CHECK_EXIT = { upToDate: 0, updates: 10, error: 2 } as const;
 
-interface CheckFlags extends StackFlags { json?: boolean; explain?: boolean; stateDir?: string }
+export interface CheckFlags extends StackFlags { json?: boolean; explain?: boolean; stateDir?: string }
 
 export interface CheckRow {
   service: string;
@@ -44,7 +39,7 @@ export function renderTable(rows: CheckRow[]): string {
   return [line(head), ...cells.map(line)].join('\n');
 }
 
-function explain(plan: ServicePlan): string {
+export function explain(plan: ServicePlan): string {
   const s = plan.selection;
   const lines = [`${plan.service.name}: ${plan.decision.reason}`];
   if (s) {
@@ -69,30 +64,6 @@ Examples:
   dosync check -f docker-compose.yml --json | jq '.services[] | select(.status != "up to date")'
   dosync check -f docker-compose.yml --explain`)
     .action(async (flags: CheckFlags) => {
-      process.exitCode = await checkAction(flags);
+      process.exitCode = await (await import('./check-run.js')).checkAction(flags);
     });
-}
-
-async function checkAction(flags: CheckFlags): Promise<number> {
-  // Logs go to stderr so stdout stays the table (or JSON) for scripts.
-  const inputs = await stackInputs({ ...flags, logFormat: flags.logFormat ?? 'json' }, process.stderr);
-  const stateDir = resolveStateDir({ stateDir: flags.stateDir ?? envValue(process.env, 'DOSYNC_STATE_DIR') ?? inputs.config.state_dir, backupDir: inputs.config.backup_dir, files: inputs.files });
-  const state = await StateStore.open(defaultStatePath(stateDir));
-  const runtime = await createRegistryRuntime(inputs.config, inputs.configEnv, inputs.logger, inputs.configPath);
-  const deps = { docker: createDocker(), logger: inputs.logger, state, ...runtime };
-  const tty = process.stderr.isTTY && !flags.json;
-  const prepared = await prepare({ ...inputs }, deps);
-  if (tty) process.stderr.write(`checking ${prepared.stack.services.length} services...`);
-  const plans = await Promise.all(prepared.stack.services.map((s) => planService(s, prepared.planContext)));
-  if (tty) process.stderr.write('\r\x1b[K');
-  const rows = plans.map(checkRow);
-  if (flags.json) {
-    const services = rows.map((r, i) => ({ ...r, candidates: plans[i].selection?.candidates.map((c) => c.tag), dropped: plans[i].selection?.dropped }));
-    process.stdout.write(`${JSON.stringify({ project: prepared.project.name, services, requests: runtime.registry.stats.requests }, null, 2)}\n`);
-  } else {
-    process.stdout.write(`${renderTable(rows)}\n`);
-    if (flags.explain) process.stdout.write(`\n${plans.map(explain).join('\n\n')}\n`);
-  }
-  if (rows.some((r) => r.status === 'error')) return CHECK_EXIT.error;
-  return rows.some((r) => r.status === 'update available' || r.status === 'new digest') ? CHECK_EXIT.updates : CHECK_EXIT.upToDate;
 }

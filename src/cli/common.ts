@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../util/errors.js';
-import { createLogger, type Logger } from '../util/logger.js';
+import type { Logger } from '../util/logger.js';
 import { envFlag, envList, envValue } from './env-defaults.js';
-import { loadConfigFile, type ConfigFile } from '../config/file.js';
+import type { ConfigFile } from '../config/file.js';
 
 /** Flags every stack command shares (sync, check, ...). */
 export interface StackFlags {
@@ -40,6 +40,8 @@ export function addStackOptions(command: Command): Command {
 
 /** Resolves the shared flags (each with its DOSYNC_* variable) and loads dosync.yaml. */
 export async function stackInputs(flags: StackFlags, loggerDestination?: NodeJS.WritableStream): Promise<StackInputs> {
+  // Loaded here, not at the top: registering commands must not pull in pino, zod and yaml (startup time).
+  const [{ createLogger }, { loadConfigFile }] = await Promise.all([import('../util/logger.js'), import('../config/file.js')]);
   const env = process.env;
   const files = flags.file.length > 0 ? flags.file : envList(env, 'DOSYNC_FILE') ?? [];
   if (files.length === 0) throw new ConfigError('no compose file given; pass -f docker-compose.yml (or set DOSYNC_FILE)');

@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isUserError, errorMessage } from '../util/errors.js';
-import { scrubSecrets } from '../util/logger.js';
+import { scrubSecrets } from '../util/scrub.js';
 import { registerSyncCommand } from './sync.js';
 import { registerCheckCommand } from './check.js';
 import { registerPauseCommands } from './pause.js';
@@ -12,8 +14,17 @@ import { registerHealthCommand } from './health.js';
 import { registerCompletionCommand } from './completion.js';
 import type { TagInfo } from '../registry/types.js';
 
-const require = createRequire(import.meta.url);
-export const VERSION: string = (require('../../package.json') as { version: string }).version;
+/** package.json's version, found by walking up from this file: in the bundle this code sits at another depth than in src/. */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'dosync' && pkg.version) return pkg.version;
+    } catch { /* not here: look one level up */ }
+    if (dirname(dir) === dir) return 'unknown';
+  }
+}
+export const VERSION: string = packageVersion();
 
 export function buildProgram(): Command {
   const program = new Command('dosync')

@@ -2,9 +2,8 @@ import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError } from '../util/errors.js';
-import { createLogger } from '../util/logger.js';
 import { envFlag, envValue } from './env-defaults.js';
-import { mirrorCommand, oneShotTask, parseMirrorConfig, type MirrorConfig } from '../mirror/index.js';
+import type { MirrorConfig } from '../mirror/index.js';
 
 interface MirrorFlags {
   config?: string; source?: string; target?: string; tags?: string; exclude?: string[]; latest?: string; maxAge?: string; platform?: string[];
@@ -55,6 +54,8 @@ function count(value: string | undefined, flag: string, min: number): number | u
 }
 
 async function mirrorAction(flags: MirrorFlags): Promise<number> {
+  // Loaded when the command runs: the mirror engine and pino stay out of every other command's startup.
+  const [{ createLogger }, { mirrorCommand, oneShotTask, parseMirrorConfig }] = await Promise.all([import('../util/logger.js'), import('../mirror/index.js')]);
   const env = process.env;
   const verbose = flags.verbose ?? envFlag(env, 'DOSYNC_VERBOSE', 'VERBOSE') ?? false;
   const logFormat = flags.logFormat ?? envValue(env, 'DOSYNC_LOG_FORMAT');

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
 import { envList, envValue } from './env-defaults.js';
-import { loadConfigFile } from '../config/file.js';
-import { resolveStateDir } from '../sync/state.js';
-import { pause, resume, isPaused } from '../sync/schedule.js';
 
 interface PauseFlags { stateDir?: string; backupDir?: string; file: string[]; config?: string; reason?: string }
 
@@ -16,6 +13,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** The state dir as `dosync sync` finds it: flags, then env, then the config's backup_dir, then backups/ next to the compose file. */
 async function stateDirOf(flags: PauseFlags, env: NodeJS.ProcessEnv): Promise<string> {
+  const [{ loadConfigFile }, { resolveStateDir }] = await Promise.all([import('../config/file.js'), import('../sync/state.js')]);
   const stateDir = flags.stateDir ?? envValue(env, 'DOSYNC_STATE_DIR');
   const backupDir = flags.backupDir ?? envValue(env, 'DOSYNC_BACKUP_DIR');
   const files = flags.file.length > 0 ? flags.file : envList(env, 'DOSYNC_FILE') ?? [];
@@ -43,6 +41,7 @@ export function registerPauseCommands(program: Command, deps: Partial<PauseComma
     .option('--reason <text>', 'why, shown in logs and status')
     .action(async (flags: PauseFlags) => {
       const dir = await stateDirOf(flags, env);
+      const { pause } = await import('../sync/schedule.js');
       const path = await pause(dir, { now: now(), reason: flags.reason });
       write(`updates paused (${path}); run \`dosync resume\` to let them through again\n`);
     });
@@ -51,6 +50,7 @@ export function registerPauseCommands(program: Command, deps: Partial<PauseComma
     .description('let updates through again after `dosync pause`')
     .action(async (flags: PauseFlags) => {
       const dir = await stateDirOf(flags, env);
+      const { resume, isPaused } = await import('../sync/schedule.js');
       const removed = await resume(dir);
       write(removed ? `updates resumed (${dir})\n` : `updates were not paused in ${dir}\n`);
       const still = await isPaused(dir, env);

@@ -27,9 +27,5 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
   return pino(options, (settings.destination ?? destination({ fd: 1, sync: true })) as DestinationStream);
 }
 
-/** Removes credentials embedded in URLs (`https://user:pass@host`) and bearer/basic values from free text. */
-export function scrubSecrets(text: string): string {
-  return text
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi, '$1[redacted]@')
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, '$1 [redacted]');
-}
+// Kept in its own module so the CLI's error path can scrub without loading pino.
+export { scrubSecrets } from './scrub.js';

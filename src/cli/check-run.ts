@@ -1,0 +1,33 @@
+/** The work of `dosync check`, loaded only when that command runs. */
+import { stackInputs } from './common.js';
+import { createRegistryRuntime } from './registry-runtime.js';
+import { createDocker } from '../engine/docker.js';
+import { prepare } from '../sync/cycle.js';
+import { planService } from '../sync/plan.js';
+import { StateStore, defaultStatePath, resolveStateDir } from '../sync/state.js';
+import { envValue } from './env-defaults.js';
+import { CHECK_EXIT, checkRow, explain, renderTable, type CheckFlags } from './check.js';
+
+export async function checkAction(flags: CheckFlags): Promise<number> {
+  // Logs go to stderr so stdout stays the table (or JSON) for scripts.
+  const inputs = await stackInputs({ ...flags, logFormat: flags.logFormat ?? 'json' }, process.stderr);
+  const stateDir = resolveStateDir({ stateDir: flags.stateDir ?? envValue(process.env, 'DOSYNC_STATE_DIR') ?? inputs.config.state_dir, backupDir: inputs.config.backup_dir, files: inputs.files });
+  const state = await StateStore.open(defaultStatePath(stateDir));
+  const runtime = await createRegistryRuntime(inputs.config, inputs.configEnv, inputs.logger, inputs.configPath);
+  const deps = { docker: createDocker(), logger: inputs.logger, state, ...runtime };
+  const tty = process.stderr.isTTY && !flags.json;
+  const prepared = await prepare({ ...inputs }, deps);
+  if (tty) process.stderr.write(`checking ${prepared.stack.services.length} services...`);
+  const plans = await Promise.all(prepared.stack.services.map((s) => planService(s, prepared.planContext)));
+  if (tty) process.stderr.write('\r\x1b[K');
+  const rows = plans.map(checkRow);
+  if (flags.json) {
+    const services = rows.map((r, i) => ({ ...r, candidates: plans[i].selection?.candidates.map((c) => c.tag), dropped: plans[i].selection?.dropped }));
+    process.stdout.write(`${JSON.stringify({ project: prepared.project.name, services, requests: runtime.registry.stats.requests }, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${renderTable(rows)}\n`);
+    if (flags.explain) process.stdout.write(`\n${plans.map(explain).join('\n\n')}\n`);
+  }
+  if (rows.some((r) => r.status === 'error')) return CHECK_EXIT.error;
+  return rows.some((r) => r.status === 'update available' || r.status === 'new digest') ? CHECK_EXIT.updates : CHECK_EXIT.upToDate;
+}
