@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { Dispatcher } from 'undici';
 import { RegistryError } from '../util/errors.js';
 import { Authenticator, type Authorization } from './auth.js';
+import { HubRateLimitGate, HubRateLimitGuard, isDockerHub } from './hub-rate-limit.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { Transport, type HttpMethod, type HttpResponse, type Logger, type RegistryStats, type RequestKind, type RequestObserver } from './transport.js';
 import type { CredentialResolver, RepositoryRef } from './types.js';
@@ -43,6 +44,13 @@ export interface RegistryClientOptions {
   observer?: RequestObserver;
   /** undici dispatcher (tests pass a MockAgent or an Agent with their own settings). */
   dispatcher?: Dispatcher;
+  /**
+   * Docker Hub pull-limit handling (on by default): `reserve` pulls are kept for updates (default
+   * 10% of the limit, at least 5); below twice that, manifest GETs are spread over the window; at
+   * the reserve, or after a 429, Hub requests are refused until the window allows again (a pause
+   * shorter than `maxRetryAfterMs` is waited out instead).
+   */
+  hubRateLimit?: { reserve?: number } | false;
   /** Clock and sleep, for tests of token expiry and backoff. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -71,24 +79,30 @@ export class RegistryClient {
 
   constructor(opts: RegistryClientOptions = {}) {
     const now = opts.now ?? Date.now;
+    const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
     this.insecure = opts.insecureRegistries ?? [];
     this.maxPages = opts.maxPages ?? 200;
     this.pageSize = opts.pageSize ?? 1000;
+    const gate = opts.hubRateLimit === false
+      ? undefined
+      : new HubRateLimitGate({ guard: new HubRateLimitGuard({ reserve: opts.hubRateLimit?.reserve, now }), now, sleep, maxWaitMs: maxRetryAfterMs, logger: opts.logger });
     this.transport = new Transport({
       dispatcher: opts.dispatcher,
       timeoutMs: opts.timeoutMs ?? 15_000,
       retries: opts.retries ?? 3,
       concurrencyPerRegistry: opts.concurrencyPerRegistry ?? 6,
       backoffBaseMs: opts.backoffBaseMs ?? 500,
-      maxRetryAfterMs: opts.maxRetryAfterMs ?? 60_000,
+      maxRetryAfterMs,
       unreachableTtlMs: opts.unreachableTtlMs ?? 30_000,
       maxRedirects: 5,
       maxBodyBytes: 64 * 1024 * 1024,
-      sleep: opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      sleep,
       now,
       random: Math.random,
       logger: opts.logger,
       observer: opts.observer,
+      gate,
     });
     this.auth = new Authenticator({
       transport: this.transport,
@@ -118,7 +132,10 @@ export class RegistryClient {
     return listing;
   }
 
-  /** Digest of a tag or digest reference, by HEAD (full Accept list), falling back to GET + sha256 of the body. */
+  /**
+   * Digest of a tag or digest reference, by HEAD (full Accept list), falling back to GET + sha256 of
+   * the body — except on Docker Hub, where a GET costs a pull: there it is HEAD or an error.
+   */
   async getDigest(repo: RepositoryRef, reference: string): Promise<{ digest: string; mediaType?: string }> {
     const where = `${repo.registry}/${repo.repository}:${reference}`;
     const path = `/v2/${repo.repository}/manifests/${encodeURIComponent(reference).replace(/%3A/gi, ':')}`;
@@ -130,6 +147,7 @@ export class RegistryClient {
     } else if (head.res.status !== 405 && head.res.status !== 501) {
       throw responseError(where, repo.registry, head, 'manifest');
     }
+    refuseHubGetFallback(repo, where, head.res.status);
     // Older registries omit Docker-Content-Digest on HEAD (or refuse HEAD): hash the exact manifest bytes.
     const get = await this.send(repo.registry, path, { method: 'GET', headers, scope: pullScope(repo.repository), kind: 'manifest', context: where });
     if (get.res.status !== 200) throw responseError(where, repo.registry, get, 'manifest');
@@ -152,7 +170,8 @@ export class RegistryClient {
 
   /**
    * A manifest's digest, media type and size by HEAD, or null when the registry has nothing under
-   * that reference (404). Registries that omit Docker-Content-Digest on HEAD are asked by GET.
+   * that reference (404). Registries that omit Docker-Content-Digest on HEAD are asked by GET (not
+   * Docker Hub, where a GET costs a pull).
    * `scope` lets a pusher reuse its push token for the check.
    */
   async headManifest(repo: RepositoryRef, reference: string, opts: { scope?: string } = {}): Promise<ManifestHead | null> {
@@ -168,6 +187,7 @@ export class RegistryClient {
     } else if (head.res.status !== 405 && head.res.status !== 501) {
       throw responseError(where, repo.registry, head, 'manifest');
     }
+    refuseHubGetFallback(repo, where, head.res.status);
     const got = await this.getManifest(repo, reference, opts).catch((err: unknown) => {
       if (err instanceof RegistryError && err.status === 404) return null;
       throw err;
@@ -472,6 +492,15 @@ export interface Manifest {
 
 /** How long a registry may take to answer the request that completes an upload (it may verify and move a big blob). */
 const UPLOAD_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * Docker Hub counts every manifest GET against the pull limit and none of the HEADs, and always
+ * sends Docker-Content-Digest on HEAD: a HEAD without one is an anomaly to report, not a reason to spend a pull.
+ */
+function refuseHubGetFallback(repo: RepositoryRef, where: string, status: number): void {
+  if (!isDockerHub(repo.registry)) return;
+  throw new RegistryError(`${where}: Docker Hub answered the manifest HEAD (HTTP ${status}) without a usable Docker-Content-Digest; not asking by GET, which would count against the pull limit`, { status });
+}
 
 function manifestPath(repo: RepositoryRef, reference: string): string {
   return `/v2/${repo.repository}/manifests/${encodeURIComponent(reference).replace(/%3A/gi, ':')}`;

@@ -64,7 +64,17 @@ export interface RegistryStats {
 
 export interface Logger {
   debug(obj: object, msg?: string): void;
+  info?(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
+}
+
+/**
+ * Consulted around every request (each retry and redirect hop): `before` may wait or refuse it by
+ * throwing (Docker Hub's pull limit, see hub-rate-limit.ts), `after` sees each answer's status and headers.
+ */
+export interface RequestGate {
+  before(req: { registry: string; kind: RequestKind; method: HttpMethod; url: URL }): Promise<void>;
+  after(req: { registry: string; kind: RequestKind; method: HttpMethod; url: URL }, status: number, headers: Record<string, string | string[] | undefined>): void;
 }
 
 export interface TransportOptions {
@@ -86,6 +96,7 @@ export interface TransportOptions {
   random: () => number;
   logger?: Logger;
   observer?: RequestObserver;
+  gate?: RequestGate;
 }
 
 /** Told about every HTTP request sent (metrics); `status` is 'error' when no response came. */
@@ -213,12 +224,14 @@ export class Transport {
       headersTimeout: timeout,
       bodyTimeout: timeout,
     }));
+    this.opts.gate?.after({ registry: req.registry, kind: req.kind, method, url }, res.statusCode, res.headers);
     return { res, started };
   }
 
   private async sendOnceStreaming(req: StreamRequest, method: HttpMethod, url: URL, headers: Record<string, string>, body: Readable | undefined): Promise<StreamAnswer> {
     const hostKey = url.host;
     this.failFastIfUnreachable(hostKey);
+    await this.opts.gate?.before({ registry: req.registry, kind: req.kind, method, url });
     const timeout = req.timeoutMs ?? this.opts.timeoutMs;
     const sent = await this.limiter(hostKey)(async () => {
       const { res, started } = await this.dispatch(req, method, url, headers, body && counting(body, (n) => (this.stats.bytesSent += n)), timeout);
@@ -257,6 +270,7 @@ export class Transport {
   private async sendOnce(req: SendRequest, method: HttpMethod, url: URL, headers: Record<string, string>, body: string | Buffer | undefined): Promise<HttpResponse> {
     const hostKey = url.host;
     this.failFastIfUnreachable(hostKey);
+    await this.opts.gate?.before({ registry: req.registry, kind: req.kind, method, url });
     const timeout = req.timeoutMs ?? this.opts.timeoutMs;
     return this.limiter(hostKey)(async () => {
       const { res, started } = await this.dispatch(req, method, url, headers, body, timeout);

@@ -1,24 +1,23 @@
 /**
  * Docker Hub: `docker.io` / `index.docker.io` are served by registry-1.docker.io with tokens from
  * auth.docker.io (the OCI client follows the challenge). This provider supplies the credentials,
- * the push times (Hub REST API, which the registry API lacks) and a reader for the pull-limit
- * headers so Hub checks can slow down or pause before the limit is hit.
+ * and the push times (Hub REST API, which the registry API lacks). The pull-limit headers are read
+ * by the OCI client itself (../hub-rate-limit.ts), which slows down or pauses Hub checks.
  */
 import { RegistryError } from '../../util/errors.js';
 import type { Credential, RepositoryRef } from '../types.js';
+import { isDockerHub } from '../hub-rate-limit.js';
 import { ExpiringCache, basic, fetchJson, jwtExpiry, safeUrl, type Provider, type ProviderContext } from './common.js';
 
-const HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+// The pull-limit guard lives with the OCI client, which applies it to every Hub request.
+export { HubRateLimitGuard, parseHubRateLimit, isDockerHub, type HubRateLimit, type HubRateDecision } from '../hub-rate-limit.js';
+
 const HUB_API = 'https://hub.docker.com';
 /** The tags endpoint allows at most 100 per page; 100 pages is 10 000 tags. */
 const PAGE_SIZE = 100;
 const MAX_PAGES = 100;
 /** Hub API access tokens live 10 minutes (docs: "Create access token"). */
 const HUB_API_TOKEN_LIFETIME_MS = 10 * 60_000;
-
-export function isDockerHub(host: string): boolean {
-  return HUB_HOSTS.has(host.toLowerCase());
-}
 
 export class DockerHubProvider implements Provider {
   readonly name = 'dockerhub' as const;
@@ -95,124 +94,4 @@ function sameOrigin(next: string, api: string, where: string): string {
   const u = new URL(next, api);
   if (u.origin !== new URL(api).origin) throw new RegistryError(`${where}: refused a next-page link to ${safeUrl(u.href)}, which is not the Docker Hub API`);
   return u.href;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Pull-limit headers. Docker documents `ratelimit-limit: 100;w=21600` and
-// `ratelimit-remaining: 20;w=21600` on manifest GET and HEAD answers; only GETs count as pulls.
-// The headers are absent for unlimited accounts.
-
-export interface HubRateLimit {
-  limit: number;
-  remaining: number;
-  /** Length of the sliding window, seconds (21600 = 6 h). */
-  windowSeconds: number;
-}
-
-type HeaderBag = { get(name: string): string | null } | Record<string, string | string[] | undefined>;
-
-function headerValue(headers: HeaderBag, name: string): string | undefined {
-  if (typeof (headers as { get?: unknown }).get === 'function') return (headers as { get(n: string): string | null }).get(name) ?? undefined;
-  const v = (headers as Record<string, string | string[] | undefined>)[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** `<n>;w=<seconds>` -> {n, w}. */
-function parseQuota(value: string | undefined): { n: number; w?: number } | undefined {
-  if (!value) return undefined;
-  const m = /^\s*(\d+)\s*(?:;\s*w\s*=\s*(\d+))?/.exec(value);
-  if (!m) return undefined;
-  return { n: Number(m[1]), w: m[2] !== undefined ? Number(m[2]) : undefined };
-}
-
-/** The pull limit a Docker Hub answer reports, or undefined when it reports none (unlimited or not Hub). */
-export function parseHubRateLimit(headers: HeaderBag): HubRateLimit | undefined {
-  const limit = parseQuota(headerValue(headers, 'ratelimit-limit'));
-  const remaining = parseQuota(headerValue(headers, 'ratelimit-remaining'));
-  if (!limit || !remaining) return undefined;
-  return { limit: limit.n, remaining: remaining.n, windowSeconds: remaining.w ?? limit.w ?? 21_600 };
-}
-
-export type HubRateDecision =
-  | { action: 'go' }
-  /** Space requests that count as pulls by `delayMs`. */
-  | { action: 'slow'; delayMs: number; reason: string }
-  /** No Hub checks until `until` (epoch ms). */
-  | { action: 'pause'; until: number; reason: string };
-
-/**
- * Decides, from the last pull-limit headers (and 429s), whether Docker Hub checks go ahead, slow
- * down, or pause, keeping `reserve` pulls for the updates themselves. Pure apart from the clock
- * it is given.
- */
-export class HubRateLimitGuard {
-  private last?: HubRateLimit;
-  private pausedUntil = 0;
-  private pauseReason = '';
-
-  constructor(private readonly opts: { reserve?: number; now?: () => number } = {}) {}
-
-  private now(): number {
-    return (this.opts.now ?? Date.now)();
-  }
-
-  private reserveFor(limit: number): number {
-    return this.opts.reserve ?? Math.max(5, Math.ceil(limit * 0.1));
-  }
-
-  /** Feed every Docker Hub registry answer (status and headers). */
-  observe(status: number, headers: HeaderBag): void {
-    const rl = parseHubRateLimit(headers);
-    if (rl) this.last = rl;
-    if (status === 429) {
-      const retryAfter = parseRetryAfterMs(headerValue(headers, 'retry-after'), this.now());
-      // Without Retry-After: wait until one pull has aged out of the sliding window.
-      const wait = retryAfter ?? (rl ? Math.ceil((rl.windowSeconds * 1000) / Math.max(rl.limit, 1)) : 60_000);
-      this.pausedUntil = Math.max(this.pausedUntil, this.now() + wait);
-      this.pauseReason = `Docker Hub answered 429 (pull rate limit reached); pausing Docker Hub checks for ${formatDuration(wait)}`;
-    }
-  }
-
-  /** The latest limit seen, if any. */
-  get state(): HubRateLimit | undefined {
-    return this.last;
-  }
-
-  decide(): HubRateDecision {
-    const now = this.now();
-    if (this.pausedUntil > now) return { action: 'pause', until: this.pausedUntil, reason: this.pauseReason };
-    const rl = this.last;
-    if (!rl) return { action: 'go' };
-    const reserve = this.reserveFor(rl.limit);
-    const perPullMs = Math.ceil((rl.windowSeconds * 1000) / Math.max(rl.limit, 1));
-    const window = formatDuration(rl.windowSeconds * 1000);
-    if (rl.remaining <= reserve) {
-      // The window slides: roughly one pull ages out every window/limit.
-      const wait = (reserve - rl.remaining + 1) * perPullMs;
-      this.pausedUntil = now + wait;
-      // Forget the reading: after the pause, the next (uncounted) HEAD brings a fresh one.
-      this.last = undefined;
-      this.pauseReason = `Docker Hub pull limit: ${rl.remaining} of ${rl.limit} pulls left in the ${window} window; pausing Docker Hub checks for ${formatDuration(wait)} to keep ${reserve} for updates`;
-      return { action: 'pause', until: this.pausedUntil, reason: this.pauseReason };
-    }
-    if (rl.remaining <= 2 * reserve) {
-      return { action: 'slow', delayMs: perPullMs, reason: `Docker Hub pull limit: ${rl.remaining} of ${rl.limit} pulls left in the ${window} window; spacing Docker Hub requests ${formatDuration(perPullMs)} apart` };
-    }
-    return { action: 'go' };
-  }
-}
-
-function parseRetryAfterMs(value: string | undefined, now: number): number | undefined {
-  if (!value) return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s} s`;
-  const m = Math.round(s / 60);
-  if (m < 120) return `${m} min`;
-  return `${Math.round((m / 60) * 10) / 10} h`;
 }

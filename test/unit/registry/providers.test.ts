@@ -32,7 +32,7 @@ describe('Docker Hub pull-limit headers', () => {
     const slow = guard.decide();
     assert.equal(slow.action, 'slow');
     assert.equal(slow.action === 'slow' && slow.delayMs, 216_000, 'one pull ages out every 6 h / 100');
-    assert.match(slow.action === 'slow' ? slow.reason : '', /15 of 100 pulls left in the 6 h window; spacing Docker Hub requests 4 min apart/);
+    assert.match(slow.action === 'slow' ? slow.reason : '', /15 of 100 pulls left in the 6 h window; spacing Docker Hub pulls \(manifest GETs\) 4 min apart/);
 
     guard.observe(200, h(8));
     const pause = guard.decide();
@@ -63,6 +63,18 @@ describe('Docker Hub pull-limit headers', () => {
     guard.observe(429, { 'ratelimit-limit': '200;w=21600', 'ratelimit-remaining': '0;w=21600' });
     const d3 = guard.decide();
     assert.equal(d3.action === 'pause' && d3.until, now + 108_000);
+  });
+
+  test('the reading that came with a 429 is not used again once the pause is over', () => {
+    let now = 0;
+    const guard = new HubRateLimitGuard({ now: () => now });
+    guard.observe(429, { 'ratelimit-limit': '100;w=21600', 'ratelimit-remaining': '0;w=21600', 'retry-after': '60' });
+    const d = guard.decide();
+    assert.equal(d.action, 'pause');
+    assert.deepEqual(d.action === 'pause' && d.reading, { limit: 100, remaining: 0, windowSeconds: 21600 });
+    assert.match(d.action === 'pause' ? d.reason : '', /pausing Docker Hub checks for 60 s, until 1970-01-01T00:01:00\.000Z$/);
+    now = 60_000;
+    assert.deepEqual(guard.decide(), { action: 'go' });
   });
 
   test('an explicit reserve', () => {
