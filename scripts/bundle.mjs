@@ -2,7 +2,7 @@
 // Each command's work is a dynamic import() in src/cli, which esbuild splits into its own chunk,
 // so `dosync --version` loads only the entry and commander.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,23 +38,31 @@ const lazyRequire = {
   },
 };
 
-// Stale chunks from an earlier build would otherwise pile up next to the new ones.
-rmSync(join(root, 'dist'), { recursive: true, force: true });
-
-await build({
-  entryPoints: { dosync: join(root, 'src/cli/index.ts') },
-  outdir: join(root, 'dist'),
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  external,
-  plugins: [lazyRequire],
-  // CommonJS dependencies bundled into ESM call require() for Node built-ins; give them one.
-  banner: { js: "import { createRequire as __dosyncCreateRequire } from 'node:module'; const require = __dosyncCreateRequire(import.meta.url);" },
-  chunkNames: 'chunks/[name]-[hash]',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-  legalComments: 'none',
-});
+// Built next to dist/ and swapped in with renames: stale chunks do not pile up, and a dosync started
+// from dist/ while a rebuild runs (tests, a second terminal) never finds it half written.
+const fresh = mkdtempSync(join(root, '.dist-'));
+try {
+  await build({
+    entryPoints: { dosync: join(root, 'src/cli/index.ts') },
+    outdir: fresh,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external,
+    plugins: [lazyRequire],
+    // CommonJS dependencies bundled into ESM call require() for Node built-ins; give them one.
+    banner: { js: "import { createRequire as __dosyncCreateRequire } from 'node:module'; const require = __dosyncCreateRequire(import.meta.url);" },
+    chunkNames: 'chunks/[name]-[hash]',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+    legalComments: 'none',
+  });
+  const old = `${fresh}.old`;
+  try { renameSync(join(root, 'dist'), old); } catch (err) { if (err.code !== 'ENOENT') throw err; }
+  renameSync(fresh, join(root, 'dist'));
+  rmSync(old, { recursive: true, force: true });
+} finally {
+  rmSync(fresh, { recursive: true, force: true });
+}
