@@ -23,6 +23,14 @@ export interface RegistryClientOptions {
   credentials?: CredentialResolver;
   /** Hosts (`host[:port]`, or a bare host for every port) reached over plain http. */
   insecureRegistries?: string[];
+  /** Hosts (`host[:port]`) reached over https even on loopback: configured with an `https://` URL or a `ca_file`. */
+  httpsRegistries?: string[];
+  /**
+   * `host[:port]` -> PEM CA certificates trusted for that registry besides the public roots (a
+   * registry's `ca_file`). Such a host gets its own connection pool with those CAs, even when
+   * `dispatcher` is given.
+   */
+  registryCa?: Map<string, string[]>;
   /** Per request (connect, headers and body each), default 15000. */
   timeoutMs?: number;
   /** Tag-list page cap, default 200. */
@@ -73,6 +81,7 @@ export class RegistryClient {
   private readonly transport: Transport;
   private readonly auth: Authenticator;
   private readonly insecure: string[];
+  private readonly https: string[];
   private readonly maxPages: number;
   private readonly pageSize: number;
   private readonly listings = new Map<string, Promise<string[]>>();
@@ -82,6 +91,7 @@ export class RegistryClient {
     const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     const maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
     this.insecure = opts.insecureRegistries ?? [];
+    this.https = opts.httpsRegistries ?? [];
     this.maxPages = opts.maxPages ?? 200;
     this.pageSize = opts.pageSize ?? 1000;
     const gate = opts.hubRateLimit === false
@@ -103,11 +113,12 @@ export class RegistryClient {
       logger: opts.logger,
       observer: opts.observer,
       gate,
+      registryCa: opts.registryCa,
     });
     this.auth = new Authenticator({
       transport: this.transport,
       credentials: opts.credentials,
-      baseUrl: (registry) => new URL(registryBaseUrl(registry, this.insecure)),
+      baseUrl: (registry) => new URL(this.baseUrl(registry)),
       now,
       logger: opts.logger,
     });
@@ -268,7 +279,7 @@ export class RegistryClient {
    */
   async openBlob(repo: RepositoryRef, digest: string): Promise<{ stream: Readable; size?: number }> {
     const where = `${repo.registry}/${repo.repository}@${digest}`;
-    const url = new URL(`/v2/${repo.repository}/blobs/${digest}`, registryBaseUrl(repo.registry, this.insecure));
+    const url = new URL(`/v2/${repo.repository}/blobs/${digest}`, this.baseUrl(repo.registry));
     const answer = await this.sendStream(repo.registry, url, { method: 'GET', headers: {}, scope: pullScope(repo.repository), where });
     if (!answer.stream) throw responseError(where, repo.registry, answer, 'blob');
     return { stream: answer.stream, size: contentLength(answer.res) };
@@ -376,7 +387,7 @@ export class RegistryClient {
     }
     let url: URL;
     try {
-      url = new URL(raw, registryBaseUrl(repo.registry, this.insecure));
+      url = new URL(raw, this.baseUrl(repo.registry));
     } catch {
       throw new RegistryError(`${where}: ${repo.registry} sent an upload Location that is not a URL`);
     }
@@ -384,8 +395,12 @@ export class RegistryClient {
     return url;
   }
 
+  private baseUrl(registry: string): string {
+    return registryBaseUrl(registry, this.insecure, this.https);
+  }
+
   private origin(registry: string): string {
-    return new URL(registryBaseUrl(registry, this.insecure)).origin;
+    return new URL(this.baseUrl(registry)).origin;
   }
 
   /** A request whose response body (or request body) is a stream; a 401 is answered once when no body was sent. */
@@ -417,7 +432,7 @@ export class RegistryClient {
 
   private async fetchTags(repo: RepositoryRef): Promise<string[]> {
     const where = `${repo.registry}/${repo.repository}`;
-    const base = new URL(registryBaseUrl(repo.registry, this.insecure));
+    const base = new URL(this.baseUrl(repo.registry));
     let url: URL | undefined = new URL(`/v2/${repo.repository}/tags/list?n=${this.pageSize}`, base);
     const visited = new Set<string>();
     const tags: string[] = [];
@@ -447,7 +462,7 @@ export class RegistryClient {
     pathOrUrl: string | URL,
     req: { method: HttpMethod; headers: Record<string, string>; body?: string | Buffer; timeoutMs?: number; scope?: string; kind: RequestKind; context: string },
   ): Promise<Answer> {
-    const url = typeof pathOrUrl === 'string' ? new URL(pathOrUrl, registryBaseUrl(registry, this.insecure)) : pathOrUrl;
+    const url = typeof pathOrUrl === 'string' ? new URL(pathOrUrl, this.baseUrl(registry)) : pathOrUrl;
     const base = { method: req.method, url, registry, kind: req.kind, body: req.body, timeoutMs: req.timeoutMs };
     try {
       const sameOrigin = url.origin === this.origin(registry);
@@ -530,18 +545,20 @@ function mediaTypeInside(bytes: Buffer): string | undefined {
 /**
  * Registry host -> API base URL: docker.io/index.docker.io -> https://registry-1.docker.io;
  * loopback hosts (localhost, 127.0.0.0/8, [::1]) use http as Docker itself treats them as
- * insecure by default; hosts in `insecure` use http; everything else https.
+ * insecure by default, unless listed in `https` (the config names them with https:// or a CA);
+ * hosts in `insecure` use http; everything else https.
  */
-export function registryBaseUrl(registry: string, insecure: string[] = []): string {
+export function registryBaseUrl(registry: string, insecure: string[] = [], https: string[] = []): string {
   const host = registry.toLowerCase();
   if (host === 'docker.io' || host === 'index.docker.io' || host === 'registry-1.docker.io') return 'https://registry-1.docker.io';
   const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
-  const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-  const listed = insecure.some((entry) => {
+  const listed = (list: string[]) => list.some((entry) => {
     const e = entry.toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '');
     return e === host || e === hostname;
   });
-  return `${loopback || listed ? 'http' : 'https'}://${host}`;
+  if (https.some((entry) => entry.toLowerCase() === host)) return `https://${host}`;
+  const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+  return `${loopback || listed(insecure) ? 'http' : 'https'}://${host}`;
 }
 
 /** `repository:<name>:pull,push`, the scope a write needs (it covers reads of that repository too). */

@@ -125,6 +125,11 @@ export interface ParsedRegistryConfig {
   warnings: string[];
   /** `host[:port]` of registries marked `insecure: true` (plain HTTP), for the OCI client. */
   insecureRegistries: string[];
+  /**
+   * `host[:port]` of registries the config says use TLS (an `https://` url, or a `ca_file`): the
+   * OCI client reaches them over https even on loopback, where it would otherwise assume plain http.
+   */
+  httpsRegistries: string[];
 }
 
 export interface ParseOptions {
@@ -141,7 +146,7 @@ export interface ParseOptions {
 export function parseRegistryConfig(raw: unknown, opts: ParseOptions = {}): ParsedRegistryConfig {
   const file = opts.file ?? 'dosync.yaml';
   const warnings: string[] = [];
-  if (raw === undefined || raw === null) return { config: {}, warnings, insecureRegistries: [] };
+  if (raw === undefined || raw === null) return { config: {}, warnings, insecureRegistries: [], httpsRegistries: [] };
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: registry: must be a mapping of registry names (dockerhub, ghcr, ecr, ...)`);
 
   collectUnknownKeys(raw, section, 'registry', warnings);
@@ -169,10 +174,24 @@ export function parseRegistryConfig(raw: unknown, opts: ParseOptions = {}): Pars
       }
     }
   }
-  const insecureRegistries = [...(config.custom ?? []), ...(config.harbor ?? []), ...(config.gitlab ?? [])]
-    .filter((e) => e.insecure === true)
-    .map((e) => urlHost(e.url));
-  return { config, warnings: warnings.map((w) => (w.startsWith(`${file}: `) ? w : `${file}: ${w}`)), insecureRegistries };
+  const insecureRegistries: string[] = [];
+  const httpsRegistries: string[] = [];
+  for (const family of ['custom', 'harbor', 'gitlab'] as const) {
+    for (const [i, entry] of (config[family] ?? []).entries()) {
+      const where = (config[family]?.length ?? 0) > 1 ? `registry.${family}[${i}]` : `registry.${family}`;
+      const saysHttps = /^https:\/\//i.test(entry.url);
+      if (entry.insecure === true && saysHttps) {
+        // Never downgrade what the url asks for: the url wins.
+        warnings.push(`${where}.insecure: ignored, the url says https://; write http:// to use plain http`);
+      } else if (entry.insecure === true) {
+        if (entry.ca_file) warnings.push(`${where}.ca_file: ignored, insecure: true means plain http`);
+        insecureRegistries.push(urlHost(entry.url));
+        continue;
+      }
+      if (saysHttps || entry.ca_file) httpsRegistries.push(urlHost(entry.url));
+    }
+  }
+  return { config, warnings: warnings.map((w) => (w.startsWith(`${file}: `) ? w : `${file}: ${w}`)), insecureRegistries, httpsRegistries };
 }
 
 /** `host[:port]` of a registry URL written with or without a scheme. */
@@ -274,7 +293,7 @@ function suggestion(key: string, known: string[]): string {
   return near ? ` (did you mean "${near}"?)` : '';
 }
 
-function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let prev = row[0]!;

@@ -5,6 +5,8 @@
  * that is down costs one failure per batch, not one per repository.
  */
 import { Transform, pipeline, type Readable } from 'node:stream';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { RegistryError } from '../util/errors.js';
@@ -97,6 +99,8 @@ export interface TransportOptions {
   logger?: Logger;
   observer?: RequestObserver;
   gate?: RequestGate;
+  /** `host[:port]` -> PEM CAs trusted for that host besides the public roots (a registry's `ca_file`). */
+  registryCa?: Map<string, string[]>;
 }
 
 /** Told about every HTTP request sent (metrics); `status` is 'error' when no response came. */
@@ -113,11 +117,16 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UN
 export class Transport {
   readonly stats: RegistryStats = { requests: 0, byRegistry: {}, byKind: { ping: 0, token: 0, tags: 0, manifest: 0, other: 0 }, byMethod: {}, bytesSent: 0, bytesReceived: 0 };
   private readonly dispatcher: Dispatcher;
+  /** Hosts with their own CAs get their own pool (TLS trust is a property of the connection). */
+  private readonly hostDispatchers = new Map<string, Dispatcher>();
   private readonly limits = new Map<string, LimitFunction>();
   private readonly unreachable = new Map<string, { message: string; until: number }>();
 
   constructor(private readonly opts: TransportOptions) {
     this.dispatcher = opts.dispatcher ?? new Agent({ connect: { timeout: opts.timeoutMs } });
+    for (const [host, pems] of opts.registryCa ?? []) {
+      this.hostDispatchers.set(host.toLowerCase(), new Agent({ connect: { timeout: opts.timeoutMs, ca: trustedCas(pems) } }));
+    }
   }
 
   /**
@@ -215,7 +224,8 @@ export class Transport {
     this.failFastIfUnreachable(url.host);
     this.count(req, method);
     const started = this.opts.now();
-    const res = await this.observed(req, started, this.dispatcher.request({
+    const dispatcher = (url.protocol === 'https:' && this.hostDispatchers.get(url.host)) || this.dispatcher;
+    const res = await this.observed(req, started, dispatcher.request({
       origin: url.origin,
       path: url.pathname + url.search,
       method: method as Dispatcher.HttpMethod,
@@ -340,10 +350,14 @@ export class Transport {
     if (err instanceof RegistryError) return err;
     const code = errorCode(err);
     if (code === undefined) return err instanceof Error ? err : new Error(String(err));
+    const tls = tlsProblem(code, url);
     const message = TIMEOUTS.has(code)
       ? `cannot reach ${url.host}: no answer within ${this.opts.timeoutMs} ms (${code})`
-      : `cannot reach ${url.host}: ${code}`;
-    if (UNREACHABLE.has(code) || TRANSIENT.has(code)) {
+      : tls
+        ? `cannot reach ${url.host} over TLS: ${tls}`
+        : `cannot reach ${url.host}: ${code}`;
+    // A certificate that is not trusted now will not be in a moment either: one failure per batch, like a host that is down.
+    if (UNREACHABLE.has(code) || TRANSIENT.has(code) || tls) {
       this.unreachable.set(url.host, { message, until: this.opts.now() + this.opts.unreachableTtlMs });
     }
     return new RegistryError(message, { cause: err });
@@ -354,6 +368,41 @@ export class Transport {
     // "Full jitter": spreads the retries of many clients hitting the same registry.
     return Math.round(ceiling / 2 + (this.opts.random() * ceiling) / 2);
   }
+}
+
+/**
+ * The public roots Node ships (what every other host is checked against), the certificates of
+ * NODE_EXTRA_CA_CERTS (Node drops them too when `ca` is given), and `extra`.
+ */
+export function trustedCas(extra: string[], env: Record<string, string | undefined> = process.env): string[] {
+  const out = [...rootCertificates];
+  const file = env.NODE_EXTRA_CA_CERTS;
+  if (file) {
+    try {
+      out.push(readFileSync(file, 'utf8'));
+    } catch {
+      // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS.
+    }
+  }
+  return [...out, ...extra];
+}
+
+/** OpenSSL's certificate verification results and Node's TLS checks, as undici reports them. */
+const UNTRUSTED_CERT = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE', 'CERT_CHAIN_TOO_LONG', 'INVALID_CA',
+]);
+
+/** One line on what is wrong with a registry's TLS, or undefined when `code` is not about TLS. */
+function tlsProblem(code: string, url: URL): string | undefined {
+  const hint = 'set ca_file for this registry in dosync.yaml (registry.custom, harbor or gitlab) to the PEM of the CA that signed it';
+  if (UNTRUSTED_CERT.has(code)) return `its certificate is not signed by a trusted CA (${code}); ${hint}`;
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return `its certificate is outside its validity period (${code})`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `its certificate is not valid for the name ${url.hostname} (${code})`;
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || code === 'EPROTO') {
+    return `it does not answer TLS on this port (${code}); if the registry really is plain http, give it an http:// url with insecure: true in dosync.yaml`;
+  }
+  return undefined;
 }
 
 export function isRetryableStatus(status: number): boolean {

@@ -80,9 +80,15 @@ export function configEntryFor(registryHost: string, ctx: ProviderContext): { im
   }
 }
 
-/** host -> `ca_file` of registries named by URL, for the transport's TLS settings. */
-export function registryCaFiles(config: RegistryConfig): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const e of [...(config.custom ?? []), ...(config.harbor ?? []), ...(config.gitlab ?? [])]) if (e.ca_file) out.set(hostOf(e.url), e.ca_file);
+/** host -> `ca_file` of registries named by URL (not plain-http ones), for the transport's TLS settings. */
+export function registryCaFiles(config: RegistryConfig): Map<string, { file: string; field: string }> {
+  const out = new Map<string, { file: string; field: string }>();
+  for (const family of ['custom', 'harbor', 'gitlab'] as const) {
+    const entries = config[family] ?? [];
+    for (const [i, e] of entries.entries()) {
+      if (!e.ca_file || (e.insecure === true && !/^https:\/\//i.test(e.url))) continue;
+      out.set(hostOf(e.url), { file: e.ca_file, field: `${entries.length > 1 ? `registry.${family}[${i}]` : `registry.${family}`}.ca_file` });
+    }
+  }
   return out;
 }
