@@ -15,8 +15,8 @@ import { parseSchedule, nextRun } from '../sync/schedule.js';
 import { startHeartbeat } from '../sync/heartbeat.js';
 import { cycleEvents } from '../sync/events.js';
 import { createNotifier, parseChannels } from '../notify/index.js';
-import { createMetrics, type Metrics } from '../metrics/index.js';
-import { startApiServer, type StatusDoc } from '../api/index.js';
+import type { Metrics } from '../metrics/index.js';
+import type { StatusDoc } from '../api/index.js';
 import { loadConfigFile } from '../config/file.js';
 import { errorMessage } from '../util/errors.js';
 import { serviceKey } from '../sync/state.js';
@@ -65,7 +65,9 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     const lock = await acquireLock(stateDir, projectName);
     for (const w of lock.warnings) logger.warn(w);
   }
-  const metrics = createMetrics();
+  // Only a daemon that serves /metrics keeps metrics: prom-client alone is ~13 MB resident.
+  const listen = flags.once ? undefined : flags.listen ?? envValue(env, 'DOSYNC_LISTEN') ?? config.listen;
+  const metrics = listen ? (await import('../metrics/index.js')).createMetrics() : undefined;
   const registry = await createRegistryRuntime(config, configEnv, logger, configPath, { observer: metrics });
   const docker = createDocker();
   const controller = new AbortController();
@@ -87,7 +89,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     const report = await runCycle({ ...settings, dryRun: settings.dryRun || ask?.checkOnly === true, onlyServices: ask?.services }, deps);
     const at = new Date();
     last = { report, at, ok: report.failures === 0 };
-    recordMetrics(metrics, report);
+    if (metrics) recordMetrics(metrics, report);
     const events = cycleEvents(report, { project: projectName, checkOnly, errorStreaks, persistAfter: 3, now: at });
     // Delivery is retried in the background; it never holds up the next update.
     if (notifier && events.length > 0) void notifier.notify(events);
@@ -111,8 +113,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
       }
     },
   });
-  const listen = flags.listen ?? envValue(env, 'DOSYNC_LISTEN') ?? config.listen;
-  const api = listen ? await startApiServer({
+  const api = listen && metrics ? await (await import('../api/index.js')).startApiServer({
     listen, token: flags.apiToken ?? envValue(env, 'DOSYNC_API_TOKEN') ?? config.api_token, metrics, logger,
     status: () => statusDoc(last.report, state, projectName),
     trigger: async (what, service) => {

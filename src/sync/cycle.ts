@@ -83,12 +83,21 @@ export async function stackEnvFiles(files: string[], envFile?: string): Promise<
   return envFiles;
 }
 
+// The daemon reads the same files every cycle; parsing a 200-service file is most of an idle cycle's
+// garbage. The parse is reused while the texts and the environment are the same (nothing mutates a Stack).
+let lastParse: { key: string; stack: Stack } | undefined;
+function parsedStack(composeTexts: Array<{ path: string; text: string }>, envTexts: Array<{ path: string; text: string }>): Stack {
+  const key = JSON.stringify([composeTexts, envTexts, process.env]);
+  if (lastParse?.key !== key) lastParse = { key, stack: readStack(composeTexts, process.env, { envFiles: envTexts }) };
+  return lastParse.stack;
+}
+
 /** Reads and merges the compose files; `texts` holds every file read (compose and env files) by absolute path. */
 export async function loadStack(files: string[], envFiles: string[]): Promise<{ stack: Stack; texts: Map<string, string> }> {
   const read = (paths: string[], what: string) => Promise.all(paths.map(async (f) => ({ path: resolve(f), text: await readText(resolve(f), what) })));
   const composeTexts = await read(files, 'compose file');
   const envTexts = await read(envFiles, 'env file');
-  const stack = readStack(composeTexts, process.env, { envFiles: envTexts });
+  const stack = parsedStack(composeTexts, envTexts);
   return { stack, texts: new Map([...composeTexts, ...envTexts].map((t) => [t.path, t.text])) };
 }
 
