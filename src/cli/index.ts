@@ -12,6 +12,9 @@ import { registerPolicyCommand } from './policy.js';
 import { registerInitCommand } from './init.js';
 import { registerHealthCommand } from './health.js';
 import { registerCompletionCommand } from './completion.js';
+import { registerRollbackCommand } from './rollback.js';
+import { registerBackupsCommand } from './backups.js';
+import { registerConfigCommand } from './config.js';
 import type { TagInfo } from '../registry/types.js';
 
 /** package.json's version, found by walking up from this file: in the bundle this code sits at another depth than in src/. */
@@ -40,6 +43,9 @@ export function buildProgram(): Command {
   registerPolicyCommand(program, { listTags: listTagsForPolicy });
   registerInitCommand(program);
   registerHealthCommand(program);
+  registerRollbackCommand(program);
+  registerBackupsCommand(program);
+  registerConfigCommand(program);
   registerCompletionCommand(program);
   return program;
 }

@@ -86,7 +86,7 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
  */
 const NOT_EXPANDED = new Set(['imagePolicy', 'image_policy', 'registry']);
 
-function expandDeep(value: unknown, env: Record<string, string | undefined>): unknown {
+export function expandDeep(value: unknown, env: Record<string, string | undefined>): unknown {
   if (typeof value === 'string') return expandEnv(value, env);
   if (Array.isArray(value)) return value.map((v) => expandDeep(v, env));
   if (value && typeof value === 'object') {

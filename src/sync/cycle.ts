@@ -194,6 +194,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
       deps.state?.recordUpdate(applyCtx.stateKey(plan.service.name), {
         from: outcome.from, to: outcome.to, outcome: outcome.status, backup: outcome.status === 'updated' ? outcome.backup : undefined,
         detail: outcome.status === 'updated' ? undefined : outcome.reason, digest: plan.decision.kind === 'update' ? plan.decision.remoteDigest : undefined,
+        cycle: new Date(started).toISOString(),
       });
       const log = deps.logger.child({ service: plan.service.name });
       outcomes.push({ service: plan.service.name, outcome });

@@ -38,6 +38,8 @@ const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message
 const failedSchema = z.object({ tag: z.string(), digest: z.string().optional(), at: isoDate, reason: z.string() });
 const historySchema = z.object({
   from: z.string(), to: z.string(), at: isoDate, outcome: z.enum(UPDATE_OUTCOMES), backup: z.string().optional(), detail: z.string().optional(),
+  /** When the cycle that made this change started: the updates of one cycle share it (`dosync rollback` undoes them together). */
+  cycle: isoDate.optional(),
 });
 const serviceSchema = z.object({
   deployed: z.object({ reference: z.string(), digest: z.string().optional(), at: isoDate }).optional(),
@@ -234,10 +236,10 @@ export class StateStore {
   }
 
   /** Appends to the history and sets the last update; a successful one also becomes the deployed reference. */
-  recordUpdate(service: string, u: { from: string; to: string; outcome: UpdateOutcome; backup?: string; detail?: string; digest?: string }): void {
+  recordUpdate(service: string, u: { from: string; to: string; outcome: UpdateOutcome; backup?: string; detail?: string; digest?: string; cycle?: string }): void {
     const at = this.now().toISOString();
     this.update(service, (s) => {
-      s.history.push({ from: u.from, to: u.to, at, outcome: u.outcome, backup: u.backup, detail: u.detail });
+      s.history.push({ from: u.from, to: u.to, at, outcome: u.outcome, backup: u.backup, detail: u.detail, cycle: u.cycle });
       s.lastUpdate = { at, outcome: u.outcome, from: u.from, to: u.to, detail: u.detail };
       if (u.outcome === 'updated') s.deployed = { reference: u.to, digest: u.digest, at };
     });
