@@ -137,3 +137,12 @@ export function globToGoRegex(glob: string): string {
   }
   return out + '$';
 }
+
+/**
+ * DOSync's per-registry `tag_pattern`: its config documents `tag_pattern: "main-"` as "only consider tags
+ * starting with 'main-'", while other updaters write globs (`staging-*`). A value with a wildcard is a glob
+ * (whole tag); one without is a prefix, since as a glob it would match that one literal tag only.
+ */
+export function tagPatternToGoRegex(pattern: string): string {
+  return /[*?]/.test(pattern) ? globToGoRegex(pattern) : `^${RE2JS.quote(pattern)}`;
+}

@@ -6,12 +6,13 @@
  *  - on/off: `dosync.enable` label, else the other tools' labels (`com.centurylinklabs.watchtower.enable`,
  *    `wud.watch`), else `services.<name>.skip`; `update: none` at the level that sets the ranking also turns it off;
  *  - ranking (`update:` shorthand or a policy kind): the most specific level that sets one;
- *  - include pattern + extract template (they belong together): the most specific level that sets either;
+ *  - include pattern + extract template (they belong together): the most specific level that sets either
+ *    (at the registry level its imagePolicy's filter, else its DOSync `tag_pattern`);
  *  - exclude pattern: labels only (`dosync.tag.exclude`, `wud.tag.exclude`).
  */
 import { ZodError } from 'zod';
 import { ConfigError } from '../util/errors.js';
-import { compileGoRegex, globToGoRegex, GoRegexError, templateRefs, type GoRegex } from './goregex.js';
+import { compileGoRegex, globToGoRegex, GoRegexError, tagPatternToGoRegex, templateRefs, type GoRegex } from './goregex.js';
 import { imagePolicySchema, type ImagePolicyConfig } from './schema.js';
 import { parseRange, SemverRangeError } from './semver.js';
 import type { Order, PolicySource, PolicySources, Ranking, ResolvedPolicy, TagFilter, UpdateLevel } from './types.js';
@@ -131,7 +132,7 @@ function pickImagePolicy(block: { imagePolicy?: unknown; image_policy?: unknown 
 
 function configLayer(
   source: 'service' | 'registry',
-  block: { imagePolicy?: unknown; image_policy?: unknown; skip?: boolean; update?: UpdateLevel; tagPattern?: string },
+  block: { imagePolicy?: unknown; image_policy?: unknown; skip?: boolean; update?: UpdateLevel; tagPattern?: string; tag_pattern?: string },
   where: string,
 ): Layer {
   const layer: Layer = { source, origin: where };
@@ -162,6 +163,13 @@ function configLayer(
     if (layer.include) throw new ConfigError(`${where}.tagPattern: the imagePolicy already filters tags; keep one of them`);
     layer.include = compilePattern(globToGoRegex(block.tagPattern), `${where}.tagPattern`);
     layer.filterOrigin = `${where}.tagPattern`;
+  }
+  // DOSync's `registry.<family>.tag_pattern`. A DOSync file may set it beside an imagePolicy filter (DOSync read
+  // neither together); the imagePolicy wins, and the registry config warns that tag_pattern is unused.
+  if (source === 'registry' && block.tag_pattern !== undefined && block.tag_pattern !== '' && !layer.include && layer.extract === undefined) {
+    if (typeof block.tag_pattern !== 'string') throw new ConfigError(`${where}.tag_pattern: must be a string (quote it in YAML)`);
+    layer.include = compilePattern(tagPatternToGoRegex(block.tag_pattern), `${where}.tag_pattern`);
+    layer.filterOrigin = `${where}.tag_pattern`;
   }
   if (layer.update !== undefined && layer.update !== 'none' && layer.ranking) {
     throw new ConfigError(`${where}: set either update: ${layer.update} or an imagePolicy policy, not both`);

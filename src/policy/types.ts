@@ -16,8 +16,11 @@ export interface PolicySources {
     image_policy?: unknown;
     tagPattern?: string;
   };
-  /** `registry.<name>` in dosync.yaml (DOSync): applies to every image of that registry. */
-  registry?: { imagePolicy?: unknown; image_policy?: unknown };
+  /**
+   * `registry.<name>` in dosync.yaml (DOSync): applies to every image of that registry. `tag_pattern` filters
+   * tags (a glob like `staging-*`, or a prefix like `main-` when it has no wildcard) unless the imagePolicy does.
+   */
+  registry?: { imagePolicy?: unknown; image_policy?: unknown; tag_pattern?: string };
 }
 
 export type PolicySource = 'label' | 'service' | 'registry' | 'default';

@@ -167,10 +167,13 @@ export function parseRegistryConfig(raw: unknown, opts: ParseOptions = {}): Pars
   }
   for (const [family, value] of Object.entries(config)) {
     for (const [i, entry] of (Array.isArray(value) ? value : [value]).entries()) {
-      const e = entry as { imagePolicy?: unknown; image_policy?: unknown } | undefined;
+      const e = entry as { imagePolicy?: unknown; image_policy?: unknown; tag_pattern?: string } | undefined;
+      const where = Array.isArray(value) && value.length > 1 ? `registry.${family}[${i}]` : `registry.${family}`;
       if (e && e.imagePolicy !== undefined && e.image_policy !== undefined) {
-        const where = Array.isArray(value) && value.length > 1 ? `registry.${family}[${i}]` : `registry.${family}`;
         warnings.push(`${file}: ${where}: both imagePolicy and image_policy are set; imagePolicy is used`);
+      }
+      if (e?.tag_pattern && policyFiltersTags(entryImagePolicy(e))) {
+        warnings.push(`${file}: ${where}.tag_pattern: ignored, the imagePolicy already filters tags; keep one of them`);
       }
     }
   }
@@ -197,6 +200,15 @@ export function parseRegistryConfig(raw: unknown, opts: ParseOptions = {}): Pars
 /** `host[:port]` of a registry URL written with or without a scheme. */
 export function urlHost(url: string): string {
   return new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `https://${url}`).host.toLowerCase();
+}
+
+/** Whether an imagePolicy block sets a tag filter (`filterTags.pattern/extract` or `tagPattern`; keys loose as the policy module reads them). */
+function policyFiltersTags(policy: unknown): boolean {
+  const loose = (v: unknown): Record<string, unknown> => (v && typeof v === 'object'
+    ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k.toLowerCase().replace(/[_-]/g, ''), x])) : {});
+  const p = loose(policy);
+  const f = loose(p.filtertags);
+  return [p.tagpattern, f.pattern, f.extract].some((v) => v !== undefined && v !== null && v !== '');
 }
 
 /** The image policy an entry carries, whichever of DOSync's two spellings was used. */

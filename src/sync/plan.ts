@@ -33,7 +33,7 @@ export interface PlanContext {
   projectName: string;
   config: ConfigFile;
   /** The dosync.yaml registry section entry that applies to a registry host (for registry-level policies). */
-  registryPolicySource: (registry: string) => { imagePolicy?: unknown; image_policy?: unknown } | undefined;
+  registryPolicySource: (registry: string) => { imagePolicy?: unknown; image_policy?: unknown; tag_pattern?: string } | undefined;
   /** Tags (or a tag's digest) that failed their health gate for this service: not retried until a newer one appears. */
   isFailed?: (service: string, tag: string, digest?: string) => boolean;
   pushTimes?: (ref: ImageReference) => Promise<Map<string, Date> | undefined>;
