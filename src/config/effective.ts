@@ -8,7 +8,7 @@ import { Document, isMap, isPair, isScalar } from 'yaml';
 import type { ConfigFile } from './file.js';
 import type { RegistryConfig } from '../registry/config.js';
 import { envFlag, envValue } from '../cli/env-defaults.js';
-import { scrubSecrets } from '../util/logger.js';
+import { scrubSecrets } from '../util/scrub.js';
 
 export const MASK = '***';
 

@@ -46,12 +46,16 @@ async function deleteEverywhere(repo: string, tag: string): Promise<void> {
 describe('dosync rollback on a real stack', () => {
   test('undoes the last update: old image runs, the image line is back, and the next sync does not re-apply the tag', async () => {
     const repo = unique('it/rb');
+    const apiRepo = unique('it/rbapi');
     for (const v of ['1.0.0', '1.1.0']) await pushImage(repo, v, { version: v, healthcheck: true });
+    for (const v of ['7.0.0', '7.0.1']) await pushImage(apiRepo, v, { version: v, healthcheck: true });
     const original = [
       'services:',
       '  web:',
       `    image: ${REGISTRY}/${repo}:1.0.0   # kept by dosync`,
       '    restart: unless-stopped',
+      '  api:',
+      `    image: ${REGISTRY}/${apiRepo}:7.0.0`,
       '',
     ].join('\n');
     const p = await ComposeProject.create(original);
@@ -60,6 +64,7 @@ describe('dosync rollback on a real stack', () => {
       const synced = await dosync(['sync', '-f', p.file, '--once', ...HEALTHY]);
       assert.equal(synced.code, 0, synced.stdout + synced.stderr);
       assert.deepEqual(await p.versions('web'), ['1.1.0']);
+      assert.deepEqual(await p.versions('api'), ['7.0.1']);
       const updated = await readFile(p.file, 'utf8');
 
       const dry = await dosync(['rollback', '-f', p.file, '--dry-run']);
@@ -74,10 +79,12 @@ describe('dosync rollback on a real stack', () => {
       const r = await dosync(['rollback', '-f', p.file, ...HEALTHY]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /rolled back web: .*:1\.1\.0 -> .*:1\.0\.0 \(healthy/);
-      assert.match(r.stdout, /tag 1\.1\.0 recorded as failed/);
+      assert.match(r.stdout, /rolled back api: .*:7\.0\.1 -> .*:7\.0\.0 \(healthy/, 'every service of the last update goes back');
+      assert.match(r.stdout, /web: tag 1\.1\.0 recorded as failed/);
       assert.deepEqual(await p.versions('web'), ['1.0.0']);
+      assert.deepEqual(await p.versions('api'), ['7.0.0']);
       assert.equal(await runningImage(p, 'web'), `${REGISTRY}/${repo}:1.0.0`);
-      assert.equal(await readFile(p.file, 'utf8'), edited.replace(`${repo}:1.1.0`, `${repo}:1.0.0`));
+      assert.equal(await readFile(p.file, 'utf8'), edited.replace(`${repo}:1.1.0`, `${repo}:1.0.0`).replace(`${apiRepo}:7.0.1`, `${apiRepo}:7.0.0`));
 
       const s = (await state(p)).services[`${p.name}/web`];
       assert.deepEqual(s.failed.map((f) => f.tag), ['1.1.0']);
@@ -88,12 +95,13 @@ describe('dosync rollback on a real stack', () => {
       const again = await dosync(['sync', '-f', p.file, '--once', ...HEALTHY]);
       assert.equal(again.code, 0, again.stdout + again.stderr);
       assert.deepEqual(await p.versions('web'), ['1.0.0'], 'the rolled-back tag is not applied again');
+      assert.deepEqual(await p.versions('api'), ['7.0.0']);
       assert.match(await readFile(p.file, 'utf8'), new RegExp(`${repo}:1\\.0\\.0`));
 
       // The same update is not undone twice.
       const twice = await dosync(['rollback', '-f', p.file, ...HEALTHY]);
       assert.equal(twice.code, 1);
-      assert.match(twice.stderr, /^dosync: the last update \(.*\) is already undone .*already back on .*1\.0\.0/m);
+      assert.match(twice.stderr, /^dosync: the last update \(.*\) is already undone .*already back on .*(1\.0\.0|7\.0\.0)/m);
       assert.equal(twice.stderr.trim().split('\n').length, 1, twice.stderr);
     } finally {
       await p.destroy();
@@ -158,6 +166,37 @@ describe('dosync rollback on a real stack', () => {
     } finally {
       await p.destroy();
       await sh('docker', ['rmi', handTag]).catch(() => '');
+    }
+  });
+
+  test('a tag kept in .env: the .env backup is listed and --to it puts the variable back', async () => {
+    const repo = unique('it/rbenv');
+    for (const v of ['5.0.0', '5.1.0']) await pushImage(repo, v, { version: v, healthcheck: true });
+    const p = await ComposeProject.create(`services:\n  app:\n    image: ${REGISTRY}/${repo}:\${APP_TAG}\n`);
+    try {
+      const dotenv = join(p.dir, '.env');
+      await writeFile(dotenv, '# app version\nAPP_TAG=5.0.0\nDB_PASSWORD=do-not-print-me\n');
+      await p.up();
+      const synced = await dosync(['sync', '-f', p.file, '--once', ...HEALTHY]);
+      assert.equal(synced.code, 0, synced.stdout + synced.stderr);
+      assert.equal(await readFile(dotenv, 'utf8'), '# app version\nAPP_TAG=5.1.0\nDB_PASSWORD=do-not-print-me\n');
+      const [backup] = await backupNames(p);
+      assert.match(backup, /^\.env\.\d{8}T\d{9}Z\.bak$/);
+
+      const list = await dosync(['backups', 'list', '-f', p.file]);
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stdout, new RegExp(`^\\S+ \\S+\\s+\\S*\\.env\\s+\\d+ B\\s+${backup.replace(/\./g, '\\.')}\\s+APP_TAG: 5\\.0\\.0 \\(now 5\\.1\\.0\\)$`, 'm'));
+      const show = await dosync(['backups', 'show', backup, '-f', p.file]);
+      assert.match(show.stdout, /^-APP_TAG=5\.0\.0$/m);
+      assert.doesNotMatch(show.stdout + list.stdout, /do-not-print-me/);
+
+      const r = await dosync(['rollback', '-f', p.file, '--to', backup, ...HEALTHY]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.deepEqual(await p.versions('app'), ['5.0.0']);
+      assert.equal(await readFile(dotenv, 'utf8'), '# app version\nAPP_TAG=5.0.0\nDB_PASSWORD=do-not-print-me\n');
+      assert.match(await readFile(p.file, 'utf8'), /:\$\{APP_TAG\}/, 'the compose file keeps its variable');
+    } finally {
+      await p.destroy();
     }
   });
 
