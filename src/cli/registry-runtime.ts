@@ -44,6 +44,8 @@ export async function createRegistryRuntime(config: ConfigFile, env: Record<stri
   const credentials = createCredentialResolver(ctx);
   const registry = new RegistryClient({ credentials, insecureRegistries, httpsRegistries, registryCa, logger, dispatcher, observer });
   ctx.registry = registry;
+  // Token calls of the cloud SDKs and vendor APIs count in the same stats as the registry requests.
+  ctx.onRequest = (host, kind, method) => registry.recordExternalRequest(host, kind, method);
   return {
     registry,
     credentials,

@@ -16,7 +16,7 @@ import { Transport, type HttpMethod, type HttpResponse, type Logger, type Regist
 import type { CredentialResolver, RepositoryRef } from './types.js';
 import { VerifyingStream, chunksOf, digestAlgorithm, digestOf } from './upload.js';
 
-export type { HttpMethod, HttpResponse, RegistryStats, RequestObserver } from './transport.js';
+export type { HttpMethod, HttpResponse, RegistryStats, RequestKind, RequestObserver } from './transport.js';
 
 export interface RegistryClientOptions {
   /** Asked for a registry host's credentials when a token or Basic header is needed. */
@@ -127,6 +127,15 @@ export class RegistryClient {
   /** Requests sent so far (every retry, redirect hop, ping and token request counts). */
   get stats(): RegistryStats {
     return this.transport.stats;
+  }
+
+  /**
+   * For credential sources and vendor APIs that send their own HTTP requests for `registry` (cloud
+   * SDK token calls: kind `token`; push-time APIs: `other`): counts one request in `stats` and
+   * returns the function to call with its status (for the observer).
+   */
+  recordExternalRequest(registry: string, kind: RequestKind, method: string): (status: number | 'error') => void {
+    return this.transport.recordExternal({ registry, kind }, method);
   }
 
   /**

@@ -53,7 +53,11 @@ export interface StreamAnswer {
 }
 
 export interface RegistryStats {
-  /** HTTP requests sent (every redirect hop and retry counts). */
+  /**
+   * HTTP requests sent (every redirect hop and retry counts), including those the credential
+   * sources send for a registry (cloud SDK token calls, the ACR exchange: kind `token`) and vendor
+   * push-time APIs (kind `other`), accounted to the registry they were made for.
+   */
   requests: number;
   byRegistry: Record<string, number>;
   byKind: Record<RequestKind, number>;
@@ -323,7 +327,27 @@ export class Transport {
     }
   }
 
-  private count(req: { registry: string; kind: RequestKind }, method: HttpMethod): void {
+  /**
+   * Accounts for a request sent outside this transport on behalf of a registry (a cloud SDK's
+   * token call, a vendor API): counted now like any other; the returned function tells the
+   * observer its status once it is known.
+   */
+  recordExternal(req: { registry: string; kind: RequestKind }, method: string): (status: number | 'error') => void {
+    this.count(req, method);
+    const started = this.opts.now();
+    let reported = false;
+    return (status) => {
+      if (reported) return;
+      reported = true;
+      try {
+        this.opts.observer?.onRequest({ registry: req.registry, kind: req.kind, status, durationMs: this.opts.now() - started });
+      } catch {
+        // Metrics must never break a request.
+      }
+    };
+  }
+
+  private count(req: { registry: string; kind: RequestKind }, method: string): void {
     this.stats.requests++;
     this.stats.byMethod[method] = (this.stats.byMethod[method] ?? 0) + 1;
     this.stats.byRegistry[req.registry] = (this.stats.byRegistry[req.registry] ?? 0) + 1;

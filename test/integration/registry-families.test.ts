@@ -10,8 +10,9 @@
  *
  * The code path is `dosync check`'s, in-process (the CLI cannot take a dispatcher):
  * createRegistryRuntime -> prepare() -> planService per service -> checkRow. The test asserts every
- * service's current/newest tag and status and the exact HTTP requests per kind, and shows that a
- * second cycle on the same runtime costs one tag listing per repository and no token request.
+ * service's current/newest tag and status and the exact HTTP requests per kind (the cloud credential
+ * sources' own token calls included), and shows that a second cycle on the same runtime costs one
+ * tag listing per repository and no token request.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -337,6 +338,8 @@ describe('registry families: dosync check over 12 services from 8 registries (pr
   let helperLog: string;
   let state: StateStore;
   const logs: string[] = [];
+  /** What the runtime's observer (the daemon's metrics) was told. */
+  const observed: Array<{ registry: string; kind: RequestKind; status: number | 'error' }> = [];
   const projectName = unique('dsfam');
   const anonRepo = unique('it/families-cache');
   const basicRepo = unique('it/families-session');
@@ -436,7 +439,7 @@ describe('registry families: dosync check over 12 services from 8 registries (pr
     const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString('utf8')); done(); } });
     const logger = createLogger({ verbose: true, json: true, destination: sink });
     // The one additive hook: the dispatcher (host routing + test CA) and the CA for the Entra fixture.
-    runtime = await createRegistryRuntime(config, env, logger, configPath, { dispatcher: agent, extraCa: [ca.caCert] });
+    runtime = await createRegistryRuntime(config, env, logger, configPath, { dispatcher: agent, extraCa: [ca.caCert], observer: { onRequest: (e) => void observed.push(e) } });
     state = await StateStore.open(defaultStatePath(join(dir, 'state')));
   });
 
@@ -487,7 +490,7 @@ describe('registry families: dosync check over 12 services from 8 registries (pr
     credentialHelper: existsSync(helperLog) ? readFileSync(helperLog, 'utf8').trim().split('\n').length : 0,
   });
 
-  test('protocol fixture: cycle 1 lists the right tags for every service; one ping per registry, one token and one tag listing per repository', async () => {
+  test('protocol fixture: cycle 1 lists the right tags for every service; one ping per registry, one tag listing per repository, one registry token per bearer repository plus the credential sources\' token calls', async () => {
     cycle1 = await checkCycle();
     assert.deepEqual(table(cycle1.rows), EXPECTED);
     for (const r of cycle1.rows) assert.ok(r.registry, `${r.service} has a registry`);
@@ -505,32 +508,47 @@ describe('registry families: dosync check over 12 services from 8 registries (pr
     // ECR and :5001 take Basic on every request, :5000 is anonymous.
     const bearerRepositories = [...repositories].filter((r) => !r.startsWith(`${ECR_HOST}/`) && !r.startsWith('127.0.0.1:')).length;
     assert.equal(bearerRepositories, 6);
+    // The cloud credential sources' own HTTP requests count as token requests too: ECR
+    // GetAuthorizationToken (1), Google's token endpoint (1), Entra ID (OpenID configuration + token: 2)
+    // and the ACR exchange (1).
+    const credentialSourceRequests = 1 + 1 + 2 + 1;
     assert.deepEqual(cycle1.byKind, {
       ping: registries.size, // 8
-      token: bearerRepositories, // 6
+      token: bearerRepositories + credentialSourceRequests, // 6 + 5
       tags: repositories.size, // 9: three services share library/nginx, two share acme/worker
       manifest: 1, // edge (nginx:mainline) tracks a digest: one HEAD
       other: 0,
     });
     assert.deepEqual(cycle1.byRegistry, {
       'docker.io': 6, // ping, 2 tokens, 2 listings, 1 manifest HEAD
-      'ghcr.io': 3, 'quay.io': 3, [GAR_HOST]: 3, [ACR_HOST]: 3, // ping, token, listing
-      [ECR_HOST]: 2, [REGISTRY]: 2, [BASIC_REGISTRY.host]: 2, // ping, listing
+      'ghcr.io': 3, 'quay.io': 3, // ping, token, listing
+      [GAR_HOST]: 4, // Google token, ping, registry token, listing
+      [ACR_HOST]: 6, // Entra ID (2), exchange, ping, registry token, listing
+      [ECR_HOST]: 3, // GetAuthorizationToken, ping, listing
+      [REGISTRY]: 2, [BASIC_REGISTRY.host]: 2, // ping, listing (the credential helper of :5001 is a process, not a request)
     });
 
-    // Every request the fixtures served was one the client counted (the ACR exchange is the provider's, below).
-    const served = (f: Fixture) => f.seen.filter((s) => s.path !== '/oauth2/exchange').map((s) => `${s.method} ${String(s.headers.host)}${s.path.split('?')[0]}`);
+    // Every request the fixtures served was one the client counted, the credential sources' included.
+    const served = (f: Fixture) => f.seen.map((s) => `${s.method} ${String(s.headers.host)}${s.path.split('?')[0]}`);
     assert.deepEqual(served(fx.hub).sort(), [
       'GET auth.docker.io/token', 'GET auth.docker.io/token',
       'GET registry-1.docker.io/v2/',
       'GET registry-1.docker.io/v2/acme/api/tags/list', 'GET registry-1.docker.io/v2/library/nginx/tags/list',
       'HEAD registry-1.docker.io/v2/library/nginx/manifests/mainline',
     ]);
-    const cloud = [fx.hub, fx.ghcr, fx.quay, fx.gar, fx.acr, fx.ecr].flatMap(served).length;
+    const cloud = [fx.hub, fx.ghcr, fx.quay, fx.gar, fx.acr, fx.ecr, fx.ecrApi, fx.googleOauth, fx.entra].flatMap(served).length;
     assert.equal(cloud, ['docker.io', 'ghcr.io', 'quay.io', GAR_HOST, ACR_HOST, ECR_HOST].reduce((n, r) => n + cycle1.byRegistry[r]!, 0));
-    assert.deepEqual(served(fx.acr), [`GET ${ACR_HOST}/v2/`, `POST ${ACR_HOST}/oauth2/token`, `GET ${ACR_HOST}/v2/team/frontend/tags/list`]);
+    assert.deepEqual(served(fx.acr), [`GET ${ACR_HOST}/v2/`, `POST ${ACR_HOST}/oauth2/exchange`, `POST ${ACR_HOST}/oauth2/token`, `GET ${ACR_HOST}/v2/team/frontend/tags/list`]);
     assert.deepEqual(served(fx.ecr), [`GET ${ECR_HOST}/v2/`, `GET ${ECR_HOST}/v2/team/billing/tags/list`]);
     assert.equal(new URL(fx.ecr.seen[1]!.path, 'https://x').searchParams.get('n'), '1000');
+
+    // The observer heard of every counted request, the credential sources' with their answers' status.
+    assert.equal(observed.length, Object.values(cycle1.byKind).reduce((a, b) => a + b, 0));
+    const tokenCalls = observed.filter((e) => e.kind === 'token');
+    assert.deepEqual(tokenCalls.map((e) => e.status), tokenCalls.map(() => 200));
+    assert.deepEqual(Object.fromEntries(['docker.io', 'ghcr.io', 'quay.io', GAR_HOST, ACR_HOST, ECR_HOST].map((r) => [r, tokenCalls.filter((e) => e.registry === r).length])), {
+      'docker.io': 2, 'ghcr.io': 1, 'quay.io': 1, [GAR_HOST]: 2, [ACR_HOST]: 4, [ECR_HOST]: 1,
+    });
 
     // Each credential came from its source, once.
     assert.deepEqual(vendorCalls(), { ecrGetAuthorizationToken: 1, googleToken: 1, entra: 2, acrExchange: 1, credentialHelper: 1 });
@@ -557,7 +575,8 @@ describe('registry families: dosync check over 12 services from 8 registries (pr
     assert.equal(tokenPaths.length, 6, 'the six tokens of cycle 1, none after');
 
     const total = (c: Cycle) => Object.values(c.byKind).reduce((a, b) => a + b, 0);
-    process.stdout.write(`# registry-families: N=12 services, M=9 repositories, 8 registries; cycle 1 ${total(cycle1)} requests ${JSON.stringify(cycle1.byKind)}, cycle 2 ${total(cycle2)} requests ${JSON.stringify(cycle2.byKind)}\n`);
+    const line = (c: Cycle) => `${total(c)} requests = ${c.byKind.tags} tag listings + ${c.byKind.token} token requests + ${c.byKind.ping} pings + ${c.byKind.manifest} manifest HEAD + ${c.byKind.other} other`;
+    process.stdout.write(`# registry-families: N=12 services, M=9 repositories, 8 registries, 7 families; cycle 1 ${line(cycle1)}; cycle 2 ${line(cycle2)}\n`);
   });
 
   test('no credential appears in the debug log of both cycles', () => {

@@ -9,9 +9,10 @@
  * @azure/identity is loaded only when an ACR registry is used.
  */
 import { rootCertificates } from 'node:tls';
+import type { TokenCredentialOptions } from '@azure/identity';
 import { RegistryError } from '../../util/errors.js';
 import type { Credential } from '../types.js';
-import { ExpiringCache, basic, credentialError, fetchJson, hostOf, jwtExpiry, nonEmpty, registryOrigin, type Provider, type ProviderContext } from './common.js';
+import { ExpiringCache, basic, credentialError, fetchJson, hostOf, jwtExpiry, nonEmpty, recorder, registryOrigin, type Provider, type ProviderContext } from './common.js';
 
 const ACR_SCOPE = 'https://containerregistry.azure.net/.default';
 /** The null GUID marks the password as an ACR refresh token (docker login / az acr login). */
@@ -21,6 +22,8 @@ const KNOWN_AUTHORITIES = ['login.microsoftonline.com', 'login.chinacloudapi.cn'
 const NO_CREDENTIALS_TTL_MS = 10 * 60_000;
 /** ACR refresh tokens live 3 h; used if one does not carry `exp`. */
 const REFRESH_TOKEN_LIFETIME_MS = 3 * 3600_000;
+
+type PipelinePolicy = NonNullable<TokenCredentialOptions['additionalPolicies']>[number]['policy'];
 
 interface ServicePrincipal {
   tenantId: string;
@@ -60,7 +63,7 @@ export class AcrProvider implements Provider {
     if (!sp) return undefined;
     return this.tokens.get(`sp|${sp.tenantId}|${sp.clientId}`, async () => {
       const { ClientSecretCredential } = await import('@azure/identity');
-      const aad = new ClientSecretCredential(sp.tenantId, sp.clientId, sp.clientSecret, this.identityOptions());
+      const aad = new ClientSecretCredential(sp.tenantId, sp.clientId, sp.clientSecret, this.identityOptions(host));
       return this.exchange(host, aad, sp.tenantId, [sp.clientSecret]);
     });
   }
@@ -69,7 +72,7 @@ export class AcrProvider implements Provider {
     const now = this.ctx.now ?? Date.now;
     return this.tokens.get('default-chain', async () => {
       const { DefaultAzureCredential } = await import('@azure/identity');
-      const aad = new DefaultAzureCredential(this.identityOptions());
+      const aad = new DefaultAzureCredential(this.identityOptions(host));
       try {
         return await this.exchange(host, aad, nonEmpty(this.ctx.env.AZURE_TENANT_ID), []);
       } catch (err) {
@@ -113,10 +116,29 @@ export class AcrProvider implements Provider {
     return envId && envSecret && envTenant ? { tenantId: envTenant, clientId: envId, clientSecret: envSecret } : undefined;
   }
 
-  private identityOptions() {
+  private identityOptions(host: string) {
     const authorityHost = nonEmpty(this.ctx.env.AZURE_AUTHORITY_HOST);
     const known = !authorityHost || KNOWN_AUTHORITIES.includes(new URL(authorityHost).hostname);
+    const record = recorder(this.ctx);
     return {
+      // Every HTTP attempt of the identity pipeline (MSAL's discovery and token calls) counts as a token request for `host`.
+      additionalPolicies: [{
+        position: 'perRetry' as const,
+        policy: {
+          name: 'dosyncRequestCount',
+          async sendRequest(request, next) {
+            const done = record(host, 'token', request.method);
+            try {
+              const res = await next(request);
+              done(res.status);
+              return res;
+            } catch (err) {
+              done((err as { statusCode?: number }).statusCode ?? 'error');
+              throw err;
+            }
+          },
+        } satisfies PipelinePolicy,
+      }],
       ...(authorityHost ? { authorityHost } : {}),
       // Instance discovery asks login.microsoftonline.com about the authority: not for private clouds.
       ...(known ? {} : { disableInstanceDiscovery: true }),
@@ -140,6 +162,7 @@ export class AcrProvider implements Provider {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: form.toString(),
+      countAs: { registry: host, kind: 'token' },
     }, `${host}: ACR token exchange`, [...secrets, entra.token])) as { refresh_token?: unknown };
     if (typeof body.refresh_token !== 'string' || body.refresh_token === '') throw new RegistryError(`${host}: ACR token exchange answered without a refresh_token`);
     const started = (this.ctx.now ?? Date.now)();

@@ -31,6 +31,19 @@ export interface ProviderContext {
   };
   /** Clock for token expiry (tests). */
   now?: () => number;
+  /**
+   * Told about each HTTP request a provider (or the cloud SDK it drives) sends for a registry, so
+   * the client's stats count them: `token` for credential calls, `other` for vendor APIs. Returns
+   * the function to call with the answer's status. `RegistryClient.recordExternalRequest` fits.
+   */
+  onRequest?: ExternalRequestRecorder;
+}
+
+export type ExternalRequestRecorder = (registry: string, kind: 'token' | 'other', method: string) => (status: number | 'error') => void;
+
+/** `onRequest` of the context, or a no-op. */
+export function recorder(ctx: ProviderContext): ExternalRequestRecorder {
+  return ctx.onRequest ?? (() => () => undefined);
 }
 
 export type FetchLike = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<FetchResponse>;
@@ -126,16 +139,21 @@ export interface JsonRequest {
   body?: string;
   /** PEM CAs trusted for this request besides the context's (a registry's `ca_file`). */
   ca?: string[];
+  /** The registry this request is made for and what it is, for the client's request counts. */
+  countAs: { registry: string; kind: 'token' | 'other' };
 }
 
 /** GET/POST returning parsed JSON and the response headers; non-2xx answers become RegistryErrors naming the URL's path, never its query or body. */
 export async function fetchJsonWithHeaders(ctx: ProviderContext, url: string, init: JsonRequest, what: string, secrets: Array<string | undefined> = []): Promise<{ json: unknown; headers: FetchResponse['headers'] }> {
   let res: FetchResponse;
+  const done = recorder(ctx)(init.countAs.registry, init.countAs.kind, init.method ?? 'GET');
   try {
     res = await fetchFor(ctx, init.ca)(url, { method: init.method, headers: init.headers, body: init.body });
   } catch (err) {
+    done('error');
     throw new RegistryError(`${what}: cannot reach ${safeUrl(url)}: ${redact(causeMessage(err), secrets)}`);
   }
+  done(res.status);
   const text = await res.text();
   if (!res.ok) {
     const detail = apiErrorDetail(text);

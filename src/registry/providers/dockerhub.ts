@@ -54,7 +54,7 @@ export class DockerHubProvider implements Provider {
         this.ctx.logger?.warn({ repository: repo.repository, tags: times.size }, 'Docker Hub tag history truncated after 100 pages; older tags have no push time');
         break;
       }
-      const body = (await fetchJson(this.ctx, url, { headers }, where, [cred?.password])) as HubTagPage;
+      const body = (await fetchJson(this.ctx, url, { headers, countAs: { registry: 'docker.io', kind: 'other' } }, where, [cred?.password])) as HubTagPage;
       for (const t of body.results ?? []) {
         const when = parseDate(t.tag_last_pushed) ?? parseDate(t.last_updated);
         if (typeof t.name === 'string' && when) times.set(t.name, when);
@@ -72,6 +72,7 @@ export class DockerHubProvider implements Provider {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify({ identifier, secret }),
+        countAs: { registry: 'docker.io', kind: 'token' },
       }, 'Docker Hub API login', [secret])) as { access_token?: unknown };
       if (typeof body.access_token !== 'string') throw new RegistryError('Docker Hub API login: the answer has no access_token');
       return { value: body.access_token, expiresAt: jwtExpiry(body.access_token) ?? started + HUB_API_TOKEN_LIFETIME_MS };

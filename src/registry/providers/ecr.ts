@@ -8,7 +8,7 @@
  */
 import { RegistryError } from '../../util/errors.js';
 import type { Credential, RepositoryRef } from '../types.js';
-import { ExpiringCache, credentialError, nonEmpty, splitUserSecret, type Provider, type ProviderContext } from './common.js';
+import { ExpiringCache, credentialError, nonEmpty, recorder, splitUserSecret, type Provider, type ProviderContext } from './common.js';
 
 /** amazon-ecr-credential-helper's host pattern: account, fips, region, partition domain. */
 const ECR_HOST = /^(\d{12})\.dkr\.ecr(-fips)?\.([a-zA-Z0-9][a-zA-Z0-9-_]*)\.(amazonaws\.com(?:\.cn)?|sc2s\.sgov\.gov|c2s\.ic\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov)$/;
@@ -77,7 +77,7 @@ export class EcrProvider implements Provider {
     if (!ecr) throw new RegistryError(`${repo.registry}: push times are only available for private ECR registries`);
     const keys = this.explicitKeys();
     const { paginateDescribeImages } = await import('@aws-sdk/client-ecr');
-    const client = await this.client(ecr, keys);
+    const client = await this.client(repo.registry, ecr, keys, 'other');
     const times = new Map<string, Date>();
     try {
       const pages = paginateDescribeImages({ client, pageSize: MAX_RESULTS }, { repositoryName: repo.repository, registryId: ecr.account, filter: { tagStatus: 'TAGGED' } });
@@ -107,17 +107,32 @@ export class EcrProvider implements Provider {
     return undefined;
   }
 
-  private async client(ecr: EcrHost, keys: StaticKeys | undefined) {
+  /** An ECR API client whose every HTTP attempt is counted for `host` as `kind` (`token` for GetAuthorizationToken). */
+  private async client(host: string, ecr: EcrHost, keys: StaticKeys | undefined, kind: 'token' | 'other') {
     const { ECRClient } = await import('@aws-sdk/client-ecr');
     // The endpoint override is the SDK's own convention (service-specific first), read from our env
     // so a `-e` env file works too.
     const endpoint = nonEmpty(this.ctx.env.AWS_ENDPOINT_URL_ECR) ?? nonEmpty(this.ctx.env.AWS_ENDPOINT_URL);
-    return new ECRClient({ region: ecr.region, useFipsEndpoint: ecr.fips, ...(endpoint ? { endpoint } : {}), ...(keys ? { credentials: keys } : {}) });
+    const client = new ECRClient({ region: ecr.region, useFipsEndpoint: ecr.fips, ...(endpoint ? { endpoint } : {}), ...(keys ? { credentials: keys } : {}) });
+    const record = recorder(this.ctx);
+    // finalizeRequest at low priority runs inside the SDK's retry loop and after signing: once per HTTP attempt.
+    client.middlewareStack.add((next) => async (args) => {
+      const done = record(host, kind, 'POST');
+      try {
+        const out = await next(args);
+        done((out.response as { statusCode?: number }).statusCode ?? 200);
+        return out;
+      } catch (err) {
+        done((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 'error');
+        throw err;
+      }
+    }, { step: 'finalizeRequest', priority: 'low', name: 'dosyncRequestCount' });
+    return client;
   }
 
   private async authorizationToken(host: string, ecr: EcrHost, keys: StaticKeys | undefined): Promise<{ value: Credential; expiresAt: number }> {
     const { GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr');
-    const client = await this.client(ecr, keys);
+    const client = await this.client(host, ecr, keys, 'token');
     const secrets = [keys?.secretAccessKey, keys?.sessionToken];
     try {
       const out = await client.send(new GetAuthorizationTokenCommand({}));

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { RegistryError, errorMessage } from '../../util/errors.js';
 import type { Credential, RepositoryRef } from '../types.js';
-import { ExpiringCache, credentialError, nonEmpty, type Provider, type ProviderContext } from './common.js';
+import { ExpiringCache, credentialError, nonEmpty, recorder, type ExternalRequestRecorder, type Provider, type ProviderContext } from './common.js';
 
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const USERNAME = 'oauth2accesstoken';
@@ -52,6 +52,7 @@ export class GcrProvider implements Provider {
       const { GoogleAuth } = await import('google-auth-library');
       try {
         const client = await new GoogleAuth({ scopes: SCOPE }).getClient();
+        countRequests(client.transporter, host, recorder(this.ctx));
         const { token } = await client.getAccessToken();
         if (!token) throw new Error('no access token was returned');
         return { value: token, expiresAt: client.credentials?.expiry_date ?? now() + DEFAULT_LIFETIME_MS };
@@ -83,6 +84,7 @@ export class GcrProvider implements Provider {
     try {
       const { GoogleAuth } = await import('google-auth-library');
       const client = await new GoogleAuth({ scopes: SCOPE, credentials: json as never }).getClient();
+      countRequests(client.transporter, host, recorder(this.ctx));
       const tokenUri = typeof json.token_uri === 'string' ? json.token_uri : undefined;
       if (tokenUri && tokenUri !== LIBRARY_TOKEN_URL && json.type === 'service_account') {
         // google-auth-library ignores the key's token_uri; Google's Go and Python libraries and gcloud
@@ -103,6 +105,35 @@ export class GcrProvider implements Provider {
     }
   }
 }
+
+/**
+ * The token calls google-auth-library sends through its transporter, counted for `host` (gaxios
+ * retries inside one call count once). Answers are paired with requests in order: a GaxiosError
+ * carries a copy of the request options, not the object the request interceptor saw, and one
+ * auth client's token calls do not overlap (the token cache shares one fetch).
+ */
+function countRequests(transporter: GoogleTransporter, host: string, record: ExternalRequestRecorder): void {
+  const pending: Array<(status: number | 'error') => void> = [];
+  transporter.interceptors.request.add({
+    resolved: async (opts) => {
+      pending.push(record(host, 'token', opts.method ?? 'GET'));
+      return opts;
+    },
+  });
+  transporter.interceptors.response.add({
+    resolved: async (res) => {
+      pending.shift()?.(res.status);
+      return res;
+    },
+    rejected: async (err) => {
+      const e = err as { status?: number; response?: { status?: number } } | undefined;
+      pending.shift()?.(e?.status ?? e?.response?.status ?? 'error');
+      throw err;
+    },
+  });
+}
+
+type GoogleTransporter = Awaited<ReturnType<InstanceType<typeof import('google-auth-library').GoogleAuth>['getClient']>>['transporter'];
 
 /**
  * Google's tag list is one answer for the whole repository (n=10000 as go-containerregistry asks)

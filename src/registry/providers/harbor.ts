@@ -46,7 +46,7 @@ export class HarborProvider implements Provider {
     const times = new Map<string, Date>();
     for (let page = 1; page <= MAX_PAGES; page++) {
       const url = `${origin}/api/v2.0/projects/${encodeURIComponent(project)}/repositories/${name}/artifacts?with_tag=true&page=${page}&page_size=${PAGE_SIZE}`;
-      const { json } = await fetchJsonWithHeaders(this.ctx, url, { headers, ca }, where, [cred?.password]);
+      const { json } = await fetchJsonWithHeaders(this.ctx, url, { headers, ca, countAs: { registry: repo.registry, kind: 'other' } }, where, [cred?.password]);
       if (!Array.isArray(json)) throw new RegistryError(`${where}: Harbor answered the artifact list with something that is not a list`);
       for (const artifact of json as HarborArtifact[]) {
         for (const tag of artifact.tags ?? []) {

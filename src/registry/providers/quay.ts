@@ -38,7 +38,7 @@ export class QuayProvider implements Provider {
     const path = repo.repository.split('/').map(encodeURIComponent).join('/');
     const times = new Map<string, Date>();
     for (let page = 1; page <= MAX_PAGES; page++) {
-      const body = (await fetchJson(this.ctx, `${origin}/api/v1/repository/${path}/tag/?onlyActiveTags=true&limit=${PAGE_SIZE}&page=${page}`, { headers }, where, [cred?.password])) as QuayTagPage;
+      const body = (await fetchJson(this.ctx, `${origin}/api/v1/repository/${path}/tag/?onlyActiveTags=true&limit=${PAGE_SIZE}&page=${page}`, { headers, countAs: { registry: repo.registry, kind: 'other' } }, where, [cred?.password])) as QuayTagPage;
       if (!Array.isArray(body.tags)) throw new RegistryError(`${where}: Quay's answer has no tags list`);
       for (const t of body.tags) {
         const when = typeof t.start_ts === 'number' ? new Date(t.start_ts * 1000) : typeof t.last_modified === 'string' ? new Date(t.last_modified) : undefined;
