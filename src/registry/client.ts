@@ -561,13 +561,13 @@ export function registryBaseUrl(registry: string, insecure: string[] = [], https
   const host = registry.toLowerCase();
   if (host === 'docker.io' || host === 'index.docker.io' || host === 'registry-1.docker.io') return 'https://registry-1.docker.io';
   const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
-  const listed = (list: string[]) => list.some((entry) => {
+  if (https.some((entry) => entry.toLowerCase() === host)) return `https://${host}`;
+  const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+  const listed = insecure.some((entry) => {
     const e = entry.toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '');
     return e === host || e === hostname;
   });
-  if (https.some((entry) => entry.toLowerCase() === host)) return `https://${host}`;
-  const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-  return `${loopback || listed(insecure) ? 'http' : 'https'}://${host}`;
+  return `${loopback || listed ? 'http' : 'https'}://${host}`;
 }
 
 /** `repository:<name>:pull,push`, the scope a write needs (it covers reads of that repository too). */
