@@ -121,6 +121,13 @@ export class HubRateLimitGuard {
   }
 }
 
+/** A Docker Hub request refused while Hub checks are paused; `until` is when they resume. */
+export class HubPausedError extends RegistryError {
+  constructor(reason: string, readonly until: Date) {
+    super(`skipped: ${reason}`, { status: 429 });
+  }
+}
+
 export interface HubRateLimitGateOptions {
   guard: HubRateLimitGuard;
   now: () => number;
@@ -140,7 +147,7 @@ interface GatedRequest {
 /**
  * Applies the guard to the OCI client's requests for Docker Hub (every hop and retry: ping, token,
  * tag list, manifests, blobs). While paused, a request is refused with a one-line RegistryError
- * saying why and until when (or waited for, if the pause ends within `maxWaitMs`); while slow,
+ * (HubPausedError; the client's error about the request keeps it as `cause`) saying why and until when (or waited for, if the pause ends within `maxWaitMs`); while slow,
  * manifest GETs — the only requests that cost a pull — are spaced evenly. Each pause and each
  * slow-down is logged once, with its reason.
  */
@@ -158,11 +165,11 @@ export class HubRateLimitGate implements RequestGate {
       const wait = decision.until - this.opts.now();
       if (wait > this.opts.maxWaitMs) {
         this.logPause(decision);
-        throw new RegistryError(`skipped: ${decision.reason}`, { status: 429 });
+        throw new HubPausedError(decision.reason, new Date(decision.until));
       }
       await this.opts.sleep(wait);
       decision = this.opts.guard.decide();
-      if (decision.action === 'pause') throw new RegistryError(`skipped: ${decision.reason}`, { status: 429 });
+      if (decision.action === 'pause') throw new HubPausedError(decision.reason, new Date(decision.until));
     }
     if (decision.action !== 'slow') {
       this.slowLogged = false;

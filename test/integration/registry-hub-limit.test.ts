@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Agent } from 'undici';
 import { RegistryClient, type RegistryClientOptions } from '../../src/registry/client.js';
 import { RegistryError } from '../../src/util/errors.js';
+import { HubPausedError } from '../../src/registry/hub-rate-limit.js';
 import { planService, type PlanContext } from '../../src/sync/plan.js';
 import { checkRow } from '../../src/cli/check.js';
 import type { StackService } from '../../src/compose/stack.js';
@@ -155,6 +156,8 @@ describe('Docker Hub pull limit (protocol fixture)', () => {
     const resumeAt = new Date(START + 3 * 216_000).toISOString();
     assert.equal(err.message, `docker.io/acme/api: skipped: Docker Hub pull limit: 8 of 100 pulls left in the 6 h window; pausing Docker Hub checks for 11 min to keep 10 for updates, until ${resumeAt}`);
     assert.equal(err.message.split('\n').length, 1);
+    assert.ok(err.cause instanceof HubPausedError, 'the pause is recognisable (for a held status)');
+    assert.equal(err.cause.until.toISOString(), resumeAt);
     assert.equal(hub.seen.length, seenBefore, 'Hub never heard of the skipped request (no token, no tag list)');
     const second = await rejection(client.getDigest(redis, '7.4'));
     assert.match(second.message, /^docker\.io\/library\/redis:7\.4: skipped: Docker Hub pull limit: 8 of 100/);
