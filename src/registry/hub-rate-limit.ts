@@ -146,10 +146,10 @@ interface GatedRequest {
 
 /**
  * Applies the guard to the OCI client's requests for Docker Hub (every hop and retry: ping, token,
- * tag list, manifests, blobs). While paused, a request is refused with a one-line RegistryError
- * (HubPausedError; the client's error about the request keeps it as `cause`) saying why and until when (or waited for, if the pause ends within `maxWaitMs`); while slow,
- * manifest GETs — the only requests that cost a pull — are spaced evenly. Each pause and each
- * slow-down is logged once, with its reason.
+ * tag list, manifests, blobs). While paused, a request is refused with a one-line HubPausedError
+ * saying why and until when (the client's error about the request keeps it as `cause`), or waited
+ * for if the pause ends within `maxWaitMs`; while slow, manifest GETs — the only requests that
+ * cost a pull — are spaced evenly. Each pause and each slow-down is logged once, with its reason.
  */
 export class HubRateLimitGate implements RequestGate {
   private nextPullAt = 0;
