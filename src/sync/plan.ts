@@ -7,6 +7,7 @@ import type { TagInfo } from '../registry/types.js';
 import { inspectImage, listComposeContainers } from '../engine/docker.js';
 import { errorMessage } from '../util/errors.js';
 import { imageCreated } from '../registry/image-created.js';
+import { HubPausedError } from '../registry/hub-rate-limit.js';
 import type { Hold } from './schedule.js';
 import type { ConfigFile } from '../config/file.js';
 
@@ -103,8 +104,16 @@ async function planUnheld(service: StackService, ctx: PlanContext): Promise<Serv
       },
     };
   } catch (err) {
+    // Docker Hub checks paused to keep pulls for updates: not checked this cycle, not a failure.
+    const paused = hubPause(err);
+    if (paused) return { service, ref, policy, decision: { kind: 'skipped', reason: paused.message.replace(/^skipped: /, '') } };
     return { service, ref, policy, decision: { kind: 'error', reason: errorMessage(err) } };
   }
+}
+
+function hubPause(err: unknown): HubPausedError | undefined {
+  for (let e = err; e instanceof Error; e = e.cause) if (e instanceof HubPausedError) return e;
+  return undefined;
 }
 
 /** A tag that is not a version (`latest`, `main`): an update is a new digest behind the same tag. */

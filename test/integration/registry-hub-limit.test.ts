@@ -259,7 +259,7 @@ describe('Docker Hub pull limit (protocol fixture)', () => {
     }
   });
 
-  test('protocol fixture: in a check, a paused Hub makes its services errors that say why; the services of other registries are planned as usual', async () => {
+  test('protocol fixture: in a check, a paused Hub makes its services skipped (not errors) with why and until when; the services of other registries are planned as usual', async () => {
     behaviour = { remaining: 6, limit: 100 };
     const { client } = hubClient();
     await client.getDigest(nginx, '1.27'); // 6 of 100 left: pause
@@ -273,8 +273,8 @@ describe('Docker Hub pull limit (protocol fixture)', () => {
     const table = Object.fromEntries(rows.map((r) => [r.service, [r.status, r.newest, r.reason]]));
     const until = new Date(START + 5 * 216_000).toISOString();
     assert.deepEqual(table, {
-      web: ['error', null, `docker.io/library/nginx: skipped: Docker Hub pull limit: 6 of 100 pulls left in the 6 h window; pausing Docker Hub checks for 18 min to keep 10 for updates, until ${until}`],
-      api: ['error', null, `docker.io/acme/api: skipped: Docker Hub pull limit: 6 of 100 pulls left in the 6 h window; pausing Docker Hub checks for 18 min to keep 10 for updates, until ${until}`],
+      web: ['skipped', null, `Docker Hub pull limit: 6 of 100 pulls left in the 6 h window; pausing Docker Hub checks for 18 min to keep 10 for updates, until ${until}`],
+      api: ['skipped', null, `Docker Hub pull limit: 6 of 100 pulls left in the 6 h window; pausing Docker Hub checks for 18 min to keep 10 for updates, until ${until}`],
       app: ['update available', '1.1.0', rows.find((r) => r.service === 'app')!.reason],
     });
   });
