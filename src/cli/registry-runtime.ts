@@ -1,12 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { X509Certificate } from 'node:crypto';
 import { fetch as undiciFetch, type Dispatcher } from 'undici';
-import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { ConfigFile } from '../config/file.js';
 import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
 import { createCredentialResolver } from '../registry/credentials.js';
 import { configEntryFor, providerFor, registryCaFiles, type ProviderContext } from '../registry/providers/index.js';
+import { readRegistryCas } from '../registry/ca-files.js';
 import { parseRegistryConfig } from '../registry/config.js';
 import type { CredentialResolver, RepositoryRef } from '../registry/types.js';
 
@@ -35,7 +33,7 @@ export interface RegistryRuntimeOptions {
 export async function createRegistryRuntime(config: ConfigFile, env: Record<string, string | undefined>, logger: Logger, configPath?: string, opts: RegistryRuntimeOptions = {}): Promise<RegistryRuntime> {
   const { config: registryConfig, warnings, insecureRegistries, httpsRegistries } = parseRegistryConfig(config.registry ?? {}, { env, file: configPath });
   for (const w of warnings) logger.warn(w);
-  const registryCa = await readRegistryCas(registryCaFiles(registryConfig), configPath ?? 'dosync.yaml');
+  const registryCa = readRegistryCas(registryCaFiles(registryConfig), configPath ?? 'dosync.yaml');
   const { dispatcher, extraCa, observer } = opts;
   const ctx: ProviderContext = {
     env, config: registryConfig, logger, extraCa,
@@ -52,25 +50,4 @@ export async function createRegistryRuntime(config: ConfigFile, env: Record<stri
     registryPolicySource: (host) => configEntryFor(host, ctx),
     pushTimes: async (repo) => providerFor(repo.registry, ctx).pushTimes?.(repo),
   };
-}
-
-/** Each registry's `ca_file`, read and checked once at start, so a wrong path is a config error rather than a TLS failure per cycle. */
-async function readRegistryCas(files: Map<string, { file: string; field: string }>, configFile: string): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  for (const [host, { file, field }] of files) {
-    let pem: string;
-    try {
-      pem = await readFile(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`${configFile}: ${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-    try {
-      // Only the first certificate of a bundle is parsed here; TLS uses all of them.
-      new X509Certificate(pem);
-    } catch {
-      throw new ConfigError(`${configFile}: ${field}: ${file} is not a PEM certificate (expected "-----BEGIN CERTIFICATE-----")`);
-    }
-    out.set(host, [pem]);
-  }
-  return out;
 }

@@ -8,8 +8,9 @@ import type { Registry } from 'prom-client';
 import { createMetrics } from '../metrics/index.js';
 import { RegistryClient, type RequestObserver } from '../registry/client.js';
 import { parseRegistryConfig } from '../registry/config.js';
+import { readRegistryCas } from '../registry/ca-files.js';
 import { createCredentialResolver } from '../registry/credentials.js';
-import { providerFor, type ProviderContext } from '../registry/providers/index.js';
+import { providerFor, registryCaFiles, type ProviderContext } from '../registry/providers/index.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { MirrorConfig, MirrorTask } from './config.js';
@@ -37,7 +38,10 @@ export function createMirrorRuntime(
   for (const w of parsed.warnings) opts.logger.warn(w);
   const ctx: ProviderContext = { env: opts.env, config: parsed.config, logger: opts.logger };
   const credentials = createCredentialResolver(ctx);
-  const client = new RegistryClient({ credentials, insecureRegistries: [...parsed.insecureRegistries, ...(opts.insecureRegistries ?? [])], logger: opts.logger, observer: opts.observer });
+  const client = new RegistryClient({
+    credentials, insecureRegistries: [...parsed.insecureRegistries, ...(opts.insecureRegistries ?? [])], httpsRegistries: parsed.httpsRegistries,
+    registryCa: readRegistryCas(registryCaFiles(parsed.config), opts.file ?? 'mirror.yaml'), logger: opts.logger, observer: opts.observer,
+  });
   ctx.registry = client;
   const pushTimes = async (repo: { registry: string; repository: string }) => providerFor(repo.registry, ctx).pushTimes?.(repo);
   return { client, state: new MirrorState(client, { pushTimes }) };

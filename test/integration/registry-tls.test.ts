@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
+import { createMirrorRuntime, type MirrorConfig } from '../../src/mirror/index.js';
 import { createRegistryRuntime } from '../../src/cli/registry-runtime.js';
 import type { ConfigFile } from '../../src/config/file.js';
 import { RegistryClient } from '../../src/registry/client.js';
@@ -127,6 +128,14 @@ describe('registry ca_file (real CNCF registry serving TLS on loopback)', () => 
       assert.match((await client.getDigest({ registry: host, repository: REPO }, '1.1.0')).digest, /^sha256:[0-9a-f]{64}$/);
     });
   }
+
+  test('mirror.yaml registry entries honour ca_file too: the mirror client lists the TLS registry', async () => {
+    const { client } = createMirrorRuntime({ registry: { custom: { url: `https://${host}`, ca_file: caFile } } } as Pick<MirrorConfig, 'registry'>, { env: {}, logger, file: join(dir, 'mirror.yaml') });
+    assert.deepEqual((await client.listTags({ registry: host, repository: REPO })).sort(), TAGS);
+    const bare = createMirrorRuntime({ registry: {} } as Pick<MirrorConfig, 'registry'>, { env: {}, logger, file: join(dir, 'mirror.yaml') });
+    // Without the entry, loopback means plain http, which this TLS-only registry refuses.
+    assert.match((await rejection(bare.client.listTags({ registry: host, repository: REPO }))).message, /HTTP 400/);
+  });
 
   test('a url without scheme but with ca_file is https too (a CA means TLS)', async () => {
     const { registry: client } = await runtime({ custom: { url: host, ca_file: caFile } });
