@@ -6,6 +6,7 @@ import { envList, envValue } from './env-defaults.js';
 import { readEnvFile } from './env-file.js';
 import { loadConfigFile } from '../config/file.js';
 import { stackEnvFiles } from '../sync/cycle.js';
+import { resolveBackupDir } from '../sync/dirs.js';
 import { COMPOSE_NAMES } from './init.js';
 import {
   backupDiff, backupDirFor, findBackup, imageVariables, listBackups, renderBackupTable, restoreBackup, summarizeChanges,
@@ -42,12 +43,12 @@ async function context(flags: BackupsFlags): Promise<Context> {
   const keep = flags.keepBackups ?? envValue(env, 'DOSYNC_KEEP_BACKUPS');
   const keepBackups = keep !== undefined ? Number(keep) : config.keep_backups ?? 10;
   if (!Number.isInteger(keepBackups) || keepBackups < 1) throw new ConfigError(`--keep-backups: "${keep}" is not a whole number of at least 1`);
-  const backupDir = flags.backupDir ?? envValue(env, 'DOSYNC_BACKUP_DIR') ?? config.backup_dir;
+  const backupDir = resolveBackupDir({ flags, env, config });
   const compose = files.map((f) => resolve(f));
   const envFiles = await stackEnvFiles(compose, envFile);
   return {
     files: [...compose.map((path) => ({ path, kind: 'compose' as const })), ...envFiles.map((path) => ({ path, kind: 'env' as const }))],
-    backupDir: backupDir ? resolve(backupDir) : undefined,
+    backupDir,
     keepBackups,
   };
 }

@@ -4,19 +4,20 @@ import { createRegistryRuntime } from './registry-runtime.js';
 import { createDocker } from '../engine/docker.js';
 import { prepare } from '../sync/cycle.js';
 import { planService } from '../sync/plan.js';
-import { StateStore, defaultStatePath, resolveStateDir } from '../sync/state.js';
-import { envValue } from './env-defaults.js';
+import { StateStore, defaultStatePath } from '../sync/state.js';
+import { resolveStateDir } from '../sync/dirs.js';
 import { CHECK_EXIT, checkRow, explain, renderTable, type CheckFlags } from './check.js';
 
 export async function checkAction(flags: CheckFlags): Promise<number> {
   // Logs go to stderr so stdout stays the table (or JSON) for scripts.
   const inputs = await stackInputs({ ...flags, logFormat: flags.logFormat ?? 'json' }, process.stderr);
-  const stateDir = resolveStateDir({ stateDir: flags.stateDir ?? envValue(process.env, 'DOSYNC_STATE_DIR') ?? inputs.config.state_dir, backupDir: inputs.config.backup_dir, files: inputs.files });
+  const stateDir = resolveStateDir({ flags, env: process.env, config: inputs.config, files: inputs.files });
   const state = await StateStore.open(defaultStatePath(stateDir));
   const runtime = await createRegistryRuntime(inputs.config, inputs.configEnv, inputs.logger, inputs.configPath);
   const deps = { docker: createDocker(), logger: inputs.logger, state, ...runtime };
   const tty = process.stderr.isTTY && !flags.json;
-  const prepared = await prepare({ ...inputs }, deps);
+  // With the state dir, a `dosync pause` shows as a hold, as the daemon would apply it.
+  const prepared = await prepare({ ...inputs, stateDir }, deps);
   if (tty) process.stderr.write(`checking ${prepared.stack.services.length} services...`);
   const plans = await Promise.all(prepared.stack.services.map((s) => planService(s, prepared.planContext)));
   if (tty) process.stderr.write('\r\x1b[K');

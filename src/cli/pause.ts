@@ -11,23 +11,21 @@ export interface PauseCommandDeps {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** The state dir as `dosync sync` finds it: flags, then env, then the config's backup_dir, then backups/ next to the compose file. */
+/** The state dir exactly as `dosync sync` finds it (src/sync/dirs.ts): flags, env, dosync.yaml, backups/ next to the compose file. */
 async function stateDirOf(flags: PauseFlags, env: NodeJS.ProcessEnv): Promise<string> {
-  const [{ loadConfigFile }, { resolveStateDir }] = await Promise.all([import('../config/file.js'), import('../sync/state.js')]);
-  const stateDir = flags.stateDir ?? envValue(env, 'DOSYNC_STATE_DIR');
-  const backupDir = flags.backupDir ?? envValue(env, 'DOSYNC_BACKUP_DIR');
+  const [{ loadConfigFile }, { explicitStateDir, resolveStateDir }] = await Promise.all([import('../config/file.js'), import('../sync/dirs.js')]);
   const files = flags.file.length > 0 ? flags.file : envList(env, 'DOSYNC_FILE') ?? [];
-  // The config is read only when it could decide: an explicit dir needs no config file to exist.
-  const configBackupDir = (stateDir ?? backupDir) ? undefined : (await loadConfigFile(flags.config ?? envValue(env, 'DOSYNC_CONFIG'), env)).config.backup_dir;
-  return resolveStateDir({ stateDir, backupDir, configBackupDir, files });
+  // The config is read only when it could decide: an explicit state dir needs no config file to exist.
+  const config = explicitStateDir({ flags, env }) ? {} : (await loadConfigFile(flags.config ?? envValue(env, 'DOSYNC_CONFIG'), env)).config;
+  return resolveStateDir({ flags, env, config, files });
 }
 
 function withDirOptions(cmd: Command): Command {
   return cmd
-    .option('--state-dir <dir>', 'dosync state dir (env DOSYNC_STATE_DIR; default: the backup dir)')
+    .option('--state-dir <dir>', 'dosync state dir (env DOSYNC_STATE_DIR; default: dosync.yaml state_dir, else the backup dir)')
     .option('--backup-dir <dir>', 'the backup dir, when no --state-dir is given (env DOSYNC_BACKUP_DIR)')
     .option('-f, --file <path>', 'compose file, to find its default backups/ dir (env DOSYNC_FILE)', collect, [])
-    .option('-c, --config <path>', 'dosync.yaml, for its backup_dir (env DOSYNC_CONFIG)');
+    .option('-c, --config <path>', 'dosync.yaml, for its state_dir and backup_dir (env DOSYNC_CONFIG)');
 }
 
 /** `dosync pause` / `dosync resume`: a flag file in the state dir that every dosync using that dir honours. */

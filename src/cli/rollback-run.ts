@@ -1,6 +1,5 @@
 /** The work of `dosync rollback`, loaded only when that command runs. */
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { ConfigError, UserError, errorMessage } from '../util/errors.js';
 import { parseDuration } from '../util/duration.js';
 import { stackInputs } from './common.js';
@@ -8,7 +7,8 @@ import { envFlag, envValue } from './env-defaults.js';
 import { createRegistryRuntime } from './registry-runtime.js';
 import { createDocker } from '../engine/docker.js';
 import { prepare } from '../sync/cycle.js';
-import { StateStore, defaultStatePath, resolveStateDir, serviceKey } from '../sync/state.js';
+import { StateStore, defaultStatePath, serviceKey } from '../sync/state.js';
+import { resolveBackupDir, resolveStateDir } from '../sync/dirs.js';
 import { acquireLock } from '../sync/lock.js';
 import { readStack } from '../compose/stack.js';
 import { findBackup, listBackups, type StackFile } from '../compose/backups.js';
@@ -28,9 +28,8 @@ export async function rollbackAction(service: string | undefined, flags: Rollbac
     timeoutMs: flags.healthTimeout ? parseDuration(flags.healthTimeout, '--health-timeout') : config.health?.timeout ?? 120_000,
     stableMs: flags.healthStable ? parseDuration(flags.healthStable, '--health-stable') : config.health?.stable ?? 10_000,
   };
-  const backupDirText = flags.backupDir ?? envValue(env, 'DOSYNC_BACKUP_DIR') ?? config.backup_dir;
-  const backupDir = backupDirText ? resolve(backupDirText) : undefined;
-  const stateDir = resolveStateDir({ stateDir: flags.stateDir ?? envValue(env, 'DOSYNC_STATE_DIR') ?? config.state_dir, backupDir, files: inputs.files });
+  const backupDir = resolveBackupDir({ flags, env, config });
+  const stateDir = resolveStateDir({ flags, env, config, files: inputs.files });
   const state = await StateStore.open(defaultStatePath(stateDir));
   for (const w of state.warnings) logger.warn(w);
 

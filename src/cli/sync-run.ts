@@ -1,5 +1,5 @@
 /** The work of `dosync sync`, loaded only when that command runs. */
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { ConfigError } from '../util/errors.js';
 import { parseDuration } from '../util/duration.js';
 import { envFlag, envValue } from './env-defaults.js';
@@ -7,7 +7,8 @@ import { stackInputs } from './common.js';
 import { DEFAULT_INTERVAL, type SyncFlags } from './sync.js';
 import { createDocker } from '../engine/docker.js';
 import { runCycle, loadStack, stackEnvFiles, type CycleSettings, type CycleReport } from '../sync/cycle.js';
-import { StateStore, defaultStatePath, resolveStateDir } from '../sync/state.js';
+import { StateStore, defaultStatePath } from '../sync/state.js';
+import { resolveBackupDir, resolveStateDir } from '../sync/dirs.js';
 import { acquireLock } from '../sync/lock.js';
 import { defaultProjectName } from '../engine/project.js';
 import { startDaemon } from '../sync/daemon.js';
@@ -37,14 +38,14 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   const keep = flags.keepBackups ?? envValue(env, 'DOSYNC_KEEP_BACKUPS');
   const keepBackups = keep !== undefined ? Number(keep) : config.keep_backups ?? 10;
   if (!Number.isInteger(keepBackups) || keepBackups < 1) throw new ConfigError(`--keep-backups: "${keep}" is not a whole number of at least 1`);
-  const backupDir = flags.backupDir ?? envValue(env, 'DOSYNC_BACKUP_DIR') ?? config.backup_dir;
+  const backupDir = resolveBackupDir({ flags, env, config });
   const settings: CycleSettings = {
     files,
     envFile,
     configPath,
     config,
     dryRun: flags.dryRun ?? envFlag(env, 'DOSYNC_DRY_RUN') ?? false,
-    backupDir: backupDir ? resolve(backupDir) : undefined,
+    backupDir,
     keepBackups,
     health: {
       timeoutMs: flags.healthTimeout ? parseDuration(flags.healthTimeout, '--health-timeout') : config.health?.timeout ?? 120_000,
@@ -57,7 +58,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   // Read the stack once up front: a bad compose file is a startup error, and it names the project to lock.
   const { stack } = await loadStack(settings.files, await stackEnvFiles(settings.files, envFile));
   const projectName = settings.projectName ?? stack.projectName ?? defaultProjectName(dirname(settings.files[0]));
-  const stateDir = resolveStateDir({ stateDir: flags.stateDir ?? envValue(env, 'DOSYNC_STATE_DIR') ?? config.state_dir, backupDir: settings.backupDir, files: settings.files });
+  const stateDir = resolveStateDir({ flags, env, config, files: settings.files });
   const state = await StateStore.open(defaultStatePath(stateDir));
   for (const w of state.warnings) logger.warn(w);
   if (!settings.dryRun) {

@@ -16,7 +16,7 @@ export function registerSyncCommand(program: Command): void {
     .option('--dry-run', 'show what would change, touch nothing (env DOSYNC_DRY_RUN)')
     .option('--backup-dir <dir>', 'where compose backups go (default: backups/ next to the compose file; env DOSYNC_BACKUP_DIR)')
     .option('--keep-backups <n>', 'backups kept per file (default 10)')
-    .option('--state-dir <dir>', 'state file and lock (default: the backup dir; env DOSYNC_STATE_DIR)')
+    .option('--state-dir <dir>', 'state file and lock (default: dosync.yaml state_dir, else the backup dir; env DOSYNC_STATE_DIR)')
     .option('--no-prune', 'keep the images an update replaced')
     .option('--check-only', 'monitor mode: report (and notify) updates found, change nothing (env DOSYNC_CHECK_ONLY)')
     .option('--schedule <cron>', 'run cycles on a cron schedule instead of an interval, e.g. "0 3 * * *" (env DOSYNC_SCHEDULE)')

@@ -9,10 +9,10 @@
  * running containers): losing history must never stop the daemon.
  */
 import { promises as fsp } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { ConfigError, UserError, errorMessage } from '../util/errors.js';
+import { UserError, errorMessage } from '../util/errors.js';
 
 export const STATE_VERSION = 1;
 export const STATE_FILE_NAME = 'state.json';
@@ -32,12 +32,14 @@ export const CHECK_OUTCOMES = ['up-to-date', 'update-available', 'held', 'skippe
 export type CheckOutcome = (typeof CHECK_OUTCOMES)[number];
 export const UPDATE_OUTCOMES = ['updated', 'rolled-back', 'failed'] as const;
 export type UpdateOutcome = (typeof UPDATE_OUTCOMES)[number];
+/** A history entry is an update's outcome, or `retry`: `dosync retry` cleared a failed tag (`to` names it). */
+export const HISTORY_OUTCOMES = [...UPDATE_OUTCOMES, 'retry'] as const;
 
 const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: 'not an ISO date' });
 
 const failedSchema = z.object({ tag: z.string(), digest: z.string().optional(), at: isoDate, reason: z.string() });
 const historySchema = z.object({
-  from: z.string(), to: z.string(), at: isoDate, outcome: z.enum(UPDATE_OUTCOMES), backup: z.string().optional(), detail: z.string().optional(),
+  from: z.string(), to: z.string(), at: isoDate, outcome: z.enum(HISTORY_OUTCOMES), backup: z.string().optional(), detail: z.string().optional(),
   /** When the cycle that made this change started: the updates of one cycle share it (`dosync rollback` undoes them together). */
   cycle: isoDate.optional(),
 });
@@ -87,18 +89,6 @@ export function serviceKey(project: string, service: string): string {
 
 export function defaultStatePath(stateDir: string): string {
   return join(stateDir, STATE_FILE_NAME);
-}
-
-/**
- * The state dir: `--state-dir` if given, else the backup dir (`--backup-dir`, then the config's `backup_dir`),
- * else `backups/` next to the first compose file, where the compose writer puts backups by default.
- * Callers pass flag-or-env values already merged. Returns an absolute path.
- */
-export function resolveStateDir(input: { stateDir?: string; backupDir?: string; configBackupDir?: string; files: readonly string[] }): string {
-  const dir = input.stateDir ?? input.backupDir ?? input.configBackupDir;
-  if (dir) return resolve(dir);
-  if (input.files.length === 0) throw new ConfigError('no state dir: pass --state-dir (or -f docker-compose.yml, whose backups/ dir is the default)');
-  return join(dirname(resolve(input.files[0])), 'backups');
 }
 
 /** `2024-01-02T03:04:05.678Z` -> `20240102T030405678Z` (sorts by time, safe in file names). */

@@ -58,6 +58,19 @@ describe('dosync pause / resume', () => {
     assert.ok(JSON.parse(await readFile(join(dir, 'from-config', 'paused'), 'utf8')).since);
   });
 
+  test('the config file\'s state_dir wins over every backup dir, as for the daemon', async () => {
+    const cfg = join(dir, 'dosync.yaml');
+    await writeFile(cfg, `state_dir: ${join(dir, 'state-from-config')}\nbackup_dir: ${join(dir, 'bk-from-config')}\n`);
+    let r = await run(['pause', '-c', cfg, '--backup-dir', join(dir, 'bk-flag')], { DOSYNC_BACKUP_DIR: join(dir, 'bk-env') });
+    assert.equal(r.err, undefined);
+    assert.deepEqual(await readdir(join(dir, 'state-from-config')), ['paused']);
+    r = await run(['resume'], { DOSYNC_CONFIG: cfg });
+    assert.equal(r.out, `updates resumed (${join(dir, 'state-from-config')})\n`);
+    // DOSYNC_STATE_DIR still beats the config (which then is not even read).
+    await run(['pause', '-c', join(dir, 'missing.yaml')], { DOSYNC_STATE_DIR: join(dir, 'env-state') });
+    assert.deepEqual(await readdir(join(dir, 'env-state')), ['paused']);
+  });
+
   test('no way to find the state dir: a ConfigError asking for --state-dir', async () => {
     const r = await run(['pause', '-c', join(dir, 'missing-but-unused.yaml')], {});
     // An explicit config that does not exist is itself the error to report.

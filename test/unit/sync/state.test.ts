@@ -5,10 +5,10 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  StateStore, STATE_VERSION, migrate, recoverIntent, serviceKey, defaultStatePath, resolveStateDir, INTENT_STEPS,
+  StateStore, STATE_VERSION, migrate, recoverIntent, serviceKey, defaultStatePath, INTENT_STEPS,
   type Intent, type IntentStep, type Migration,
 } from '../../../src/sync/state.js';
-import { ConfigError, UserError } from '../../../src/util/errors.js';
+import { UserError } from '../../../src/util/errors.js';
 
 let dir: string;
 let path: string;
@@ -413,21 +413,5 @@ describe('recoverIntent decision table', () => {
     assert.equal(r.restoreFile, false);
     assert.equal(r.retagPrevious, false);
     assert.equal(recoverIntent({ step: 'rolling-back', mode: 'digest' }).retagPrevious, false, 'no previous image id known');
-  });
-});
-
-describe('resolveStateDir', () => {
-  const rows: Array<[Parameters<typeof resolveStateDir>[0], string]> = [
-    [{ stateDir: '/var/lib/dosync', backupDir: '/b', configBackupDir: '/c', files: ['/stack/compose.yml'] }, '/var/lib/dosync'],
-    [{ backupDir: '/b', configBackupDir: '/c', files: ['/stack/compose.yml'] }, '/b'],
-    [{ configBackupDir: '/c', files: ['/stack/compose.yml'] }, '/c'],
-    [{ files: ['/stack/compose.yml', '/other/override.yml'] }, '/stack/backups'],
-    [{ stateDir: 'rel/state', files: [] }, resolve('rel/state')],
-    [{ files: ['compose.yml'] }, resolve('backups')],
-  ];
-  for (const [input, expected] of rows) test(JSON.stringify(input), () => assert.equal(resolveStateDir(input), expected));
-
-  test('nothing to go on: a ConfigError asking for --state-dir', () => {
-    assert.throws(() => resolveStateDir({ files: [] }), (e: unknown) => e instanceof ConfigError && /--state-dir/.test(e.message));
   });
 });

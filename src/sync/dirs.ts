@@ -1,0 +1,48 @@
+/**
+ * Where dosync keeps compose backups and its state (state file, lock, pause flag). Every command finds them
+ * here, the same way, so `dosync pause`, `check`, `rollback` and `backups` see what a daemon started with the
+ * same flags, environment (a systemd unit often sets only DOSYNC_BACKUP_DIR) and dosync.yaml uses.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError } from '../util/errors.js';
+
+export interface DirSources {
+  /** `--state-dir` / `--backup-dir` as given on the command line (commands without one leave it out). */
+  flags?: { stateDir?: string; backupDir?: string };
+  env: Readonly<Record<string, string | undefined>>;
+  /** dosync.yaml's `state_dir` / `backup_dir`. */
+  config?: { state_dir?: string; backup_dir?: string };
+  /** The compose files (the first one's `backups/` dir is the last resort). */
+  files: readonly string[];
+}
+
+/** An empty variable counts as unset, as for every DOSYNC_* variable. */
+function envDir(env: DirSources['env'], name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/**
+ * The backup dir: `--backup-dir`, DOSYNC_BACKUP_DIR, dosync.yaml `backup_dir`; absolute. Undefined means
+ * `backups/` next to each file (where the compose writer puts them by default).
+ */
+export function resolveBackupDir(s: Omit<DirSources, 'files'>): string | undefined {
+  const dir = s.flags?.backupDir ?? envDir(s.env, 'DOSYNC_BACKUP_DIR') ?? s.config?.backup_dir;
+  return dir ? resolve(dir) : undefined;
+}
+
+/** A state dir named outright (`--state-dir`, DOSYNC_STATE_DIR): no config file is needed to find it. */
+export function explicitStateDir(s: Pick<DirSources, 'flags' | 'env'>): string | undefined {
+  return s.flags?.stateDir ?? envDir(s.env, 'DOSYNC_STATE_DIR');
+}
+
+/**
+ * The state dir: `--state-dir`, DOSYNC_STATE_DIR, dosync.yaml `state_dir`, else the backup dir
+ * (resolveBackupDir), else `backups/` next to the first compose file. Returns an absolute path.
+ */
+export function resolveStateDir(s: DirSources): string {
+  const dir = explicitStateDir(s) ?? s.config?.state_dir ?? resolveBackupDir(s);
+  if (dir) return resolve(dir);
+  if (s.files.length === 0) throw new ConfigError('no state dir: pass --state-dir (or -f docker-compose.yml, whose backups/ dir is the default)');
+  return join(dirname(resolve(s.files[0])), 'backups');
+}
