@@ -3,19 +3,18 @@ import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../util/errors.js';
-import { parseDuration } from '../util/duration.js';
+import { durationMs, notADuration } from '../util/duration.js';
 import { expandEnv } from '../registry/config.js';
 
 /** Where dosync.yaml is looked for when -c is not given (DOSync's locations). */
 export const CONFIG_SEARCH_PATH = ['dosync.yaml', 'dosync.yml', '/etc/dosync/dosync.yaml', '/etc/dosync/dosync.yml'];
 
-const duration = (field: string) => z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return typeof v === 'number' ? v * 1000 : parseDuration(v, field);
-  } catch (err) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
-    return z.NEVER;
-  }
+/** Seconds as a number, or a Go-style duration. The issue leaves the field out: the message adds its path once. */
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = typeof v === 'number' ? v * 1000 : durationMs(v);
+  if (ms !== undefined) return ms;
+  ctx.addIssue({ code: z.ZodIssueCode.custom, message: notADuration(String(v)) });
+  return z.NEVER;
 });
 
 const updateLevel = z.enum(['patch', 'minor', 'major', 'digest', 'none']);
@@ -25,17 +24,17 @@ export const serviceSettingsSchema = z.object({
   update: updateLevel.optional(),
   imagePolicy: z.unknown().optional(),
   image_policy: z.unknown().optional(),
-  health: z.object({ timeout: duration('health.timeout').optional(), stable: duration('health.stable').optional() }).strict().optional(),
+  health: z.object({ timeout: duration.optional(), stable: duration.optional() }).strict().optional(),
   paused: z.boolean().optional(),
   maintenance_window: z.string().optional(),
-  min_age: duration('min_age').optional(),
+  min_age: duration.optional(),
 }).strict();
 
 export const configFileSchema = z.object({
   /** DOSync's registry section: validated in detail by the registry module. */
   registry: z.record(z.unknown()).optional(),
   services: z.record(serviceSettingsSchema).optional(),
-  interval: duration('interval').optional(),
+  interval: duration.optional(),
   backup_dir: z.string().optional(),
   state_dir: z.string().optional(),
   keep_backups: z.number().int().min(1).optional(),
@@ -45,14 +44,14 @@ export const configFileSchema = z.object({
   /** IANA zone for maintenance windows and cron schedules (default: the system's). */
   timezone: z.string().optional(),
   /** A tag younger than this is held (publishers sometimes pull broken releases within hours). */
-  min_age: duration('min_age').optional(),
+  min_age: duration.optional(),
   schedule: z.string().optional(),
-  jitter: duration('jitter').optional(),
+  jitter: duration.optional(),
   check_only: z.boolean().optional(),
   notify: z.array(z.string()).optional(),
   listen: z.string().optional(),
   api_token: z.string().optional(),
-  health: z.object({ timeout: duration('health.timeout').optional(), stable: duration('health.stable').optional() }).strict().optional(),
+  health: z.object({ timeout: duration.optional(), stable: duration.optional() }).strict().optional(),
 }).strict();
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

@@ -7,6 +7,13 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
  * number of seconds. Returns milliseconds.
  */
 export function parseDuration(text: string, field = 'duration'): number {
+  const ms = durationMs(text);
+  if (ms === undefined) throw new ConfigError(`${field}: ${notADuration(text)}`);
+  return ms;
+}
+
+/** parseDuration without the throw: milliseconds, or undefined when `text` is not a duration. */
+export function durationMs(text: string): number | undefined {
   const s = text.trim();
   if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
@@ -16,10 +23,12 @@ export function parseDuration(text: string, field = 'duration'): number {
     total += Number(m[1]) * UNITS[m[2]];
     matched = re.lastIndex;
   }
-  if (s === '' || matched !== s.length) {
-    throw new ConfigError(`${field}: "${text}" is not a duration; use forms like 30s, 5m, 1h30m`);
-  }
-  return Math.round(total);
+  return s === '' || matched !== s.length ? undefined : Math.round(total);
+}
+
+/** What is wrong with `text`, without naming the field (the caller's message names it once). */
+export function notADuration(text: string): string {
+  return `"${text}" is not a duration; use forms like 30s, 5m, 1h30m`;
 }
 
 export function formatDuration(ms: number): string {
