@@ -41,7 +41,7 @@ export const configFileSchema = z.object({
   prune: z.boolean().optional(),
   /** Updates found outside these windows are reported and held until one opens: '02:00-04:00,14:00-15:30'. */
   maintenance_window: z.string().optional(),
-  /** IANA zone for maintenance windows and cron schedules (default: the system's). */
+  /** IANA zone for maintenance windows and cron schedules (default: the host's zone, TZ or /etc/localtime, for both). */
   timezone: z.string().optional(),
   /** A tag younger than this is held (publishers sometimes pull broken releases within hours). */
   min_age: duration.optional(),

@@ -1,7 +1,7 @@
 /**
  * When dosync acts: the next check (interval with jitter, or a cron expression through croner), maintenance
- * windows in an IANA time zone, minimum tag age, and pause. Everything but the pause flag file is pure: the
- * clock and the random source are arguments.
+ * windows in an IANA time zone (default the host's, as croner's), minimum tag age, and pause. Everything but the
+ * pause flag file and that default zone is pure: the clock and the random source are arguments.
  *
  * Windows are wall-clock ranges. On a day the clocks skip an hour the skipped part of a window simply does not
  * happen (02:30-04:00 opens at 03:00 when 02:00 jumps to 03:00); on a day they repeat an hour the repeated part
@@ -296,6 +296,7 @@ export interface HoldInput {
   /** Global pause, or the service's `paused: true`. */
   paused?: boolean | string;
   windows?: readonly MaintenanceWindow[];
+  /** IANA zone of the windows; unset: the host's zone (TZ, /etc/localtime), as for a cron schedule. */
   timeZone?: string;
   pushedAt?: Date;
   minAgeMs?: number;
@@ -310,7 +311,8 @@ export function updateHold(input: HoldInput): Hold | undefined {
     if (age.held) return { kind: 'min-age', until: age.until, reason: age.reason };
   }
   if (input.windows && input.windows.length > 0) {
-    const tz = input.timeZone ?? 'UTC';
+    // Like croner for `schedule:`, so a window and a cron schedule written alike open at the same instant.
+    const tz = input.timeZone ?? systemTimeZone();
     if (!isInWindow(input.now, input.windows, tz)) {
       const until = nextWindowStart(input.now, input.windows, tz);
       return { kind: 'window', until, reason: `outside the maintenance window ${input.windows.map((w) => w.text).join(',')} (${tz}); next opens ${until.toISOString()}` };
