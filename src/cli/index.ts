@@ -13,6 +13,7 @@ import { registerInitCommand } from './init.js';
 import { registerHealthCommand } from './health.js';
 import { registerCompletionCommand } from './completion.js';
 import { registerRollbackCommand } from './rollback.js';
+import { registerRetryCommand } from './retry.js';
 import { registerBackupsCommand } from './backups.js';
 import { registerConfigCommand } from './config.js';
 import type { TagInfo } from '../registry/types.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerInitCommand(program);
   registerHealthCommand(program);
   registerRollbackCommand(program);
+  registerRetryCommand(program);
   registerBackupsCommand(program);
   registerConfigCommand(program);
   registerCompletionCommand(program);

@@ -37,8 +37,8 @@ backup), the service is recreated and must pass the same health gate as an updat
 and the containers are put back as they were (exit 1).
 
 The tag rolled back from is recorded as failed for the service, so \`dosync sync\` does not apply it again;
-a newer tag is still applied when one appears. To allow that tag again, delete its entry from
-"services" -> "<project>/<service>" -> "failed" in <state-dir>/state.json while no dosync runs.
+a newer tag is still applied when one appears. To allow that tag again, run \`dosync retry SERVICE\`
+(\`dosync retry\` alone lists the failed tags with when and why).
 A running dosync daemon holds the project's lock: stop it for the rollback and start it again afterwards.
 
 Examples:
