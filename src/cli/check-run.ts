@@ -23,7 +23,11 @@ export async function checkAction(flags: CheckFlags): Promise<number> {
   if (tty) process.stderr.write('\r\x1b[K');
   const rows = plans.map(checkRow);
   if (flags.json) {
-    const services = rows.map((r, i) => ({ ...r, candidates: plans[i].selection?.candidates.map((c) => c.tag), dropped: plans[i].selection?.dropped }));
+    // Candidate and dropped tags only on request: for 200 services over 200-tag repositories they are
+    // 80,000 entries, which scripts reading the status do not want to parse.
+    const services = flags.explain
+      ? rows.map((r, i) => ({ ...r, candidates: plans[i].selection?.candidates.map((c) => c.tag), dropped: plans[i].selection?.dropped }))
+      : rows;
     process.stdout.write(`${JSON.stringify({ project: prepared.project.name, services, requests: runtime.registry.stats.requests }, null, 2)}\n`);
   } else {
     process.stdout.write(`${renderTable(rows)}\n`);

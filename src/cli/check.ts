@@ -56,7 +56,7 @@ export function registerCheckCommand(program: Command): void {
     .description('show, per service, the current tag, the newest tag its policy allows, and whether an update is due; changes nothing')
     .option('--state-dir <dir>', 'where the state file is (failed tags are shown as such; env DOSYNC_STATE_DIR)')
     .option('--json', 'machine-readable output')
-    .option('--explain', 'list each service\'s candidate and dropped tags and why')
+    .option('--explain', 'list each service\'s candidate and dropped tags and why (with --json: as "candidates" and "dropped")')
     .addHelpText('after', `
 Exit codes: 0 = everything up to date, 10 = updates available, 2 = an error (a registry, the engine, the config).
 Examples:
