@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { RegistryClient, registryBaseUrl, scopeForPath, type RegistryClientOptions } from '../../src/registry/client.js';
 import { RegistryError } from '../../src/util/errors.js';
+import { rejection } from '../helpers/rejection.js';
 
 interface Seen {
   method: string;
@@ -56,15 +57,6 @@ function client(extra: RegistryClientOptions = {}) {
   return { c, sleeps };
 }
 
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof RegistryError, `expected a RegistryError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
 
 const tagRequests = (fx: Fixture) => fx.seen.filter((s) => s.url.includes('/tags/list'));
 

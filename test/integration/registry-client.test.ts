@@ -11,6 +11,7 @@ import { RegistryError } from '../../src/util/errors.js';
 import type { Credential } from '../../src/registry/types.js';
 import { buildImage, pushAs, repoDigest, removeImages } from '../helpers/registry-images.js';
 import { startTokenServer, startTokenAuthRegistry, freePort, type TokenServer, type TokenAuthRegistry } from '../helpers/token-server.js';
+import { rejection } from '../helpers/rejection.js';
 
 const ANON = '127.0.0.1:5000';
 const BASIC = '127.0.0.1:5001';
@@ -36,15 +37,6 @@ function recordingLogger() {
   };
 }
 
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof RegistryError, `expected a RegistryError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
 
 function staticCredentials(map: Record<string, Credential>) {
   const asked: string[] = [];

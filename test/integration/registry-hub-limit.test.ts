@@ -20,6 +20,7 @@ import { planService, type PlanContext } from '../../src/sync/plan.js';
 import { checkRow } from '../../src/cli/check.js';
 import type { StackService } from '../../src/compose/stack.js';
 import { closeFixtures, fixture, hostRoutingAgent, json, makeTestCa, type Fixture, type Seen } from '../helpers/protocol-fixtures.js';
+import { rejection } from '../helpers/rejection.js';
 
 const HUB_USER = 'limitbot';
 const HUB_PASSWORD = 'dckr_pat_hub-limit-secret-0001';
@@ -130,15 +131,6 @@ describe('Docker Hub pull limit (protocol fixture)', () => {
     assert.ok(!text.includes('hub-token-'), 'a Hub token is in a log line or error');
   };
 
-  async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-    try {
-      await p;
-    } catch (err) {
-      assert.ok(err instanceof RegistryError, `expected a RegistryError, got ${String(err)}`);
-      return err;
-    }
-    assert.fail('expected the call to fail');
-  }
 
   test('protocol fixture: plenty left -> no delay; at the reserve Hub checks pause (logged once, with why and until when), other registries go on, and Hub is asked again after the window moved', async () => {
     behaviour = { remaining: 97, limit: 100 };

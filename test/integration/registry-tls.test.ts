@@ -23,6 +23,7 @@ import { trustedCas } from '../../src/registry/transport.js';
 import { ConfigError, RegistryError } from '../../src/util/errors.js';
 import { createLogger } from '../../src/util/logger.js';
 import { closeFixtures, fixture, json, makeTestCa, type Fixture, type TestCa } from '../helpers/protocol-fixtures.js';
+import { rejection } from '../helpers/rejection.js';
 
 const PASSWORD = 'tls-registry-password-0001';
 const TAGS = ['1.0.0', '1.1.0', '2.0.0'];
@@ -111,15 +112,6 @@ describe('registry ca_file (real CNCF registry serving TLS on loopback)', () => 
 
   const runtime = (registrySection: Record<string, unknown>) => createRegistryRuntime({ registry: registrySection } as ConfigFile, {}, logger, join(dir, 'dosync.yaml'));
 
-  async function rejection(p: Promise<unknown>): Promise<Error> {
-    try {
-      await p;
-    } catch (err) {
-      assert.ok(err instanceof Error);
-      return err;
-    }
-    assert.fail('expected the call to fail');
-  }
 
   for (const family of ['custom', 'harbor', 'gitlab'] as const) {
     test(`${family} with ca_file: the tags are listed over https, on loopback too`, async () => {
@@ -186,12 +178,12 @@ describe('registry ca_file (real CNCF registry serving TLS on loopback)', () => 
   });
 
   test('a ca_file that cannot be read, or is not a certificate, is a one-line config error naming the field', async () => {
-    const missing = await rejection(runtime({ harbor: { url: `https://${host}`, ca_file: join(dir, 'nope.pem') } }));
+    const missing = await rejection(runtime({ harbor: { url: `https://${host}`, ca_file: join(dir, 'nope.pem') } }), ConfigError);
     assert.ok(missing instanceof ConfigError);
     assert.equal(missing.message, `${join(dir, 'dosync.yaml')}: registry.harbor.ca_file: cannot read ${join(dir, 'nope.pem')} (ENOENT)`);
     const junk = join(dir, 'junk.pem');
     writeFileSync(junk, 'not a certificate\n');
-    const bad = await rejection(runtime({ custom: [{ url: 'https://a.example.com' }, { url: `https://${host}`, ca_file: junk }] }));
+    const bad = await rejection(runtime({ custom: [{ url: 'https://a.example.com' }, { url: `https://${host}`, ca_file: junk }] }), ConfigError);
     assert.ok(bad instanceof ConfigError);
     assert.equal(bad.message, `${join(dir, 'dosync.yaml')}: registry.custom[1].ca_file: ${junk} is not a PEM certificate (expected "-----BEGIN CERTIFICATE-----")`);
   });
