@@ -16,6 +16,7 @@ import { registerRollbackCommand } from './rollback.js';
 import { registerRetryCommand } from './retry.js';
 import { registerBackupsCommand } from './backups.js';
 import { registerConfigCommand } from './config.js';
+import { registerSelfUpdateHelperCommand } from './self-update.js';
 import type { TagInfo } from '../registry/types.js';
 
 /** package.json's version, found by walking up from this file: in the bundle this code sits at another depth than in src/. */
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerRetryCommand(program);
   registerBackupsCommand(program);
   registerConfigCommand(program);
+  registerSelfUpdateHelperCommand(program);
   registerCompletionCommand(program);
   return program;
 }

@@ -10,11 +10,15 @@ export function defaultProjectName(dir: string): string {
   return basename(resolve(dir)).toLowerCase().replace(/[^a-z0-9_-]/g, '');
 }
 
-/** The id of the container we run in, when we do (sidecar mode). */
-function ownContainerId(): string | undefined {
+/**
+ * The id of the container we run in, when we do (sidecar mode): the engine bind-mounts the container's own
+ * `containers/<id>/hostname` on /etc/hostname. (Any `/containers/<id>/` line would do inside a container, but
+ * a host's mount table may list other containers' shm mounts.)
+ */
+export function ownContainerId(): string | undefined {
   try {
     const cgroup = readFileSync('/proc/self/mountinfo', 'utf8');
-    const m = cgroup.match(/\/containers\/([a-f0-9]{64})\//);
+    const m = cgroup.match(/\/containers\/([a-f0-9]{64})\/hostname \/etc\/hostname /);
     if (m) return m[1];
   } catch { /* not Linux or no procfs */ }
   return existsSync('/.dockerenv') ? hostname() : undefined;
@@ -28,27 +32,58 @@ export interface ProjectHints {
   serviceNames: string[];
 }
 
+export interface MountInfo {
+  Type?: string;
+  Source: string;
+  Destination: string;
+}
+
+/**
+ * Where a path we see inside our container is on the host, through our bind mounts (the deepest mount that
+ * holds it); undefined when no bind mount holds it. Pure.
+ */
+export function hostPathOf(path: string, mounts: readonly MountInfo[]): string | undefined {
+  const holder = mounts
+    .filter((m) => m.Type === 'bind' && (path === m.Destination || path.startsWith(m.Destination.endsWith('/') ? m.Destination : `${m.Destination}/`)))
+    .sort((a, b) => b.Destination.length - a.Destination.length)[0];
+  if (!holder) return undefined;
+  const rest = path.slice(holder.Destination.length).replace(/^\/+/, '');
+  return rest ? `${holder.Source.replace(/\/+$/, '')}/${rest}` : holder.Source;
+}
+
 /**
  * Works out which Compose project the files belong to, so `up` addresses the running stack even when
  * dosync sees the compose file at another path (sidecar: /app/docker-compose.yml on the host's ./docker-compose.yml).
- * Order: explicit name; running containers whose config_files label lists our file; our own container's
- * project (sidecar); the directory-name default.
+ * Order: explicit name; containers whose config_files label lists our file; our own container's project
+ * (sidecar); the directory-name default.
+ *
+ * In a container our paths are translated to host paths through our mounts first: every dosync sidecar on a
+ * host sees its file as /app/docker-compose.yml, so that path alone would match another stack's containers.
+ * A container label naming our in-container path counts only with our host directory as working_dir (that
+ * is how dosync's own `compose up` labels the containers it recreates).
  */
 export async function resolveProject(docker: Docker, hints: ProjectHints): Promise<ComposeProject & { source: string }> {
   const files = hints.files.map((f) => resolve(f));
-  const fileDir = dirname(files[0]);
   const all = await listComposeContainers(docker).catch(() => [] as ContainerSummary[]);
+  const own = ownContainerId();
+  const mounts = own ? ((await docker.getContainer(own).inspect().catch(() => undefined))?.Mounts ?? []) : [];
+  const hostFiles = files.map((f) => hostPathOf(f, mounts) ?? f);
+  const hostDir = dirname(hostFiles[0]);
   const fromLabels = (name: string, source: string) => {
     const member = all.find((c) => c.labels[LABEL_PROJECT] === name && c.labels[LABEL_WORKDIR]);
-    return { name, workingDir: member?.labels[LABEL_WORKDIR] ?? fileDir, files, envFiles: hints.envFiles, source };
+    return { name, workingDir: member?.labels[LABEL_WORKDIR] ?? hostDir, files, envFiles: hints.envFiles, source };
   };
   if (hints.explicitName) return fromLabels(hints.explicitName, 'explicit name');
-  const byFile = all.find((c) => (c.labels[LABEL_CONFIG_FILES] ?? '').split(',').some((f) => files.includes(f)));
+  const translated = hostFiles.some((f, i) => f !== files[i]);
+  const byFile = all.find((c) => {
+    const listed = (c.labels[LABEL_CONFIG_FILES] ?? '').split(',');
+    if (listed.some((f) => hostFiles.includes(f))) return true;
+    return listed.some((f) => files.includes(f)) && (!translated || c.labels[LABEL_WORKDIR] === hostDir);
+  });
   if (byFile) return fromLabels(byFile.labels[LABEL_PROJECT], 'containers using this compose file');
-  const own = ownContainerId();
   const self = own && all.find((c) => c.id.startsWith(own));
   if (self) return fromLabels(self.labels[LABEL_PROJECT], 'the project dosync runs in');
-  const name = defaultProjectName(fileDir);
+  const name = defaultProjectName(hostDir);
   const hasServices = all.some((c) => c.labels[LABEL_PROJECT] === name);
   return fromLabels(name, hasServices ? 'directory name' : 'directory name (no containers yet)');
 }

@@ -9,6 +9,7 @@ import type { Credential } from '../registry/types.js';
 import { rewriteServiceImage, restoreServiceImage, type RewriteContext } from './rewrite.js';
 import { rollingBlocker, type ServiceSettings } from './service-settings.js';
 import type { Journal } from './journal.js';
+import { handOverSelfUpdate, type SelfTarget } from './self-update.js';
 
 export interface ApplyContext extends RewriteContext {
   docker: Docker;
@@ -20,6 +21,8 @@ export interface ApplyContext extends RewriteContext {
   journal: Journal;
   /** `project/service`, the key of a service in the state file. */
   stateKey: (service: string) => string;
+  /** dosync's own service when it runs in the stack (sidecar): updated through a helper container. */
+  self?: SelfTarget;
 }
 
 export type ApplyOutcome =
@@ -133,6 +136,9 @@ async function updateMember(step: Step, ctx: ApplyContext): Promise<string | und
   const running = step.before.filter((c) => c.state === 'running');
   // A stopped service stays stopped: its file is kept current, nothing is started.
   if (running.length === 0) return undefined;
+  if (ctx.self?.service === plan.service.name) {
+    return handOverSelfUpdate({ plan, from: step.from, to: step.to, newImageId: step.newImageId, previousImageId: previousImageId(step), backup: step.backup }, ctx.self, ctx);
+  }
   step.recreated = true;
   await ctx.journal.advance('recreating');
   const settings = ctx.settings(plan);

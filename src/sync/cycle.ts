@@ -9,15 +9,18 @@ import type { RegistryClient } from '../registry/client.js';
 import type { ConfigFile } from '../config/file.js';
 import type { Credential } from '../registry/types.js';
 import { serviceKey, type StateStore } from './state.js';
+import { resolveStateDir } from './dirs.js';
 import { Journal } from './journal.js';
 import { recoverPending } from './recover.js';
 import { resolveProject } from '../engine/project.js';
 import { pingEngine } from '../engine/docker.js';
+import { detectCompose } from '../engine/compose-cli.js';
 import { planService, type ServicePlan, type PlanContext } from './plan.js';
 import { applyGroup, type ApplyContext, type ApplyOutcome, type UpdatePlan } from './apply.js';
 import { groupReplicas, orderByDependencies } from './groups.js';
 import { serviceSettings } from './service-settings.js';
 import { ComposeChangedError } from '../compose/writer.js';
+import { prepareSelfUpdate, selfLast } from './self-update.js';
 
 export interface CycleSettings {
   files: string[];
@@ -151,14 +154,22 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
     texts.clear();
     for (const [path, text] of reread.texts) texts.set(path, text);
   }
+  // Sidecar mode: dosync's own service is updated through a helper container (see self-update.ts).
+  const self = await prepareSelfUpdate({ docker: deps.docker, project: project.name, state: deps.state, logger: deps.logger, prune: settings.prune, dryRun: settings.dryRun,
+    stateDir: settings.stateDir ?? resolveStateDir({ flags: { backupDir: settings.backupDir }, env: {}, files: settings.files }) });
+  applyCtx.self = self.target;
   const only = settings.onlyServices;
   const plans = await Promise.all(stack.services.map((s) => (only && !only.includes(s.name)
     ? { service: s, decision: { kind: 'skipped' as const, reason: 'not requested in this cycle' } }
+    : s.name === self.busy ? { service: s, decision: { kind: 'skipped' as const, reason: 'its self-update is in progress' } }
     : planService(s, ctx))));
-  const outcomes: CycleReport['outcomes'] = [];
+  // `docker compose version` takes ~0.2 s: find the Compose command while the first image is pulled.
+  // (A failure surfaces where composeUp awaits the same promise.)
+  if (!settings.dryRun && plans.some((p) => p.decision.kind === 'update')) void detectCompose().catch(() => undefined);
+  const outcomes: CycleReport['outcomes'] = [...self.settled];
   let failures = 0;
   const dependsOn = (name: string) => stack.services.find((s) => s.name === name)?.dependsOn.map((d) => d.service) ?? [];
-  for (const group of orderByDependencies(groupReplicas(plans), dependsOn)) {
+  for (const group of selfLast(orderByDependencies(groupReplicas(plans), dependsOn), self.target?.service)) {
     const updates: UpdatePlan[] = [];
     for (const plan of group.plans) {
       const d = plan.decision;
