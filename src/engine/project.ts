@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, symlink } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { listComposeContainers, LABEL_CONFIG_FILES, LABEL_PROJECT, LABEL_WORKDIR, type ContainerSummary } from './docker.js';
@@ -51,6 +52,37 @@ export function hostPathOf(path: string, mounts: readonly MountInfo[]): string |
   return rest ? `${holder.Source.replace(/\/+$/, '')}/${rest}` : holder.Source;
 }
 
+/** The inverse of hostPathOf: where a host path is inside our container, through a bind mount of it or of a directory above it. Pure. */
+export function containerPathOf(hostPath: string, mounts: readonly MountInfo[]): string | undefined {
+  const trim = (p: string) => p.replace(/\/+$/, '') || '/';
+  const holder = mounts
+    .filter((m) => m.Type === 'bind' && (trim(m.Source) === hostPath || hostPath.startsWith(`${trim(m.Source)}/`)))
+    .sort((a, b) => b.Source.length - a.Source.length)[0];
+  if (!holder) return undefined;
+  const rest = hostPath.slice(trim(holder.Source).length).replace(/^\/+/, '');
+  return rest ? `${trim(holder.Destination)}/${rest}` : holder.Destination;
+}
+
+async function ownMounts(docker: Docker, own: string | undefined): Promise<MountInfo[]> {
+  return own ? ((await docker.getContainer(own).inspect().catch(() => undefined))?.Mounts ?? []) : [];
+}
+
+/**
+ * Sidecar mode: makes the host's project directory reachable at its host path inside our container, as a
+ * symlink to where it is mounted. Compose runs with the host directory as --project-directory so that
+ * bind-mount sources are host paths for the engine, but it reads `env_file:`, `extends:` and the like itself,
+ * by that same path: without the alias those reads fail in the container. Does nothing on the host, when the
+ * path exists, or when no mount holds the directory (then such files cannot be read anyway).
+ */
+export async function aliasHostDirectory(docker: Docker, hostDir: string, mounts?: readonly MountInfo[]): Promise<void> {
+  const own = ownContainerId();
+  if (!own || existsSync(hostDir)) return;
+  const inside = containerPathOf(hostDir, mounts ?? await ownMounts(docker, own));
+  if (!inside || inside === hostDir) return;
+  await mkdir(dirname(hostDir), { recursive: true });
+  await symlink(inside, hostDir).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EEXIST') throw err; });
+}
+
 /**
  * Works out which Compose project the files belong to, so `up` addresses the running stack even when
  * dosync sees the compose file at another path (sidecar: /app/docker-compose.yml on the host's ./docker-compose.yml).
@@ -66,12 +98,15 @@ export async function resolveProject(docker: Docker, hints: ProjectHints): Promi
   const files = hints.files.map((f) => resolve(f));
   const all = await listComposeContainers(docker).catch(() => [] as ContainerSummary[]);
   const own = ownContainerId();
-  const mounts = own ? ((await docker.getContainer(own).inspect().catch(() => undefined))?.Mounts ?? []) : [];
+  const mounts = await ownMounts(docker, own);
   const hostFiles = files.map((f) => hostPathOf(f, mounts) ?? f);
   const hostDir = dirname(hostFiles[0]);
-  const fromLabels = (name: string, source: string) => {
+  const fromLabels = async (name: string, source: string) => {
     const member = all.find((c) => c.labels[LABEL_PROJECT] === name && c.labels[LABEL_WORKDIR]);
-    return { name, workingDir: member?.labels[LABEL_WORKDIR] ?? hostDir, files, envFiles: hints.envFiles, source };
+    const workingDir = member?.labels[LABEL_WORKDIR] ?? hostDir;
+    // Best effort (a read-only root filesystem refuses it): compose then reports any file it cannot read.
+    if (own) await aliasHostDirectory(docker, workingDir, mounts).catch(() => undefined);
+    return { name, workingDir, files, envFiles: hints.envFiles, source };
   };
   if (hints.explicitName) return fromLabels(hints.explicitName, 'explicit name');
   const translated = hostFiles.some((f, i) => f !== files[i]);

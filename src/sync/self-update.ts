@@ -24,7 +24,7 @@ import { errorMessage } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { composeUp } from '../engine/compose-cli.js';
 import { waitHealthy } from '../engine/health.js';
-import { ownContainerId } from '../engine/project.js';
+import { aliasHostDirectory, ownContainerId } from '../engine/project.js';
 import { LABEL_PROJECT, LABEL_SERVICE, removeReplacedImage, retagImage } from '../engine/docker.js';
 import type { Stack } from '../compose/stack.js';
 import { restoreServiceImage } from './rewrite.js';
@@ -235,6 +235,8 @@ async function helperWork(file: string, initial: SelfUpdateRecord, deps: HelperD
   const log = deps.logger.child({ service: record.service, selfUpdate: record.id });
   const update = async (patch: Partial<SelfUpdateRecord>) => { record = { ...record, ...patch }; await writeRecord(file, record); };
   const { project, service, health } = record;
+  // The helper has our mounts but not the alias dosync made in its own container (see aliasHostDirectory).
+  await aliasHostDirectory(deps.docker, project.workingDir).catch(() => undefined);
   const probe = health.url || health.tcpPort ? { url: health.url, tcpPort: health.tcpPort } : undefined;
 
   await update({ phase: 'recreating' });

@@ -13,10 +13,11 @@ import { ensureDosyncImage } from '../helpers/image.js';
 import { containerLog, inspectContainer, pushDosyncImage, removeImages, waitFor } from '../helpers/sidecar.js';
 
 /** The dosync service as a user adds it: socket + files mounted, host network (the registry is on loopback), short interval. */
-function dosyncService(image: string, volumes: string[]): string {
+function dosyncService(image: string, volumes: string[], extra: string[] = []): string {
   return [
     '  dosync:',
     `    image: ${image}`,
+    ...extra,
     '    network_mode: host',
     '    restart: unless-stopped',
     '    volumes:',
@@ -32,10 +33,11 @@ function dosyncService(image: string, volumes: string[]): string {
   ].join('\n');
 }
 
-function webService(image: string): string {
+function webService(image: string, extra: string[] = []): string {
   return [
     '  web:',
     `    image: ${image}`,
+    ...extra,
     '    environment:',
     '      GREETING: ${GREETING}',
     '    volumes:',
@@ -149,8 +151,11 @@ describe('dosync as a container in the stack (sidecar)', () => {
     await pushImage(`${u}/web`, '1.0.0', { version: '1.0.0', healthcheck: true });
     await pushImage(`${u}/web`, '1.1.0', { version: '1.1.0', healthcheck: true });
     // dosync is listed first: its own update must still come after web's in the cycle.
-    const original = `services:\n${dosyncService(`${dosyncRepo}:1.0.0`, ['.:/app'])}\n${webService(`${web}:1.0.0`)}\n`;
+    // env_file: is read by compose itself, by the host path: dosync and the helper must both reach it.
+    const original = `services:\n${dosyncService(`${dosyncRepo}:1.0.0`, ['.:/app'], ['    env_file: ./dosync.env'])}\n${webService(`${web}:1.0.0`, ['    env_file: ./web.env'])}\n`;
     const p = await stack(original, 'GREETING=hi\n');
+    await writeFile(join(p.dir, 'web.env'), 'FROM_ENV_FILE=web\n');
+    await writeFile(join(p.dir, 'dosync.env'), 'FROM_ENV_FILE=dosync\n');
     await p.compose(['up', '-d']);
     const old = await only(p, 'dosync');
 
@@ -167,6 +172,8 @@ describe('dosync as a container in the stack (sidecar)', () => {
     assert.deepEqual(await p.containers('dosync'), [next.id], 'one dosync container: the new one');
     assert.equal(await sh('docker', ['inspect', '-f', '{{index .Config.Labels "dosync.test.release"}}', next.id]), '1.1.0');
     assert.deepEqual(await p.versions('web'), ['1.1.0']);
+    assert.ok((await inspectContainer(next.id)).env.includes('FROM_ENV_FILE=dosync'), 'the helper read the env_file by its host path');
+    assert.ok((await inspectContainer((await p.containers('web'))[0])).env.includes('FROM_ENV_FILE=web'), 'dosync read the env_file by its host path');
     const newLog = await containerLog(next.id);
     assert.equal(newLog.some((l) => l.service === 'web' && String(l.msg).startsWith('updating')), false, 'web was updated by the old dosync, before it handed itself over');
     assert.equal(await readFile(p.file, 'utf8'), original.replace(`${dosyncRepo}:1.0.0`, `${dosyncRepo}:1.1.0`).replace(`${web}:1.0.0`, `${web}:1.1.0`));

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { hostPathOf, type MountInfo } from '../../../src/engine/project.js';
+import { containerPathOf, hostPathOf, type MountInfo } from '../../../src/engine/project.js';
 import { selfLast } from '../../../src/sync/self-update.js';
 import type { UpdateGroup } from '../../../src/sync/groups.js';
 import type { ServicePlan } from '../../../src/sync/plan.js';
@@ -25,6 +25,24 @@ describe('hostPathOf: a path inside the dosync container -> the host path (sidec
   for (const [name, mounts, path, expected] of cases) {
     test(name, () => assert.equal(hostPathOf(path, mounts), expected));
   }
+});
+
+describe('containerPathOf: a host path -> where the dosync container sees it', () => {
+  const mounts = [bind('/var/run/docker.sock', '/var/run/docker.sock'), bind('/srv/shop', '/app'), bind('/srv/shop/conf', '/etc/shop/'), bind('/srv/other/docker-compose.yml', '/other.yml')];
+  const cases: Array<[string, string, string | undefined]> = [
+    ['the mounted project directory', '/srv/shop', '/app'],
+    ['a file below it', '/srv/shop/web.env', '/app/web.env'],
+    ['the deepest mount wins', '/srv/shop/conf/x.yml', '/etc/shop/x.yml'],
+    ['a sibling with a common prefix is not below it', '/srv/shop2', undefined],
+    ['only a file of that directory is mounted', '/srv/other', undefined],
+    ['not mounted at all', '/home/me', undefined],
+  ];
+  for (const [name, path, expected] of cases) {
+    test(name, () => assert.equal(containerPathOf(path, mounts), expected));
+  }
+  test('round trip with hostPathOf for every path below a mount', () => {
+    for (const p of ['/srv/shop', '/srv/shop/a/b.yml', '/srv/shop/conf/c']) assert.equal(hostPathOf(containerPathOf(p, mounts)!, mounts), p);
+  });
 });
 
 describe('selfLast: dosync\'s own group is applied after every other group of the cycle', () => {
