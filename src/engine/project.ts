@@ -63,8 +63,18 @@ export function containerPathOf(hostPath: string, mounts: readonly MountInfo[]):
   return rest ? `${trim(holder.Destination)}/${rest}` : holder.Destination;
 }
 
+let mountsOfOwn: { id: string; mounts: Promise<MountInfo[]> } | undefined;
+
+/** Our container's mounts; they never change while it runs, so the daemon asks the engine once. */
 async function ownMounts(docker: Docker, own: string | undefined): Promise<MountInfo[]> {
-  return own ? ((await docker.getContainer(own).inspect().catch(() => undefined))?.Mounts ?? []) : [];
+  if (!own) return [];
+  if (mountsOfOwn?.id !== own) {
+    const mounts = docker.getContainer(own).inspect().then((info) => info.Mounts ?? []);
+    mountsOfOwn = { id: own, mounts };
+    // A failed lookup is not kept: the next cycle asks again.
+    mounts.catch(() => { if (mountsOfOwn?.mounts === mounts) mountsOfOwn = undefined; });
+  }
+  return mountsOfOwn.mounts.catch(() => []);
 }
 
 /**

@@ -16,7 +16,7 @@
  */
 import type Docker from 'dockerode';
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../util/logger.js';
@@ -167,6 +167,8 @@ export async function handOverSelfUpdate(h: HandOver, self: SelfTarget, ctx: App
 
 async function startHelper(docker: Docker, self: SelfTarget, record: SelfUpdateRecord): Promise<Docker.Container> {
   const own = await docker.getContainer(self.containerId).inspect();
+  const shared = (own.Mounts ?? []).some((m) => self.recordFile.startsWith(`${m.Destination.replace(/\/+$/, '')}/`));
+  if (!shared) throw new Error(`the state dir ${dirname(self.recordFile)} is not on a mount, so a helper container cannot share it; mount it from the host (e.g. ./backups:/app/backups)`);
   // The same view of the files as ours (socket, compose file, env file, state dir), by host path.
   const binds = (own.Mounts ?? []).flatMap((m) => {
     const mode = m.RW ? '' : ':ro';
@@ -192,7 +194,12 @@ async function startHelper(docker: Docker, self: SelfTarget, record: SelfUpdateR
       NetworkMode: network && !network.startsWith('container:') ? network : undefined,
     },
   });
-  await helper.start();
+  try {
+    await helper.start();
+  } catch (err) {
+    await helper.remove({ force: true }).catch(() => undefined);
+    throw err;
+  }
   return helper;
 }
 
