@@ -10,7 +10,10 @@ import { isMap, isScalar, isSeq, type Document, type Node, type Pair, type YAMLM
 import { ConfigError } from '../util/errors.js';
 import { keyString, parseComposeDocument } from './yaml.js';
 import { isDeepStrictEqual } from 'node:util';
+import { posix } from 'node:path';
 
+/** Where the project directory is mounted (the image's working directory). */
+export const CONTAINER_PROJECT_DIR = '/app';
 /** Where the image's default command reads the compose file. */
 export const CONTAINER_COMPOSE_FILE = '/app/docker-compose.yml';
 export const CONTAINER_BACKUP_DIR = '/app/backups';
@@ -32,25 +35,42 @@ export interface SidecarOptions {
   credentialVariables?: string[];
 }
 
-/** The service's value as plain data (what the inserted text must parse to). */
+/** `name` for `./name` (a path inside the project directory), else undefined. */
+function insideProject(path: string): string | undefined {
+  const rel = posix.normalize(path).replace(/\/+$/, '');
+  return path.startsWith('./') && rel !== '.' && !rel.startsWith('../') ? rel : undefined;
+}
+
+/**
+ * The service's value as plain data (what the inserted text must parse to). The whole project directory is
+ * mounted at /app, not just the compose file: Compose in the container must read `.env` and `env_file:` files,
+ * and the state dir (backups/) must be on a mount the self-update helper container can share.
+ */
 export function sidecarDefinition(opts: SidecarOptions): Record<string, unknown> {
-  const volumes = [
-    '/var/run/docker.sock:/var/run/docker.sock',
-    `${opts.composeFile}:${CONTAINER_COMPOSE_FILE}`,
-    `${opts.backupDir}:${CONTAINER_BACKUP_DIR}`,
-  ];
+  const volumes = ['/var/run/docker.sock:/var/run/docker.sock', `.:${CONTAINER_PROJECT_DIR}`];
+  const compose = insideProject(opts.composeFile);
+  const composeInContainer = compose ? `${CONTAINER_PROJECT_DIR}/${compose}` : CONTAINER_COMPOSE_FILE;
+  if (!compose) volumes.push(`${opts.composeFile}:${CONTAINER_COMPOSE_FILE}`);
+  // The daemon's default backup (and state) dir is backups/ next to the compose file.
+  const defaultBackups = posix.join(posix.dirname(composeInContainer), 'backups');
+  const backups = insideProject(opts.backupDir);
+  if (!backups || `${CONTAINER_PROJECT_DIR}/${backups}` !== defaultBackups) volumes.push(`${opts.backupDir}:${defaultBackups}`);
   const environment: Record<string, string> = { CHECK_INTERVAL: opts.interval };
   if (opts.configFile !== undefined) {
-    volumes.push(`${opts.configFile}:${CONTAINER_CONFIG_FILE}:ro`);
-    environment.DOSYNC_CONFIG = CONTAINER_CONFIG_FILE;
+    const config = insideProject(opts.configFile);
+    if (config) environment.DOSYNC_CONFIG = `${CONTAINER_PROJECT_DIR}/${config}`;
+    else {
+      volumes.push(`${opts.configFile}:${CONTAINER_CONFIG_FILE}:ro`);
+      environment.DOSYNC_CONFIG = CONTAINER_CONFIG_FILE;
+    }
   }
   return {
     image: opts.image,
     restart: 'unless-stopped',
+    ...(composeInContainer !== CONTAINER_COMPOSE_FILE ? { command: ['sync', '-f', composeInContainer] } : {}),
     volumes,
     environment,
     healthcheck: { test: ['CMD', 'dosync', 'health'], interval: '1m', timeout: '10s', retries: 3, start_period: '2m' },
-    labels: { 'dosync.enable': 'false' },
   };
 }
 
@@ -66,20 +86,25 @@ function blockLines(name: string, opts: SidecarOptions, def: Record<string, unkn
   const env = def.environment as Record<string, string>;
   const vol = def.volumes as string[];
   const hc = def.healthcheck as { test: string[]; interval: string; timeout: string; retries: number; start_period: string };
+  const volumeNotes: Record<string, string> = {
+    [vol[0]]: '# the Docker socket: dosync pulls images and recreates services through it',
+    [vol[1]]: '# the project directory: the compose file, .env and env_file: files Compose reads, dosync.yaml, backups/ (the state dir, shared with the self-update helper)',
+  };
   const lines: BlockLine[] = [
-    { depth: 0, text: '# dosync keeps the other services of this file on the newest image their policy allows (added by `dosync init`).' },
+    { depth: 0, text: '# dosync keeps the services of this file on the newest image their policy allows (added by `dosync init`).' },
+    { depth: 0, text: '# It updates itself too: a short-lived helper container from the new image recreates this service and puts the' },
+    { depth: 0, text: '# old image back if the new one does not become healthy. To pin it, add the label dosync.enable: "false".' },
     { depth: 0, text: `${quoteKey(name)}:` },
     { depth: 1, text: `image: ${v(opts.image)}` },
     { depth: 1, text: 'restart: unless-stopped' },
-    { depth: 1, text: 'volumes:' },
-    { depth: 1, item: true, text: '# the Docker socket: dosync pulls images and recreates services through it' },
-    { depth: 1, item: true, text: `- ${v(vol[0])}` },
-    { depth: 1, item: true, text: `# this compose file, where the image's default command (sync -f ${CONTAINER_COMPOSE_FILE}) reads it` },
-    { depth: 1, item: true, text: `- ${v(vol[1])}` },
-    { depth: 1, item: true, text: '# backups of the compose file, written before every change' },
-    { depth: 1, item: true, text: `- ${v(vol[2])}` },
   ];
-  if (opts.configFile !== undefined) lines.push({ depth: 1, item: true, text: `- ${v(vol[3])}` });
+  if (def.command) lines.push({ depth: 1, text: `command: ${JSON.stringify(def.command).replace(/","/g, '", "')}` });
+  lines.push({ depth: 1, text: 'volumes:' });
+  for (const volume of vol) {
+    const note = volumeNotes[volume];
+    if (note) lines.push({ depth: 1, item: true, text: note });
+    lines.push({ depth: 1, item: true, text: `- ${v(volume)}` });
+  }
   lines.push({ depth: 1, text: 'environment:' }, { depth: 2, text: `CHECK_INTERVAL: ${v(env.CHECK_INTERVAL)}` });
   if (env.DOSYNC_CONFIG) lines.push({ depth: 2, text: `DOSYNC_CONFIG: ${v(env.DOSYNC_CONFIG)}` });
   const creds = opts.credentialVariables ?? [];
@@ -94,9 +119,6 @@ function blockLines(name: string, opts: SidecarOptions, def: Record<string, unkn
     { depth: 2, text: `timeout: ${hc.timeout}` },
     { depth: 2, text: `retries: ${hc.retries}` },
     { depth: 2, text: `start_period: ${hc.start_period}` },
-    { depth: 1, text: 'labels:' },
-    { depth: 2, text: '# dosync does not update itself; remove this to let it' },
-    { depth: 2, text: '"dosync.enable": "false"' },
   );
   return lines;
 }

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile, lstat, readlink, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { ROOT } from '../helpers/docker.js';
 import { VERSION } from '../../src/cli/index.js';
 import { readStack } from '../../src/compose/stack.js';
@@ -139,17 +139,20 @@ describe('dosync init on existing compose files', () => {
       const check = await run('docker', ['compose', '-f', file, 'config', '-q'], { cwd: dir });
       assert.equal(check.code, 0, check.stderr);
       const json = JSON.parse((await run('docker', ['compose', '-f', file, 'config', '--format', 'json'], { cwd: dir })).stdout) as {
-        services: Record<string, { image: string; restart: string; volumes: Array<{ source: string; target: string }>; environment: Record<string, string>; healthcheck: { test: string[] } }>;
+        services: Record<string, { image: string; restart: string; command?: string[] | null; volumes: Array<{ source: string; target: string }>; environment: Record<string, string>; healthcheck: { test: string[] }; labels?: Record<string, string> }>;
       };
       const sidecar = json.services.dosync;
       assert.equal(sidecar.image, 'dosync:latest');
       assert.equal(sidecar.restart, 'unless-stopped');
       assert.deepEqual(sidecar.volumes.map((v) => [v.source.startsWith(`${dir}/`) ? relative(dir, v.source) : v.source, v.target]), [
         ['/var/run/docker.sock', '/var/run/docker.sock'],
-        [stack.file, '/app/docker-compose.yml'],
-        ['backups', '/app/backups'],
-        ['dosync.yaml', '/app/dosync.yaml'],
+        [dir, '/app'],
       ]);
+      // The project directory holds the compose file, .env, dosync.yaml and backups/; a compose file with
+      // another name than the image's default is named by the command.
+      assert.deepEqual(sidecar.command ?? undefined, stack.file === 'docker-compose.yml' ? undefined : ['sync', '-f', `/app/${stack.file}`]);
+      assert.equal(sidecar.environment.DOSYNC_CONFIG, '/app/dosync.yaml');
+      assert.equal(sidecar.labels?.['dosync.enable'], undefined, 'dosync may update itself');
       assert.equal(sidecar.environment.CHECK_INTERVAL, '2m');
       assert.deepEqual(sidecar.healthcheck.test, ['CMD', 'dosync', 'health']);
 
@@ -184,14 +187,18 @@ describe('dosync init on existing compose files', () => {
 });
 
 describe('docker-compose.example.yaml', () => {
-  test('compose accepts it, the db is pinned and every label policy compiles', async () => {
+  test('compose accepts it, the db is pinned, dosync updates itself and every label policy compiles', async () => {
     const file = join(ROOT, 'docker-compose.example.yaml');
     const r = await run('docker', ['compose', '-f', file, 'config', '-q'], { cwd: ROOT });
     assert.equal(r.code, 0, r.stderr);
     const stack = readStack([{ path: file, text: await readFile(file, 'utf8') }], {});
     assert.deepEqual(stack.services.map((s) => s.name), ['web', 'api', 'worker', 'db', 'dosync']);
     const enabled = Object.fromEntries(stack.services.map((s) => [s.name, resolvePolicy({ labels: s.labels }, { labels: `${s.name} labels`, service: 's', registry: 'r' }).enabled]));
-    assert.deepEqual(enabled, { web: true, api: true, worker: true, db: false, dosync: false });
+    assert.deepEqual(enabled, { web: true, api: true, worker: true, db: false, dosync: true }, 'dosync updates itself');
+    // Sidecar mounts: the project directory (for .env, env_file: and the shared state dir), and the file by its name.
+    const json = JSON.parse((await run('docker', ['compose', '-f', file, 'config', '--format', 'json'], { cwd: ROOT })).stdout) as { services: { dosync: { command: string[]; volumes: Array<{ source: string; target: string }> } } };
+    assert.deepEqual(json.services.dosync.volumes.map((v) => [v.source, v.target]), [['/var/run/docker.sock', '/var/run/docker.sock'], [resolve(ROOT), '/app']]);
+    assert.deepEqual(json.services.dosync.command, ['sync', '-f', '/app/docker-compose.example.yaml']);
   });
 });
 

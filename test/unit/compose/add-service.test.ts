@@ -67,7 +67,7 @@ describe('addDosyncService: layout of the inserted block', () => {
     assert.match(r.text, /"80:80"\n\n  # dosync keeps/, 'a blank line before the block, as between the other services');
     assert.match(added, /\n  dosync:\n    image: dosync:latest\n    restart: unless-stopped\n    volumes:\n      # the Docker socket/);
     assert.match(added, /\n      - \/var\/run\/docker.sock:\/var\/run\/docker.sock\n/);
-    assert.match(r.text, /"dosync.enable": "false"\n\nvolumes:\n  data: \{\}\n$/, 'the block ends before the blank line that precedes volumes:');
+    assert.match(r.text, /start_period: 2m\n\nvolumes:\n  data: \{\}\n$/, 'the block ends before the blank line that precedes volumes:');
   });
 
   test('four-space file with flush sequences and no blank lines between services', () => {
@@ -93,15 +93,15 @@ describe('addDosyncService: layout of the inserted block', () => {
     const r = addDosyncService(text, OPTS);
     insertedPart(text, r.text);
     const lines = r.text.split('\n');
-    assert.equal(lines.indexOf('    #   - "80:80"') + 1, lines.indexOf('  # dosync keeps the other services of this file on the newest image their policy allows (added by `dosync init`).'));
-    assert.ok(r.text.endsWith('"dosync.enable": "false"\n# trailing remark\n'));
+    assert.equal(lines.indexOf('    #   - "80:80"') + 1, lines.indexOf('  # dosync keeps the services of this file on the newest image their policy allows (added by `dosync init`).'));
+    assert.ok(r.text.endsWith('start_period: 2m\n# trailing remark\n'));
   });
 
   test('a file without a final newline gets the block after a line break, still without a final newline', () => {
     const text = 'services:\n  web:\n    image: nginx:1.25.3';
     const r = addDosyncService(text, OPTS);
     assert.equal(insertedPart(text, r.text).startsWith('\n  # dosync'), true);
-    assert.ok(r.text.endsWith('"dosync.enable": "false"'));
+    assert.ok(r.text.endsWith('start_period: 2m'));
     assertServices(text, r.text);
   });
 
@@ -112,14 +112,46 @@ describe('addDosyncService: layout of the inserted block', () => {
     assertServices(text, r.text);
   });
 
-  test('without a config file no dosync.yaml is mounted; an image with odd characters is quoted', () => {
+  test('without a config file no dosync.yaml is named; another compose file name gets a command naming it in /app', () => {
     const opts: SidecarOptions = { ...OPTS, configFile: undefined, image: 'registry.example.com:5000/ops/dosync:0.1.0', composeFile: './my stack.yml' };
     const text = 'services:\n  web:\n    image: nginx:1.25.3\n';
     const r = addDosyncService(text, opts);
-    assert.doesNotMatch(r.text, /dosync\.yaml/);
-    assert.match(r.text, /- "\.\/my stack\.yml:\/app\/docker-compose\.yml"/);
+    assert.doesNotMatch(r.text, /DOSYNC_CONFIG/);
+    assert.match(r.text, /\n    image: registry\.example\.com:5000\/ops\/dosync:0\.1\.0\n    restart: unless-stopped\n    command: \["sync", "-f", "\/app\/my stack\.yml"\]\n/);
+    assert.deepEqual(sidecarDefinition(opts).volumes, ['/var/run/docker.sock:/var/run/docker.sock', '.:/app']);
     assertServices(text, r.text, 'dosync', opts);
   });
+
+  test('the project directory is mounted at /app (compose file, .env, env_file:, dosync.yaml, backups/), and dosync may update itself', () => {
+    const text = 'services:\n  web:\n    image: nginx:1.25.3\n';
+    const r = addDosyncService(text, OPTS);
+    const added = insertedPart(text, r.text);
+    assert.match(added, /\n      - \/var\/run\/docker.sock:\/var\/run\/docker.sock\n      # the project directory[^\n]*\n      - \.:\/app\n    environment:\n/);
+    assert.doesNotMatch(added, /\n *(command|labels):/, 'default command, no dosync.enable label');
+    assert.match(added, /# It updates itself too/);
+    assert.deepEqual(sidecarDefinition(OPTS).environment, { CHECK_INTERVAL: '5m', DOSYNC_CONFIG: '/app/dosync.yaml' });
+    assertServices(text, r.text);
+  });
+
+  const mounts: Array<[string, Partial<SidecarOptions>, string[], Record<string, string>]> = [
+    ['backups in another project folder', { backupDir: './state/bk' }, ['./state/bk:/app/backups'], { DOSYNC_CONFIG: '/app/dosync.yaml' }],
+    ['backups outside the project', { backupDir: '/var/backups/shop' }, ['/var/backups/shop:/app/backups'], { DOSYNC_CONFIG: '/app/dosync.yaml' }],
+    ['backups given as ./backups/', { backupDir: './backups/' }, [], { DOSYNC_CONFIG: '/app/dosync.yaml' }],
+    ['dosync.yaml in a project folder', { configFile: './conf/dosync.yaml' }, [], { DOSYNC_CONFIG: '/app/conf/dosync.yaml' }],
+    ['dosync.yaml outside the project', { configFile: '/etc/dosync/dosync.yaml' }, ['/etc/dosync/dosync.yaml:/app/dosync.yaml:ro'], { DOSYNC_CONFIG: '/app/dosync.yaml' }],
+    ['a compose file outside the project', { composeFile: '/srv/other/docker-compose.yml' }, ['/srv/other/docker-compose.yml:/app/docker-compose.yml'], { DOSYNC_CONFIG: '/app/dosync.yaml' }],
+  ];
+  for (const [name, change, extra, env] of mounts) {
+    test(`mounts: ${name}`, () => {
+      const opts = { ...OPTS, ...change };
+      const def = sidecarDefinition(opts);
+      assert.deepEqual(def.volumes, ['/var/run/docker.sock:/var/run/docker.sock', '.:/app', ...extra]);
+      assert.deepEqual(def.environment, { CHECK_INTERVAL: '5m', ...env });
+      assert.equal(def.command, undefined);
+      const text = 'services:\n  web:\n    image: nginx:1.25.3\n';
+      assertServices(text, addDosyncService(text, opts).text, 'dosync', opts);
+    });
+  }
 
   test('another service name', () => {
     const text = 'services:\n  web:\n    image: nginx:1.25.3\n';
@@ -131,16 +163,16 @@ describe('addDosyncService: layout of the inserted block', () => {
 
 describe('addDosyncService: empty and flow-style services', () => {
   const cases: Array<{ name: string; text: string; withoutNull?: string; expect: RegExp }> = [
-    { name: 'services: with nothing, last line', text: 'name: x\nservices:\n', expect: /^services:\n  # dosync keeps[^\n]*\n  dosync:\n    image/m },
+    { name: 'services: with nothing, last line', text: 'name: x\nservices:\n', expect: /^services:\n  # dosync keeps(?:[^\n]*\n)+  dosync:\n    image/m },
     { name: 'services: with nothing, no final newline', text: 'services:', expect: /^services:\n  # dosync/ },
-    { name: 'services: with nothing, another key follows', text: 'services:\nvolumes:\n    data: {}\n', expect: /^services:\n    # dosync[^\n]*\n    dosync:\n        image[\s\S]*"false"\nvolumes:\n    data: \{\}\n$/ },
-    { name: 'services: ~ with a comment', text: 'services: ~  # none yet\nvolumes: {}\n', withoutNull: 'services:   # none yet\nvolumes: {}\n', expect: /^services:   # none yet\n  # dosync[\s\S]*"false"\nvolumes: \{\}\n$/ },
+    { name: 'services: with nothing, another key follows', text: 'services:\nvolumes:\n    data: {}\n', expect: /^services:\n    # dosync(?:[^\n]*\n)+    dosync:\n        image[\s\S]*start_period: 2m\nvolumes:\n    data: \{\}\n$/ },
+    { name: 'services: ~ with a comment', text: 'services: ~  # none yet\nvolumes: {}\n', withoutNull: 'services:   # none yet\nvolumes: {}\n', expect: /^services:   # none yet\n  # dosync[\s\S]*start_period: 2m\nvolumes: \{\}\n$/ },
     { name: 'services: null', text: 'services: null\n', withoutNull: 'services: \n', expect: /^services: \n  # dosync/ },
     { name: 'services: {}', text: 'services: {}\n', expect: /^services: \{dosync: \{"image":"dosync:latest",/ },
     { name: 'one-line flow mapping', text: 'services: {web: {image: nginx:1.25.3}}\n', expect: /^services: \{web: \{image: nginx:1\.25\.3\}, dosync: \{"image"/ },
     { name: 'multi-line flow mapping with a trailing comma', text: 'services: {\n  web: {image: nginx:1.25.3},\n}\n', expect: /^services: \{\n  web: \{image: nginx:1\.25\.3\},\n  dosync: \{"image"[^\n]*\},\n\}\n$/ },
     { name: 'JSON file', text: '{\n  "services": {\n    "web": {"image": "nginx:1.25.3"}\n  }\n}\n', expect: /\n    "web": \{"image": "nginx:1\.25\.3"\},\n    "dosync": \{"image"/ },
-    { name: 'no services key at all', text: 'version: "3.8"\n# only a version so far\n', expect: /^version: "3\.8"\nservices:\n  # dosync[\s\S]*"false"\n# only a version so far\n$/ },
+    { name: 'no services key at all', text: 'version: "3.8"\n# only a version so far\n', expect: /^version: "3\.8"\nservices:\n  # dosync[\s\S]*start_period: 2m\n# only a version so far\n$/ },
     { name: 'JSON without services', text: '{"version": "3"}', expect: /^\{"version": "3", "services": \{"dosync": \{"image"/ },
   ];
   for (const c of cases) {
