@@ -10,7 +10,7 @@ import { runCycle, loadStack, stackEnvFiles, type CycleSettings, type CycleRepor
 import { StateStore, defaultStatePath } from '../sync/state.js';
 import { resolveBackupDir, resolveStateDir } from '../sync/dirs.js';
 import { acquireLock } from '../sync/lock.js';
-import { defaultProjectName } from '../engine/project.js';
+import { defaultProjectName, resolveProject } from '../engine/project.js';
 import { startDaemon } from '../sync/daemon.js';
 import { parseSchedule, nextRun } from '../sync/schedule.js';
 import { startHeartbeat } from '../sync/heartbeat.js';
@@ -54,10 +54,17 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     prune: flags.prune && config.prune !== false,
     rolling: flags.rollingUpdate ?? envFlag(env, 'DOSYNC_ROLLING_UPDATE') ?? false,
     projectName: explicitProject,
+    oneShot: flags.once ?? false,
   };
   // Read the stack once up front: a bad compose file is a startup error, and it names the project to lock.
-  const { stack } = await loadStack(settings.files, await stackEnvFiles(settings.files, envFile));
-  const projectName = settings.projectName ?? stack.projectName ?? defaultProjectName(dirname(settings.files[0]));
+  const docker = createDocker();
+  const envFiles = await stackEnvFiles(settings.files, envFile);
+  const { stack } = await loadStack(settings.files, envFiles);
+  // The containers' labels name the project (in a sidecar the file's directory is just /app); the
+  // directory name is the fallback when the engine cannot be asked yet.
+  const projectName = settings.projectName ?? stack.projectName
+    ?? (await resolveProject(docker, { files: settings.files, envFiles, serviceNames: stack.services.map((s) => s.name) }).then((p) => p.name, () => undefined))
+    ?? defaultProjectName(dirname(settings.files[0]));
   const stateDir = resolveStateDir({ flags, env, config, files: settings.files });
   const state = await StateStore.open(defaultStatePath(stateDir));
   for (const w of state.warnings) logger.warn(w);
@@ -70,7 +77,6 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   const listen = flags.once ? undefined : flags.listen ?? envValue(env, 'DOSYNC_LISTEN') ?? config.listen;
   const metrics = listen ? (await import('../metrics/index.js')).createMetrics() : undefined;
   const registry = await createRegistryRuntime(config, configEnv, logger, configPath, { observer: metrics });
-  const docker = createDocker();
   const controller = new AbortController();
   const deps = { docker, logger, state, stopping: () => controller.signal.aborted, ...registry };
 

@@ -35,6 +35,11 @@ export interface CycleSettings {
   stateDir?: string;
   /** Only these services are checked and updated (API `?service=`, registry webhooks); the rest are left alone this cycle. */
   onlyServices?: string[];
+  /**
+   * `sync --once`: dosync's own service is left alone, because its recreated container would run one
+   * cycle and exit, which the health gate would take for a failed release.
+   */
+  oneShot?: boolean;
   /** The clock (tests inject one). */
   now?: () => Date;
   /** --rolling-update: roll out every eligible service side by side (per service: label dosync.rollout). */
@@ -162,6 +167,8 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   const plans = await Promise.all(stack.services.map((s) => (only && !only.includes(s.name)
     ? { service: s, decision: { kind: 'skipped' as const, reason: 'not requested in this cycle' } }
     : s.name === self.busy ? { service: s, decision: { kind: 'skipped' as const, reason: 'its self-update is in progress' } }
+    : settings.oneShot && s.name === self.target?.service
+      ? { service: s, decision: { kind: 'skipped' as const, reason: 'dosync\'s own service: a one-shot run (--once) does not update itself; the daemon does' } }
     : planService(s, ctx))));
   // `docker compose version` takes ~0.2 s: find the Compose command while the first image is pulled.
   // (A failure surfaces where composeUp awaits the same promise.)

@@ -319,8 +319,9 @@ export async function settleSelfUpdate(input: SettleInput): Promise<Settled> {
   let { result, reason } = record;
   const own = await docker.getContainer(self.containerId).inspect();
   if (record.phase !== 'done') {
-    const helper = await docker.getContainer(record.helperName).inspect().catch(() => undefined);
-    if (helper?.State?.Running || helper?.State?.Status === 'created') {
+    // Only a 404 means the helper is gone; any other failure to ask (a busy engine) means "ask again next cycle".
+    const helper = await docker.getContainer(record.helperName).inspect().catch((err: { statusCode?: number }) => (err?.statusCode === 404 ? undefined : 'unknown' as const));
+    if (helper === 'unknown' || helper?.State?.Running || helper?.State?.Status === 'created') {
       log.info(`a self-update to ${record.to} is in progress (helper ${record.helperName})`);
       return { busy: true };
     }

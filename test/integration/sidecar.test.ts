@@ -140,6 +140,39 @@ describe('dosync as a container in the stack (sidecar)', () => {
     const ms = between(log, (l) => l.service === 'web' && String(l.msg).startsWith('updating'), (l) => l.service === 'web' && l.msg === 'updated');
     console.log(`# sidecar recreate-update of web (pull, rewrite, compose up, health gate): ${ms} ms`);
   });
+  test('sync --once in the sidecar updates web but leaves its own service alone (a one-shot container would exit); state and lock name the host project', async () => {
+    const u = unique('it/sideonce');
+    const web = `${REGISTRY}/${u}/web`;
+    const dosyncImage = await pushDosyncImage(`${u}/dosync`, '1.0.0', { keepLocal: true });
+    const newer = await pushDosyncImage(`${u}/dosync`, '1.1.0', { lines: ['LABEL dosync.test.release=1.1.0'] });
+    images.push(dosyncImage, newer, `${web}:1.0.0`, `${web}:1.1.0`);
+    await pushImage(`${u}/web`, '1.0.0', { version: '1.0.0', healthcheck: true });
+    await pushImage(`${u}/web`, '1.1.0', { version: '1.1.0', healthcheck: true });
+    const service = dosyncService(dosyncImage, ['.:/app'])
+      .replace('restart: unless-stopped', 'restart: "no"')
+      .replace(/command: \[.*\]/, 'command: [sync, --once, -f, /app/docker-compose.yml, --health-stable, 2s, --health-timeout, 60s]');
+    const original = `services:\n${webService(`${web}:1.0.0`)}\n${service}\n`;
+    const p = await stack(original, 'GREETING=hi\n');
+    // Not `up --wait`: the one-shot dosync exits, which --wait takes for a failure.
+    await sh('docker', ['compose', '-p', p.name, '-f', p.file, 'up', '-d'], { cwd: p.dir });
+    const sidecar = await only(p, 'dosync');
+    const done = await waitFor('the one-shot dosync to exit', async () => {
+      const c = await inspectContainer(sidecar);
+      return c.status === 'exited' ? c : undefined;
+    }, undefined, async () => recent(await containerLog(sidecar)));
+    const log = await containerLog(sidecar);
+    assert.equal(done.status, 'exited');
+    assert.equal(await sh('docker', ['inspect', '-f', '{{.State.ExitCode}}', sidecar]), '0', recent(log));
+    assert.deepEqual(await p.versions('web'), ['1.1.0']);
+    const skip = log.find((l) => l.service === 'dosync' && /one-shot run \(--once\) does not update itself/.test(String(l.msg)));
+    assert.ok(skip, `the own service is skipped with the reason: ${recent(log)}`);
+    assert.equal(await readFile(p.file, 'utf8'), original.replace(`${web}:1.0.0`, `${web}:1.1.0`), 'only the image line of web changed');
+    const state = JSON.parse(await readFile(join(p.dir, 'backups', 'state.json'), 'utf8')) as { services: Record<string, { failed?: unknown[] }> };
+    assert.ok(state.services[`${p.name}/web`], `state keyed by the host project, not the container's /app: ${Object.keys(state.services).join(', ')}`);
+    assert.ok(!Object.keys(state.services).some((k) => k.startsWith('app/')));
+    assert.deepEqual(state.services[`${p.name}/dosync`]?.failed ?? [], [], 'its newer release is not marked failed');
+  });
+
   test('self-update: dosync updates web, then hands its own update to a helper; the new dosync is healthy and confirms it', async () => {
     const u = unique('it/self');
     const web = `${REGISTRY}/${u}/web`;
@@ -215,7 +248,9 @@ describe('dosync as a container in the stack (sidecar)', () => {
 
     assert.equal(await readFile(p.file, 'utf8'), original, 'the compose file is as before');
     const line = (await containerLog(back)).find((l) => String(l.msg).startsWith(failedMsg));
-    assert.match(String(line?.msg), /exited with code 3|restarting/);
+    // The helper's verdict names the cause; if the helper's record was lost, the old dosync's own verdict says so.
+    // (Seen once in CI, cause not found: the helper's logs go with its container.) The outcome is asserted either way.
+    assert.match(String(line?.msg), /exited with code 3|restarting|the self-update helper stopped before it finished/);
     assert.match(String(line?.msg), new RegExp(`rolled back to ${dosyncRepo}:1.0.0`.replace(/[.]/g, '\\.')));
     const state = JSON.parse(await readFile(join(p.dir, 'backups', 'state.json'), 'utf8')) as { services: Record<string, { failed: Array<{ tag: string }>; history: Array<{ outcome: string }> }> };
     const own = state.services[`${p.name}/dosync`];
