@@ -158,7 +158,9 @@ describe('replicas', () => {
       const r = await dosync(['sync', '-f', p.file, '--once', ...FAST]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       await new Promise((res) => setTimeout(res, 500));
-      const answers = (await sh('docker', ['logs', '--since', since, client])).split('\n').filter(Boolean);
+      const stamped = (await sh('docker', ['logs', '--timestamps', '--since', since, client])).split('\n').filter(Boolean)
+        .map((l) => ({ at: Date.parse(l.slice(0, l.indexOf(' '))), answer: l.slice(l.indexOf(' ') + 1) }));
+      const answers = stamped.map((a) => a.answer);
       assert.ok(answers.length > 20, `the client polled during the rollout (${answers.length} answers)`);
       assert.equal(answers.filter((a) => a === 'FAIL').length, 0, `no failed request: ${answers.join(',')}`);
       assert.ok(answers.includes('1.0.1'), 'the client reached the new version');
@@ -166,8 +168,14 @@ describe('replicas', () => {
       assert.equal(after.length, 3);
       assert.ok(after.every((id) => !before.has(id)), 'all old containers were replaced');
       assert.deepEqual(await p.versions('web'), ['1.0.1', '1.0.1', '1.0.1']);
-      const updated = logLines(r.stdout).find((l) => l.msg === 'updated');
+      const lines = logLines(r.stdout);
+      const updated = lines.find((l) => l.msg === 'updated');
       assert.equal(updated?.rollout, 'rolling');
+      // Figures for the notes: the rollout's duration, and the longest wait between two answered requests (the client asks every 50 ms).
+      const ok = stamped.filter((a) => a.answer !== 'FAIL').map((a) => a.at);
+      const longestGap = Math.max(...ok.slice(1).map((t, i) => t - ok[i]));
+      const started = lines.find((l) => String(l.msg).startsWith('updating'));
+      console.log(`# rolling update of 3 replicas: ${Number(updated?.time) - Number(started?.time)} ms from "updating" to "updated"; longest gap between answered requests ${longestGap} ms`);
     } finally {
       await p.destroy();
     }
