@@ -34,8 +34,6 @@ COPY --from=build /src/dist /opt/dosync/dist
 COPY --from=build /src/bin /opt/dosync/bin
 RUN ln -s /opt/dosync/bin/dosync.js /usr/local/bin/dosync && dosync --version && docker compose version
 ENV NODE_ENV=production
-# A small young generation keeps the idle daemon's memory flat (bench item 5); same as systemd/dosync.service.
-ENV NODE_OPTIONS=--max-semi-space-size=2
 # The compose file is mounted at /app/docker-compose.yml, backups go next to it (/app/backups), and a
 # dosync.yaml mounted at /app/dosync.yaml is found from the working directory. DOSync's environment
 # variables work: CHECK_INTERVAL=1m, VERBOSE=--verbose, registry credentials (DOCKERHUB_PASSWORD, GITHUB_PAT ...).

@@ -1,45 +1,24 @@
 /**
  * Item 5: the daemon (`dosync sync --dry-run -i 1s`, so nothing changes) over the 200-service stack,
  * all services up to date (idle cycles). Resident memory and CPU time are read from /proc when the
- * log says cycle 1, 10, 50 and 100 are done ("dry run done" lines). It runs twice: with node's default
- * heap settings, and as shipped (the NODE_OPTIONS of systemd/dosync.service, which the image sets too).
+ * log says cycle 1, 10, 50 and 100 are done ("dry run done" lines).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { BenchContext, ItemResult } from '../lib/context.js';
-import { DOSYNC, ROOT, median, procSample } from '../lib/proc.js';
+import { DOSYNC, median, procSample } from '../lib/proc.js';
 
 interface Sample { cycle: number; rssMb: number; peakMb: number; cpuMs: number; cycleMs: number }
-
-/** NODE_OPTIONS as the systemd unit sets it (one source of truth for the shipped setting). */
-export function shippedNodeOptions(): string {
-  const unit = readFileSync(join(ROOT, 'systemd/dosync.service'), 'utf8');
-  const m = /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit);
-  if (!m) throw new Error('systemd/dosync.service sets no NODE_OPTIONS');
-  return m[1].trim();
-}
 
 export async function benchFootprint(ctx: BenchContext): Promise<ItemResult> {
   const repos = await ctx.scaleRepos();
   const file = ctx.writeStack('footprint', repos, ctx.scale.services);
-  const defaults = await runDaemon(ctx, file, {});
-  const nodeOptions = shippedNodeOptions();
-  const shipped = await runDaemon(ctx, file, { NODE_OPTIONS: nodeOptions });
-  return {
-    rows: [...defaults.rows('node defaults'), ...shipped.rows(`as shipped, NODE_OPTIONS=${nodeOptions}`)],
-    data: { nodeDefaults: defaults.data, shipped: { nodeOptions, ...shipped.data } },
-  };
-}
-
-async function runDaemon(ctx: BenchContext, file: string, extraEnv: Record<string, string>) {
   const project = `dosyncbench${randomBytes(3).toString('hex')}`;
   const wanted = new Set(ctx.scale.cycles);
   const last = Math.max(...ctx.scale.cycles);
   const child = spawn(DOSYNC[0], [DOSYNC[1], 'sync', '-f', file, '-p', project, '--dry-run', '-i', '1s'], {
-    env: { ...process.env, DOSYNC_LOG_FORMAT: 'json', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DOSYNC_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -63,7 +42,7 @@ async function runDaemon(ctx: BenchContext, file: string, extraEnv: Record<strin
         rssByCycle.push(+now.rssMb.toFixed(1));
         if (wanted.has(cycle)) {
           samples.push({ cycle, ...now, cycleMs: entry.durationMs ?? NaN });
-          ctx.log(`daemon${extraEnv.NODE_OPTIONS ? ` (${extraEnv.NODE_OPTIONS})` : ''} cycle ${cycle}: RSS ${samples.at(-1)!.rssMb.toFixed(1)} MB`);
+          ctx.log(`daemon cycle ${cycle}: RSS ${samples.at(-1)!.rssMb.toFixed(1)} MB`);
         }
         if (cycle >= last) resolve();
       });
@@ -81,11 +60,11 @@ async function runDaemon(ctx: BenchContext, file: string, extraEnv: Record<strin
   const growth = end.rssMb - second.rssMb;
   const rssList = samples.map((s) => `${s.rssMb.toFixed(0)}`).join(' / ');
   return {
-    rows: (how: string) => [
-      { item: '5', measure: `daemon RSS after cycles ${samples.map((s) => s.cycle).join('/')} (${ctx.scale.services} idle services, MB; ${how})`, dosync: rssList, baseline: '-', target: '< 80 MB', met: Math.max(...samples.map((s) => s.rssMb)) < 80 },
+    rows: [
+      { item: '5', measure: `daemon RSS after cycles ${samples.map((s) => s.cycle).join('/')} (${ctx.scale.services} idle services, MB)`, dosync: rssList, baseline: '-', target: '< 80 MB', met: Math.max(...samples.map((s) => s.rssMb)) < 80 },
       { item: '5', measure: `RSS growth cycle ${second.cycle} -> ${end.cycle} (peak VmHWM ${end.peakMb.toFixed(0)} MB)`, dosync: `${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB`, baseline: '-', target: 'flat (< 5 MB)', met: growth < 5 },
       { item: '5', measure: `CPU time per idle cycle (cycles ${first.cycle + 1}-${end.cycle}; cycle wall ${median(cycleMs.slice(1).length ? cycleMs.slice(1) : cycleMs).toFixed(0)} ms median)`, dosync: `${cpuPerCycle.toFixed(0)} ms`, baseline: '-' },
-    ] as ItemResult['rows'],
+    ],
     data: { samples, cpuPerCycleMs: cpuPerCycle, cycleDurationsMs: cycleMs, rssMbByCycle: rssByCycle },
   };
 }
