@@ -1,4 +1,4 @@
-import { fetch as undiciFetch, type Dispatcher } from 'undici';
+import { lazyFetch, type Dispatcher } from '../net/undici-core.js';
 import type { Logger } from '../util/logger.js';
 import type { ConfigFile } from '../config/file.js';
 import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
@@ -37,7 +37,7 @@ export async function createRegistryRuntime(config: ConfigFile, env: Record<stri
   const { dispatcher, extraCa, observer } = opts;
   const ctx: ProviderContext = {
     env, config: registryConfig, logger, extraCa,
-    fetch: dispatcher ? (url, init) => undiciFetch(url, { ...init, dispatcher }) : undefined,
+    fetch: dispatcher ? lazyFetch(dispatcher) : undefined,
   };
   const credentials = createCredentialResolver(ctx);
   const registry = new RegistryClient({ credentials, insecureRegistries, httpsRegistries, registryCa, logger, dispatcher, observer });

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { connect } from 'node:net';
-import { request } from 'undici';
+import { Agent } from '../net/undici-core.js';
 import { listComposeContainers, type ContainerSummary } from './docker.js';
 
 export interface HealthOptions {
@@ -71,6 +71,8 @@ function containerAddress(info: Docker.ContainerInspectInfo): string | undefined
   return networks.map((n) => n.IPAddress).find(Boolean);
 }
 
+let probeAgent: Agent | undefined;
+
 /** One probe: an HTTP answer below 400, or an accepted TCP connection, within 2s. */
 async function probe(address: string | undefined, p: { url?: string; tcpPort?: number }): Promise<boolean> {
   if (!address) return false;
@@ -78,7 +80,8 @@ async function probe(address: string | undefined, p: { url?: string; tcpPort?: n
     const url = new URL(p.url.replace(/^(https?:\/\/)(:|\/|$)/, `$1${address}$2`));
     if (url.hostname === 'container') url.hostname = address;
     try {
-      const res = await request(url, { headersTimeout: 2000, bodyTimeout: 2000 });
+      probeAgent ??= new Agent();
+      const res = await probeAgent.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method: 'GET', headersTimeout: 2000, bodyTimeout: 2000 });
       await res.body.dump();
       return res.statusCode < 400;
     } catch {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import LinkHeader from 'http-link-header';
 import { z } from 'zod';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher } from '../net/undici-core.js';
 import { RegistryError } from '../util/errors.js';
 import { Authenticator, type Authorization } from './auth.js';
 import { HubRateLimitGate, HubRateLimitGuard, isDockerHub } from './hub-rate-limit.js';

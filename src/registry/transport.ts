@@ -7,7 +7,7 @@
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from '../net/undici-core.js';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { RegistryError } from '../util/errors.js';
 

@@ -1,6 +1,6 @@
 /** Small pieces every provider uses: the context, expiring caches, vendor-API HTTP, safe errors. */
 import { rootCertificates } from 'node:tls';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent, lazyFetch } from '../../net/undici-core.js';
 import { RegistryError, errorMessage } from '../../util/errors.js';
 import { scrubSecrets } from '../../util/logger.js';
 import { urlHost, type RegistryConfig, type Env } from '../config.js';
@@ -126,11 +126,10 @@ let sharedAgent: { key: string; agent: Agent } | undefined;
 export function fetchFor(ctx: ProviderContext, moreCa: string[] = []): FetchLike {
   if (ctx.fetch) return ctx.fetch;
   const ca = [...(ctx.extraCa ?? []), ...moreCa];
-  if (ca.length === 0) return (url, init) => undiciFetch(url, init);
+  if (ca.length === 0) return lazyFetch();
   const key = ca.join('\n');
   if (sharedAgent?.key !== key) sharedAgent = { key, agent: new Agent({ connect: { ca: [...rootCertificates, ...ca] } }) };
-  const dispatcher = sharedAgent.agent;
-  return (url, init) => undiciFetch(url, { ...init, dispatcher });
+  return lazyFetch(sharedAgent.agent);
 }
 
 export interface JsonRequest {
