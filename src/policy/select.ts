@@ -34,18 +34,64 @@ function rank(candidates: Candidate[], compare: (a: Candidate, b: Candidate) => 
   else candidates.sort((a, b) => compare(b, a) || compareBytes(a.tag, b.tag));
 }
 
+/** The candidate `rank` would put first, in one pass: a cycle needs the winner, only `--explain` the order. */
+function best(candidates: Candidate[], compare: (a: Candidate, b: Candidate) => number): Candidate {
+  let top = candidates[0];
+  for (let i = 1; i < candidates.length; i++) {
+    const c = candidates[i];
+    const d = compare(c, top);
+    if (d > 0 || (d === 0 && compareBytes(c.tag, top.tag) < 0)) top = c;
+  }
+  return top;
+}
+
 /** Native string order, valid when `rank` found no surrogates. */
 function compareKeys(a: string, b: string, plain: boolean): number {
   if (plain) return a < b ? -1 : a > b ? 1 : 0;
   return compareBytes(a, b);
 }
 
-interface Drop {
-  tag: string;
-  why: string;
-  value?: string;
+/**
+ * Why tags were left out. One rule is shared by every tag it drops and the sentence is written only
+ * when asked (`--explain`): a cycle over 200 services x 200 tags drops ~40,000 tags and only counts them.
+ */
+interface DropRule {
   /** Short category for the one-line summary. */
   group: string;
+  why: (tag: string, value: string | undefined) => string;
+}
+
+interface Drop {
+  tag: string;
+  value?: string;
+  rule: DropRule;
+}
+
+/** The tags one selection leaves out, counted per rule as they are added (the summary needs only counts). */
+class Drops {
+  readonly list: Drop[] = [];
+  private readonly rules: Array<DropRule & { count: number }> = [];
+
+  rule(group: string, why: string | DropRule['why']): DropRule {
+    const r = { group, why: typeof why === 'string' ? () => why : why, count: 0 };
+    this.rules.push(r);
+    return r;
+  }
+
+  add(tag: string, rule: DropRule, value?: string): void {
+    (rule as DropRule & { count: number }).count++;
+    this.list.push(value === undefined ? { tag, rule } : { tag, value, rule });
+  }
+
+  /** `3 older, 1 prerelease`: most frequent first, then by name, so the same tags give the same line in any order. */
+  summary(): string {
+    const counts = new Map<string, number>();
+    for (const r of this.rules) if (r.count > 0) counts.set(r.group, (counts.get(r.group) ?? 0) + r.count);
+    return [...counts.entries()]
+      .sort((a, b) => b[1] - a[1] || compareBytes(a[0], b[0]))
+      .map(([g, n]) => `${n} ${g}`)
+      .join(', ');
+  }
 }
 
 const SURROGATE = /[\uD800-\uDFFF]/;
@@ -74,7 +120,16 @@ function compareCodePoints(a: string, b: string): number {
   return a.length < b.length ? -1 : 1;
 }
 
+// Services on one repository pass the same tag list (see plan.ts): de-duplicate it once.
+const dedupedLists = new WeakMap<TagInfo[], TagInfo[]>();
+
 function dedupe(tags: TagInfo[]): TagInfo[] {
+  let out = dedupedLists.get(tags);
+  if (!out) dedupedLists.set(tags, (out = dedupeUncached(tags)));
+  return out;
+}
+
+function dedupeUncached(tags: TagInfo[]): TagInfo[] {
   const seen = new Map<string, TagInfo>();
   for (const t of tags) {
     const prev = seen.get(t.tag);
@@ -84,69 +139,76 @@ function dedupe(tags: TagInfo[]): TagInfo[] {
   return seen.size === tags.length ? tags : [...seen.values()];
 }
 
-function summarize(drops: Drop[]): string {
-  const counts = new Map<string, number>();
-  for (const d of drops) counts.set(d.group, (counts.get(d.group) ?? 0) + 1);
-  // Most frequent first, then by name: the same tags give the same line in any order.
-  return [...counts.entries()]
-    .sort((a, b) => b[1] - a[1] || compareBytes(a[0], b[0]))
-    .map(([g, n]) => `${n} ${g}`)
-    .join(', ');
-}
-
 function finish(
   policy: ResolvedPolicy,
   current: string,
   candidates: Candidate[],
-  drops: Drop[],
+  drops: Drops,
   compare: (a: Candidate, b: Candidate) => number,
   fallbackToCurrent: boolean,
 ): Selection {
-  rank(candidates, compare);
-  const dropped = drops.map(({ tag, why, value }) => (value === undefined ? { tag, why } : { tag, why, value }));
-  const ranked = candidates.map(({ tag, value }) => ({ tag, value }));
-  const droppedNote = drops.length > 0 ? `; dropped ${summarize(drops)}` : '';
+  const droppedNote = drops.list.length > 0 ? `; dropped ${drops.summary()}` : '';
   const rule = describeRanking(policy.ranking);
+  // The ranked and dropped lists are built on first read (own enumerable getters, so JSON and spreads see them).
+  let ranked: Selection['candidates'] | undefined;
+  let dropped: Selection['dropped'] | undefined;
+  const lists = {
+    get candidates() {
+      if (!ranked) {
+        rank(candidates, compare);
+        ranked = candidates.map(({ tag, value }) => ({ tag, value }));
+      }
+      return ranked;
+    },
+    get dropped() {
+      return (dropped ??= drops.list.map(({ tag, value, rule: r }) => (value === undefined ? { tag, why: r.why(tag, value) } : { tag, why: r.why(tag, value), value })));
+    },
+  };
   if (candidates.length === 0) {
     if (fallbackToCurrent) {
-      return { kind: 'tag', selected: current, reason: `${current} is up to date (${rule}; no newer tag${droppedNote})`, candidates: ranked, dropped };
+      return Object.assign(lists, { kind: 'tag' as const, selected: current, reason: `${current} is up to date (${rule}; no newer tag${droppedNote})` });
     }
-    return { kind: 'tag', selected: null, reason: `no tag qualifies (${rule}${droppedNote})`, candidates: ranked, dropped };
+    return Object.assign(lists, { kind: 'tag' as const, selected: null, reason: `no tag qualifies (${rule}${droppedNote})` });
   }
-  const best = candidates[0].tag;
-  const verdict = best === current ? `${current} is up to date` : `${best} selected`;
+  const top = best(candidates, compare).tag;
+  const verdict = top === current ? `${current} is up to date` : `${top} selected`;
   const of = candidates.length === 1 ? 'the only candidate' : `best of ${candidates.length} candidates`;
-  return { kind: 'tag', selected: best, reason: `${verdict} (${rule}; ${of}${droppedNote})`, candidates: ranked, dropped };
+  return Object.assign(lists, { kind: 'tag' as const, selected: top, reason: `${verdict} (${rule}; ${of}${droppedNote})` });
 }
 
-function rankDefault(policy: ResolvedPolicy, current: string, tags: Array<{ tag: string; info: TagInfo }>, drops: Drop[]): Selection {
+function rankDefault(policy: ResolvedPolicy, current: string, tags: Array<{ tag: string; info: TagInfo }>, drops: Drops): Selection {
   const reach = policy.ranking.kind === 'default' ? policy.ranking.reach : 'minor';
   const cur = parseShape(current)!;
   const fixed = fixedComponents(cur, reach);
+  const level = fixed === 1 ? 'major' : 'minor';
+  const notVersion = drops.rule('not a version', 'not a version');
+  const otherShape = drops.rule('of another shape', `different shape than ${current}`);
+  const prerelease = drops.rule('prerelease', 'prerelease');
+  const beyond = drops.rule(`beyond ${level}`, `another ${level} version than ${current} (update: ${reach})`);
+  const older = drops.rule('older', `older than ${current}`);
   const candidates: Candidate[] = [];
   for (const { tag } of tags) {
     const s = parseShape(tag);
     if (!s) {
-      drops.push({ tag, why: 'not a version', group: 'not a version' });
+      drops.add(tag, notVersion);
       continue;
     }
     if (!sameShape(cur, s)) {
-      drops.push({ tag, why: `different shape than ${current}`, group: 'of another shape' });
+      drops.add(tag, otherShape);
       continue;
     }
     if (s.pre && !cur.pre) {
-      drops.push({ tag, why: 'prerelease', group: 'prerelease' });
+      drops.add(tag, prerelease);
       continue;
     }
     let crosses = false;
     for (let i = 0; i < fixed; i++) if (s.nums[i] !== cur.nums[i]) crosses = true;
     if (crosses) {
-      const level = fixed === 1 ? 'major' : 'minor';
-      drops.push({ tag, why: `another ${level} version than ${current} (update: ${reach})`, group: `beyond ${level}` });
+      drops.add(tag, beyond);
       continue;
     }
     if (compareShapes(s, cur) < 0) {
-      drops.push({ tag, why: `older than ${current}`, group: 'older' });
+      drops.add(tag, older);
       continue;
     }
     candidates.push({ tag, value: tag, key: s });
@@ -188,27 +250,29 @@ export function selectTag(tags: TagInfo[], current: string, policy: ResolvedPoli
     }
   }
 
-  const drops: Drop[] = [];
+  const drops = new Drops();
   const kept: Array<{ tag: string; info: TagInfo; value: string }> = [];
   const { include, extract, exclude } = policy.filter;
+  const excluded = exclude && drops.rule('excluded', `matches exclude /${exclude.source}/`);
+  const notMatching = include && drops.rule(`not matching /${include.source}/`, `does not match /${include.source}/`);
   for (const info of dedupe(tags)) {
     const tag = info.tag;
     if (exclude && matchesGo(exclude, tag)) {
-      drops.push({ tag, why: `matches exclude /${exclude.source}/`, group: 'excluded' });
+      drops.add(tag, excluded!);
       continue;
     }
     let value = tag;
     if (include) {
       if (extract === undefined) {
         if (!matchesGo(include, tag)) {
-          drops.push({ tag, why: `does not match /${include.source}/`, group: `not matching /${include.source}/` });
+          drops.add(tag, notMatching!);
           continue;
         }
       } else {
         // The DFA test is much cheaper than a capturing match; most tags fail the filter.
         const groups = matchesGo(include, tag) ? matchGroups(include, tag) : null;
         if (!groups) {
-          drops.push({ tag, why: `does not match /${include.source}/`, group: `not matching /${include.source}/` });
+          drops.add(tag, notMatching!);
           continue;
         }
         value = expandTemplate(include, extract, groups);
@@ -221,27 +285,26 @@ export function selectTag(tags: TagInfo[], current: string, policy: ResolvedPoli
     case 'default':
       return rankDefault(policy, current, kept, drops);
     case 'semver': {
+      const notSemver = drops.rule('not a version', (_, value) => `${JSON.stringify(value)} is not a semantic version`);
+      const prerelease = drops.rule('prerelease', (_, value) => `prerelease ${value} (the range names no prerelease)`);
+      const outside = drops.rule('outside the range', (_, value) => `${value} is outside ${r.range.source.trim()}`);
       const candidates: Candidate[] = [];
       for (const k of kept) {
         const v = parseVersion(k.value);
-        if (!v) drops.push({ tag: k.tag, value: k.value, why: `${JSON.stringify(k.value)} is not a semantic version`, group: 'not a version' });
+        if (!v) drops.add(k.tag, notSemver, k.value);
         else if (!satisfies(v, r.range)) {
           const pre = v.pre !== '' && !r.range.groupHasPre.some(Boolean);
-          drops.push({
-            tag: k.tag,
-            value: k.value,
-            why: pre ? `prerelease ${k.value} (the range names no prerelease)` : `${k.value} is outside ${r.range.source.trim()}`,
-            group: pre ? 'prerelease' : 'outside the range',
-          });
+          drops.add(k.tag, pre ? prerelease : outside, k.value);
         } else candidates.push({ tag: k.tag, value: k.value, key: v });
       }
       return finish(policy, current, candidates, drops, (a, b) => compareVersions(a.key as SemVersion, b.key as SemVersion), false);
     }
     case 'numerical': {
+      const notNumber = drops.rule('not a number', (_, value) => `${JSON.stringify(value)} is not a number`);
       const candidates: Candidate[] = [];
       for (const k of kept) {
         const d = parseDecimal(k.value);
-        if (!d) drops.push({ tag: k.tag, value: k.value, why: `${JSON.stringify(k.value)} is not a number`, group: 'not a number' });
+        if (!d) drops.add(k.tag, notNumber, k.value);
         else candidates.push({ tag: k.tag, value: k.value, key: d });
       }
       const sign = r.order === 'desc' ? 1 : -1;
@@ -254,10 +317,11 @@ export function selectTag(tags: TagInfo[], current: string, policy: ResolvedPoli
       return finish(policy, current, candidates, drops, (a, b) => sign * compareKeys(a.key as string, b.key as string, plain), false);
     }
     case 'newest': {
+      const noTime = drops.rule('without push time', 'the registry gave no push time');
       const candidates: Candidate[] = [];
       for (const k of kept) {
         const t = k.info.pushedAt?.getTime();
-        if (t === undefined || Number.isNaN(t)) drops.push({ tag: k.tag, value: k.value, why: 'the registry gave no push time', group: 'without push time' });
+        if (t === undefined || Number.isNaN(t)) drops.add(k.tag, noTime, k.value);
         else candidates.push({ tag: k.tag, value: k.info.pushedAt!.toISOString(), key: t });
       }
       return finish(policy, current, candidates, drops, (a, b) => (a.key as number) - (b.key as number), false);

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import LinkHeader from 'http-link-header';
-import { z } from 'zod';
 import type { Dispatcher } from '../net/undici-core.js';
 import { RegistryError } from '../util/errors.js';
 import { Authenticator, type Authorization } from './auth.js';
@@ -588,8 +587,6 @@ export function scopeForPath(path: string): string | undefined {
   return m ? pullScope(m[1]!) : undefined;
 }
 
-const tagPage = z.object({ tags: z.array(z.string()).nullable().optional() });
-
 function parseTagPage(body: Buffer, where: string): string[] {
   let json: unknown;
   try {
@@ -597,10 +594,16 @@ function parseTagPage(body: Buffer, where: string): string[] {
   } catch {
     throw new RegistryError(`${where}: the registry answered the tag list with something that is not JSON`, { status: 200 });
   }
-  const parsed = tagPage.safeParse(json);
-  if (!parsed.success) throw new RegistryError(`${where}: the registry's tag list has no "tags" array of strings`, { status: 200 });
+  // Checked by hand, not with a zod schema: this runs on every tag of every page, ~10,000 strings per
+  // cycle for a 200-service stack, where a schema walk costs several times a plain loop.
+  const tags = typeof json === 'object' && json !== null ? (json as { tags?: unknown }).tags : undefined;
   // An empty repository lists `"tags": null` on CNCF distribution.
-  return parsed.data.tags ?? [];
+  if (tags === null || tags === undefined) {
+    if (typeof json === 'object' && json !== null && !Array.isArray(json)) return [];
+  } else if (Array.isArray(tags) && tags.every((t) => typeof t === 'string')) {
+    return tags as string[];
+  }
+  throw new RegistryError(`${where}: the registry's tag list has no "tags" array of strings`, { status: 200 });
 }
 
 /** The `rel="next"` Link resolved against the page's URL; refused when it leaves the registry. */

@@ -37,6 +37,8 @@ export interface PlanContext {
   registryPolicySource: (registry: string) => { imagePolicy?: unknown; image_policy?: unknown; tag_pattern?: string } | undefined;
   /** Tags (or a tag's digest) that failed their health gate for this service: not retried until a newer one appears. */
   isFailed?: (service: string, tag: string, digest?: string) => boolean;
+  /** The tags with any failed entry for this service (to filter a tag list in one pass). */
+  failedTags?: (service: string) => Set<string>;
   pushTimes?: (ref: ImageReference) => Promise<Map<string, Date> | undefined>;
   configPath?: string;
   /** Why updates must wait right now for this service (pause, window, min age), given when its target was pushed. */
@@ -85,7 +87,8 @@ async function planUnheld(service: StackService, ctx: PlanContext): Promise<Serv
     const times = policy.ranking.kind === 'newest' && ctx.pushTimes ? await ctx.pushTimes(ref) : undefined;
     const isFailed = (tag: string, digest?: string) => ctx.isFailed?.(service.name, tag, digest) ?? false;
     // The current tag stays a candidate even if it once failed as a target (it is what runs now).
-    const infos: TagInfo[] = tags.filter((t) => t === currentTag || !isFailed(t)).map((tag) => ({ tag, pushedAt: times?.get(tag) }));
+    const failed = ctx.failedTags?.(service.name);
+    const infos = failed?.size || times ? tags.filter((t) => t === currentTag || !failed?.has(t)).map((tag) => ({ tag, pushedAt: times?.get(tag) })) : plainInfos(tags);
     const selection = selectTag(infos, currentTag, policy);
     if (selection.kind === 'none') return { service, ref, policy, selection, decision: { kind: 'skipped', reason: `updates disabled (${policy.describe})` } };
     if (selection.kind === 'digest') return { service, ref, policy, selection, decision: await planDigest(service, ref, currentTag, ctx, isFailed) };
@@ -109,6 +112,16 @@ async function planUnheld(service: StackService, ctx: PlanContext): Promise<Serv
     if (paused) return { service, ref, policy, decision: { kind: 'skipped', reason: paused.message.replace(/^skipped: /, '') } };
     return { service, ref, policy, decision: { kind: 'error', reason: errorMessage(err) } };
   }
+}
+
+// Every service on a repository gets the same cached tag list: one TagInfo list for all of them, so the
+// policy's per-list work (de-duplication) is done once too.
+const infosByList = new WeakMap<string[], TagInfo[]>();
+
+function plainInfos(tags: string[]): TagInfo[] {
+  let infos = infosByList.get(tags);
+  if (!infos) infosByList.set(tags, (infos = tags.map((tag) => ({ tag }))));
+  return infos;
 }
 
 function hubPause(err: unknown): HubPausedError | undefined {

@@ -99,6 +99,24 @@ describe('selection properties', () => {
     );
   });
 
+  test('the selected tag heads the ranked list, and both lists survive JSON (they are built on first read)', () => {
+    fc.assert(
+      fc.property(tagInfos, fc.constantFrom(...rankings, 'default'), fc.constantFrom('1.2.3', 'v1.2.0', '2.0.0-alpine'), (tags, ranking, current) => {
+        const s = selectTag(tags, current, resolvePolicy(ranking === 'default' ? {} : { labels: { 'dosync.policy': ranking } }, WHERE));
+        if (s.kind !== 'tag') return;
+        const head = s.candidates[0]?.tag;
+        // The default falls back to the current tag when nothing newer qualifies; other policies select nothing.
+        assert.equal(s.selected, head ?? (ranking === 'default' ? current : null));
+        const json = JSON.parse(JSON.stringify(s)) as typeof s;
+        assert.deepEqual(json.candidates, s.candidates);
+        assert.deepEqual(json.dropped, s.dropped);
+        assert.equal(s.candidates.length + s.dropped.length, new Set(tags.map((t) => t.tag)).size);
+        for (const d of s.dropped) assert.ok(d.why.length > 0, `${d.tag} dropped without a reason`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   test('the result does not depend on the order of the tags', () => {
     fc.assert(
       fc.property(tagInfos, fc.constantFrom(...rankings, 'default'), fc.integer(), fc.constantFrom('1.2.3', 'v1.2', '1.0.0-rc.1', '2.0.0-alpine'), (tags, ranking, seed, current) => {
