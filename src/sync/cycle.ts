@@ -133,6 +133,7 @@ export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' 
     docker: deps.docker, registry: deps.registry, projectName: project.name, config: settings.config, configPath: settings.configPath,
     registryPolicySource: deps.registryPolicySource, pushTimes: deps.pushTimes,
     isFailed: (service, tag, digest) => deps.state?.isFailed(serviceKey(project.name, service), tag, digest) ?? false,
+    failedTags: (service) => deps.state?.failedTags(serviceKey(project.name, service)) ?? new Set(),
     holdFor: (service, pushedAt) => holdFor(service, pushedAt, settings, paused),
   };
   return { stack, texts, envFiles, project, planContext };
@@ -141,6 +142,10 @@ export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' 
 /** One full cycle: read the stack, plan every service, apply the updates one group at a time. */
 export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promise<CycleReport> {
   const started = Date.now();
+  // `docker compose version` takes ~0.15 s (the CLI, its plugin handshake, the plugin): find the Compose
+  // command while the registries are asked, so an update never waits for it. Once per process (memoized);
+  // a failure surfaces where composeUp awaits the same promise.
+  if (!settings.dryRun) void detectCompose().catch(() => undefined);
   const prepared = await prepare(settings, deps);
   const { texts, envFiles, project, planContext: ctx } = prepared;
   let stack = prepared.stack;
@@ -170,9 +175,6 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
     : settings.oneShot && s.name === self.target?.service
       ? { service: s, decision: { kind: 'skipped' as const, reason: 'dosync\'s own service: a one-shot run (--once) does not update itself; the daemon does' } }
     : planService(s, ctx))));
-  // `docker compose version` takes ~0.2 s: find the Compose command while the first image is pulled.
-  // (A failure surfaces where composeUp awaits the same promise.)
-  if (!settings.dryRun && plans.some((p) => p.decision.kind === 'update')) void detectCompose().catch(() => undefined);
   const outcomes: CycleReport['outcomes'] = [...self.settled];
   let failures = 0;
   const dependsOn = (name: string) => stack.services.find((s) => s.name === name)?.dependsOn.map((d) => d.service) ?? [];
