@@ -40,11 +40,14 @@ export function startDaemon(opts: DaemonOptions): Daemon {
       const at = opts.next(new Date());
       if (!at) { opts.logger.warn('the schedule has no next run; waiting for a trigger'); }
       else opts.logger.debug({ next: at.toISOString() }, 'next cycle');
+      const stop = () => wakeUp?.();
       await new Promise<void>((resolve) => {
         const timer = at ? setTimeout(resolve, Math.max(0, at.getTime() - Date.now())) : undefined;
         wakeUp = () => { if (timer) clearTimeout(timer); resolve(); };
-        opts.signal.addEventListener('abort', wakeUp, { once: true });
+        opts.signal.addEventListener('abort', stop, { once: true });
       });
+      // A wait that ended on its timer leaves its abort listener behind: one per cycle, for the life of the daemon.
+      opts.signal.removeEventListener('abort', stop);
       wakeUp = undefined;
     }
     opts.logger.info('dosync daemon stopped');
