@@ -37,15 +37,18 @@ export function median(xs: number[]): number {
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** Resident memory (VmRSS, VmHWM) and CPU time (user + system) of a live process, from /proc. */
-export function procSample(pid: number): { rssMb: number; peakMb: number; cpuMs: number } {
+/**
+ * Resident memory (VmRSS, VmHWM; RssAnon: the process's own memory, RssFile: mapped files, mostly the
+ * node binary, shared with every other node process) and CPU time (user + system), from /proc.
+ */
+export function procSample(pid: number): { rssMb: number; anonMb: number; fileMb: number; peakMb: number; cpuMs: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(rest[11]) + Number(rest[12]);
-  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024, cpuMs: (ticks * 1000) / CLK_TCK };
+  return { rssMb: kb('VmRSS') / 1024, anonMb: kb('RssAnon') / 1024, fileMb: kb('RssFile') / 1024, peakMb: kb('VmHWM') / 1024, cpuMs: (ticks * 1000) / CLK_TCK };
 }
 
 /** skopeo from Debian, installed when missing (the issue asks the bench to do this on a fresh machine). */

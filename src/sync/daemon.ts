@@ -1,5 +1,6 @@
 import type { Logger } from '../util/logger.js';
 import { errorMessage, isUserError } from '../util/errors.js';
+import { collectWhileIdle } from '../util/idle-gc.js';
 
 export interface DaemonOptions {
   logger: Logger;
@@ -41,6 +42,7 @@ export function startDaemon(opts: DaemonOptions): Daemon {
       if (!at) { opts.logger.warn('the schedule has no next run; waiting for a trigger'); }
       else opts.logger.debug({ next: at.toISOString() }, 'next cycle');
       const stop = () => wakeUp?.();
+      const cancelCollections = collectWhileIdle(at ? at.getTime() - Date.now() : Infinity);
       await new Promise<void>((resolve) => {
         const timer = at ? setTimeout(resolve, Math.max(0, at.getTime() - Date.now())) : undefined;
         wakeUp = () => { if (timer) clearTimeout(timer); resolve(); };
@@ -48,6 +50,7 @@ export function startDaemon(opts: DaemonOptions): Daemon {
       });
       // A wait that ended on its timer leaves its abort listener behind: one per cycle, for the life of the daemon.
       opts.signal.removeEventListener('abort', stop);
+      cancelCollections();
       wakeUp = undefined;
     }
     opts.logger.info('dosync daemon stopped');
