@@ -23,7 +23,7 @@ COPY bin ./bin
 COPY scripts/bundle.mjs ./scripts/
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund --ignore-scripts --loglevel=error \
- && rm -f dist/*.map dist/chunks/*.map
+ && rm -rf dist/*.map dist/.cache
 
 FROM ${BASE_IMAGE}
 COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker

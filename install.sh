@@ -125,7 +125,7 @@ if [ -n "$compose_file" ]; then
   compose_file=$(realpath -m "$compose_file")
   [ -f "$compose_file" ] || [ -n "$R" ] || say "warning: $compose_file does not exist (yet)"
 fi
-if [ ! -f "$src/dist/dosync.js" ]; then
+if [ ! -f "$src/dist/dosync.cjs" ]; then
   say "building from source (npm ci && npm run build in $src)"
   run_in "$src" npm ci --no-audit --no-fund
   run_in "$src" npm run build

@@ -48,7 +48,7 @@ function selectedItems(): string[] {
 
 async function requireTestEnv(needs: Set<string>): Promise<Record<string, string>> {
   const versions: Record<string, string> = { node: process.version };
-  if (needs.has('docker') && !existsSync(join(ROOT, 'dist/dosync.js'))) throw new Error('dist/ is missing: run `npm run build` (or `npm run bench`, which builds)');
+  if (needs.has('docker') && !existsSync(join(ROOT, 'dist/dosync.cjs'))) throw new Error('dist/ is missing: run `npm run build` (or `npm run bench`, which builds)');
   if (needs.has('docker')) {
     const v = await timed('docker', ['version', '-f', '{{.Server.Version}}']).catch(() => undefined);
     if (v?.code !== 0) throw new Error('the Docker engine is not reachable: run `bash test/env/up.sh` first');

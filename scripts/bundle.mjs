@@ -1,8 +1,11 @@
-// Bundles the CLI into dist/ (dosync.js + chunks/) so a command loads a few files instead of ~500 modules.
-// Each command's work is a dynamic import() in src/cli, which esbuild splits into its own chunk,
-// so `dosync --version` loads only the entry and commander.
+// Bundles the CLI into one CommonJS file, dist/dosync.cjs, that bin/dosync.js compiles with a V8 code
+// cache (Node 20 has no compile cache for ES modules; for a script, vm.Script takes cached data). Each
+// command's work is still a dynamic import() in src/cli: esbuild wraps those modules (and the packages
+// only they use) in functions that run on first import, so `dosync --version` evaluates only the entry
+// and commander. dist/build.json records the bundle's hash, which names its code caches.
 import { build } from 'esbuild';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,24 +44,27 @@ const lazyRequire = {
 // Built next to dist/ and swapped in with renames: stale chunks do not pile up, and a dosync started
 // from dist/ while a rebuild runs (tests, a second terminal) never finds it half written.
 const fresh = mkdtempSync(join(root, '.dist-'));
+chmodSync(fresh, 0o755); // mkdtemp makes it private; dist/ is read by whoever runs dosync
 try {
   await build({
     entryPoints: { dosync: join(root, 'src/cli/index.ts') },
     outdir: fresh,
+    outExtension: { '.js': '.cjs' },
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    format: 'cjs',
     platform: 'node',
     target: 'node20',
     external,
     plugins: [lazyRequire],
-    // CommonJS dependencies bundled into ESM call require() for Node built-ins; give them one.
-    banner: { js: "import { createRequire as __dosyncCreateRequire } from 'node:module'; const require = __dosyncCreateRequire(import.meta.url);" },
-    chunkNames: 'chunks/[name]-[hash]',
+    // The ES module sources read import.meta.url (to find package.json); in a CommonJS file that is __filename's URL.
+    define: { 'import.meta.url': '__dosyncImportMetaUrl' },
+    banner: { js: "const __dosyncImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     sourcemap: 'linked',
     logLevel: 'warning',
     legalComments: 'none',
   });
+  const bundle = readFileSync(join(fresh, 'dosync.cjs'));
+  writeFileSync(join(fresh, 'build.json'), `${JSON.stringify({ hash: createHash('sha256').update(bundle).digest('hex').slice(0, 16) })}\n`);
   const old = `${fresh}.old`;
   try { renameSync(join(root, 'dist'), old); } catch (err) { if (err.code !== 'ENOENT') throw err; }
   renameSync(fresh, join(root, 'dist'));

@@ -1,0 +1,80 @@
+// Compiles the bundled CLI with a V8 code cache and returns its exports. Node 20 caches no compiled
+// code for ES modules, but vm.Script takes and produces cached data for a script: the bundle is
+// CommonJS for that reason (scripts/bundle.mjs). Hand-written because v8-compile-cache, the package
+// that did this, hooks require() for every module, caches in the temp dir, and is unmaintained.
+//
+// The cache is keyed by the bundle's hash (dist/build.json), the Node version and the command, since
+// it holds what the command compiled (a `check` cache covers the registry client, a `--version` one
+// only the CLI). It is written when missing or refused by V8 (another Node or V8 flags), at exit,
+// atomically, to dist/.cache or else ~/.cache/dosync — never a shared temp dir, whose files another
+// user could plant. Any failure only means compiling as usual; DOSYNC_CODE_CACHE=0 turns it off.
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+
+/** The commands (first argument) that get a cache of their own; anything else shares `cli`. */
+export const CACHED_COMMANDS = ['sync', 'check', 'policy', 'pause', 'resume', 'init', 'health', 'mirror', 'rollback', 'retry', 'backups', 'config', 'completion', 'self-update-helper'];
+
+/** The CommonJS wrapper around the bundle; offsets in V8's view of the script are the bundle's plus its length. */
+export const WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {';
+
+function cacheDirs(dist) {
+  const home = process.env.XDG_CACHE_HOME || (homedir() ? join(homedir(), '.cache') : undefined);
+  return [join(dist, '.cache'), ...(home ? [join(home, 'dosync')] : [])];
+}
+
+function readFirst(paths) {
+  for (const p of paths) {
+    try {
+      return readFileSync(p);
+    } catch { /* not there: try the next */ }
+  }
+  return undefined;
+}
+
+function writeAtomically(dirs, name, data) {
+  for (const dir of dirs) {
+    const tmp = join(dir, `.${name}.${process.pid}.tmp`);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      writeFileSync(tmp, data);
+      renameSync(tmp, join(dir, name));
+      // Caches of other builds are never read again.
+      for (const old of readdirSync(dir)) if (old.startsWith('dosync-') && old.endsWith('.cache') && !old.startsWith(name.slice(0, name.indexOf('-node')))) rmSync(join(dir, old), { force: true });
+      return;
+    } catch { /* read-only install or no home: try the next */ }
+  }
+}
+
+/**
+ * `distUrl`: the URL of dist/ (with a trailing slash). Returns the bundle's exports and what became of
+ * the cache: `accepted`, `rejected` or `missing` (both rewritten at exit), or `off`.
+ */
+export function loadBundle(distUrl, command) {
+  const dist = fileURLToPath(distUrl);
+  const file = join(dist, 'dosync.cjs');
+  const source = readFileSync(file, 'utf8');
+  let key;
+  try {
+    const { hash } = JSON.parse(readFileSync(join(dist, 'build.json'), 'utf8'));
+    if (process.env.DOSYNC_CODE_CACHE !== '0' && typeof hash === 'string' && /^[0-9a-f]+$/.test(hash)) {
+      key = `dosync-${hash}-node${process.versions.node}-${process.arch}-${CACHED_COMMANDS.includes(command) ? command : 'cli'}.cache`;
+    }
+  } catch { /* no build.json: no cache */ }
+  const dirs = cacheDirs(dist);
+  const cachedData = key ? readFirst(dirs.map((d) => join(d, key))) : undefined;
+  const script = new vm.Script(`${WRAPPER_START}${source}\n})`, {
+    filename: file,
+    cachedData,
+    // The bundle keeps import() for packages left outside it (cloud SDKs, prom-client): resolve them as the main program would.
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  const cache = !key ? 'off' : !cachedData ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted';
+  if (cache === 'missing' || cache === 'rejected') process.once('exit', () => writeAtomically(dirs, key, script.createCachedData()));
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+  return { exports: module.exports, cache };
+}

@@ -1,0 +1,101 @@
+// bin/load-bundle.js: the bundle is compiled with a V8 code cache that the first run of a command
+// writes and later runs reuse. Runs against a copy of the built bundle in a temp dir (the real dist/
+// is shared by the whole suite); only the bundle's entry is evaluated, which needs no other file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { ROOT } from '../helpers/docker.js';
+
+const exec = promisify(execFile);
+
+async function copyOfDist(): Promise<{ root: string; dist: string }> {
+  const root = await mkdtemp(join(tmpdir(), 'dosync-cache-'));
+  const dist = join(root, 'dist');
+  await mkdir(dist);
+  for (const f of ['dosync.cjs', 'build.json']) await copyFile(join(ROOT, 'dist', f), join(dist, f));
+  return { root, dist };
+}
+
+/** Loads the bundle in a fresh node as bin/dosync.js does; prints what became of the cache. */
+async function load(dist: string, command: string, env: NodeJS.ProcessEnv = {}, as?: { uid: number; gid: number }): Promise<string> {
+  const script = `const { loadBundle } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'bin/load-bundle.js')).href)});
+    const r = loadBundle(new URL(${JSON.stringify(pathToFileURL(dist).href + '/')}), ${JSON.stringify(command)});
+    if (typeof r.exports.main !== 'function') throw new Error('no main');
+    console.log(r.cache);`;
+  const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, ...as });
+  return stdout.trim();
+}
+
+const cacheFiles = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.cache')).sort();
+
+test('the first run of a command writes its cache, the next ones use it; each command has its own', async () => {
+  const { root, dist } = await copyOfDist();
+  try {
+    assert.equal(await load(dist, 'check'), 'missing');
+    const written = await cacheFiles(join(dist, '.cache'));
+    assert.equal(written.length, 1);
+    assert.match(written[0], new RegExp(`^dosync-[0-9a-f]{16}-node${process.versions.node.replace(/\./g, '\\.')}-${process.arch}-check\\.cache$`));
+    assert.equal(await load(dist, 'check'), 'accepted');
+    assert.equal(await load(dist, 'sync'), 'missing');
+    assert.equal(await load(dist, '--version'), 'missing');
+    assert.deepEqual((await cacheFiles(join(dist, '.cache'))).map((f) => f.replace(/^.*-/, '')), ['check.cache', 'cli.cache', 'sync.cache']);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a damaged cache is refused by V8 and rewritten; the program still loads', async () => {
+  const { root, dist } = await copyOfDist();
+  try {
+    await load(dist, 'check');
+    const [name] = await cacheFiles(join(dist, '.cache'));
+    await writeFile(join(dist, '.cache', name), Buffer.alloc(4096, 7));
+    assert.equal(await load(dist, 'check'), 'rejected');
+    assert.equal(await load(dist, 'check'), 'accepted');
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a dist/ the user cannot write puts the cache under XDG_CACHE_HOME; DOSYNC_CODE_CACHE=0 writes none', async () => {
+  const { root, dist } = await copyOfDist();
+  const xdg = join(root, 'xdg');
+  try {
+    // Root may write anywhere: as root, the loads run as nobody, for whom dist/ (root's, 755) is read-only.
+    const as = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+    await mkdir(join(dist, '.cache'));
+    await chmod(join(dist, '.cache'), 0o555);
+    await mkdir(xdg, { mode: 0o777 });
+    await chmod(xdg, 0o777);
+    await chmod(root, 0o755);
+    const env = { XDG_CACHE_HOME: xdg, HOME: xdg };
+    assert.equal(await load(dist, 'check', env, as), 'missing');
+    assert.deepEqual(await cacheFiles(join(dist, '.cache')), []);
+    assert.equal((await cacheFiles(join(xdg, 'dosync'))).length, 1);
+    assert.equal(await load(dist, 'check', env, as), 'accepted');
+    assert.equal(await load(dist, 'policy', { ...env, DOSYNC_CODE_CACHE: '0' }, as), 'off');
+    assert.equal((await cacheFiles(join(xdg, 'dosync'))).length, 1);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('writing a cache removes the caches of other builds', async () => {
+  const { root, dist } = await copyOfDist();
+  try {
+    await mkdir(join(dist, '.cache'));
+    const stale = `dosync-0123456789abcdef-node${process.versions.node}-${process.arch}-check.cache`;
+    await writeFile(join(dist, '.cache', stale), 'old');
+    await load(dist, 'check');
+    const left = await cacheFiles(join(dist, '.cache'));
+    assert.equal(left.length, 1);
+    assert.notEqual(left[0], stale);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
