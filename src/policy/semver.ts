@@ -132,10 +132,14 @@ export interface SemverRange {
 // the `|` inside the version character class: both are part of the original grammar.
 const CV = String.raw`v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?`;
 const OPS = String.raw`=||!=|>|<|>=|=>|<=|=<|~|~>|\^`;
-const constraintRe = RE2JS.compile(String.raw`^\s*(${OPS})\s*(${CV})\s*$`);
-const rangeRe = RE2JS.compile(String.raw`\s*(${CV})\s+-\s+(${CV})\s*`);
-const findRe = RE2JS.compile(String.raw`(${OPS})\s*(${CV})`);
-const validRe = RE2JS.compile(String.raw`^(\s*(${OPS})\s*(${CV})\s*)((?:\s+|,\s*)(${OPS})\s*(${CV})\s*)*$`);
+// Compiled on first use: ~14 ms that every command paid at load, though only a semver range needs them.
+let grammar: { constraintRe: RE2JS; rangeRe: RE2JS; findRe: RE2JS; validRe: RE2JS } | undefined;
+const rangeGrammar = () => (grammar ??= {
+  constraintRe: RE2JS.compile(String.raw`^\s*(${OPS})\s*(${CV})\s*$`),
+  rangeRe: RE2JS.compile(String.raw`\s*(${CV})\s+-\s+(${CV})\s*`),
+  findRe: RE2JS.compile(String.raw`(${OPS})\s*(${CV})`),
+  validRe: RE2JS.compile(String.raw`^(\s*(${OPS})\s*(${CV})\s*)((?:\s+|,\s*)(${OPS})\s*(${CV})\s*)*$`),
+});
 
 export class SemverRangeError extends Error {}
 
@@ -145,7 +149,7 @@ function isX(s: string): boolean {
 
 /** `1.2 - 1.4` becomes `>= 1.2, <= 1.4 ` (textual replacement of the first occurrence, as Go's strings.Replace). */
 function rewriteRange(input: string): string {
-  const m = rangeRe.matcher(input);
+  const m = rangeGrammar().rangeRe.matcher(input);
   const found: Array<{ all: string; from: string; to: string }> = [];
   while (m.find()) found.push({ all: m.group(0)!, from: m.group(1)!, to: m.group(11)! });
   let out = input;
@@ -157,7 +161,7 @@ function rewriteRange(input: string): string {
 }
 
 function parseConstraint(text: string): Constraint {
-  const m = constraintRe.matcher(text);
+  const m = rangeGrammar().constraintRe.matcher(text);
   if (!m.matches()) throw new SemverRangeError(`improper constraint: ${text}`);
   const op = m.group(1)! as Op;
   const orig = m.group(2)!;
@@ -194,9 +198,9 @@ export function parseRange(source: string): SemverRange {
   const groups: Constraint[][] = [];
   const groupHasPre: boolean[] = [];
   for (const segment of rewritten.split('||')) {
-    if (!validRe.test(segment)) throw new SemverRangeError(`improper constraint: ${segment.trim() || '(empty)'}`);
+    if (!rangeGrammar().validRe.test(segment)) throw new SemverRangeError(`improper constraint: ${segment.trim() || '(empty)'}`);
     const parts: string[] = [];
-    const m = findRe.matcher(segment);
+    const m = rangeGrammar().findRe.matcher(segment);
     while (m.find()) parts.push(m.group(0)!);
     if (parts.length === 0) parts.push(segment);
     const group = parts.map(parseConstraint);
