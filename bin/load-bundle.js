@@ -56,7 +56,9 @@ function writeAtomically(dirs, name, data) {
 export function loadBundle(distUrl, command) {
   const dist = fileURLToPath(distUrl);
   const file = join(dist, 'dosync.cjs');
-  const source = readFileSync(file, 'utf8');
+  // esbuild escapes every non-ASCII character of code (charset 'ascii'); only comments keep raw UTF-8,
+  // and reading them as latin1 changes nothing that runs. latin1 skips UTF-8 decoding: 10 -> 5 ms.
+  const source = readFileSync(file, 'latin1');
   let key;
   try {
     const { hash } = JSON.parse(readFileSync(join(dist, 'build.json'), 'utf8'));

@@ -24,11 +24,13 @@ const external = ['pino', 'pino-pretty', 'ssh2', '@grpc/*', 'protobufjs', '@aws-
 const lazyFunctionModules = [
   { importer: /[\\/]dockerode[\\/]lib[\\/]docker\.js$/, path: './session' },
   { importer: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, path: './ssh' },
+  // undici's HTTP/2 client (never used: registries are spoken to in HTTP/1.1) loads node:http2, ~9 ms.
+  { importer: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/, path: './client-h2.js' },
 ];
 const lazyRequire = {
   name: 'lazy-require',
   setup(b) {
-    b.onResolve({ filter: /^\.\/(session|ssh)$/ }, (args) => {
+    b.onResolve({ filter: /^\.\/(session|ssh|client-h2\.js)$/ }, (args) => {
       if (args.namespace === 'lazy') return undefined;
       if (!lazyFunctionModules.some((m) => m.path === args.path && m.importer.test(args.importer))) return undefined;
       return { path: require.resolve(args.path, { paths: [args.resolveDir] }), namespace: 'lazy' };
@@ -60,6 +62,8 @@ try {
     define: { 'import.meta.url': '__dosyncImportMetaUrl' },
     banner: { js: "const __dosyncImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     sourcemap: 'linked',
+    // bin/load-bundle.js reads the bundle as latin1: code must be ASCII (esbuild's default, made explicit).
+    charset: 'ascii',
     logLevel: 'warning',
     legalComments: 'none',
   });
