@@ -23,7 +23,7 @@ test('bench/run.ts at tiny size prints its table and writes the results file', a
     assert.match(stdout, /^#\s+measure\s+dosync\s+baseline\s+ratio\s+target\s+met$/m);
     assert.match(stdout, /^1\s+check cycle \(6 svc, 3 repos x 5 tags\), process wall: dosync check vs floor script\s/m);
     assert.match(stdout, /^3\s+policy semver >=1\.0\.0 <2\.0\.0, 1,000 tags -> /m);
-    assert.match(stdout, /^5\s+idle daemon RSS, 1\.5 s after cycles 1\/2\/3 \(6 up-to-date services, MB\)/m);
+    assert.match(stdout, /^5\s+idle daemon RSS, 1\.5 s after cycles 1\/2\/3 \(6 up-to-date services, MB; as shipped: MALLOC_ARENA_MAX=2\)/m);
     const results = JSON.parse(await readFile(out, 'utf8')) as {
       scale: { name: string };
       rows: Array<{ item: string; ratio?: number }>;
