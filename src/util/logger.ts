@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { pino, destination, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
 
 export type { Logger };
@@ -22,7 +23,10 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
   };
   const pretty = settings.json === false || (settings.json === undefined && !settings.destination && process.stdout.isTTY === true);
   if (pretty) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } });
+    // pino-pretty as an in-process stream, not a transport: a transport is a worker thread that pino finds by
+    // file at run time, which keeps pino out of the bundle (and its code cache). Loaded only for a terminal.
+    const pinoPretty = createRequire(import.meta.url)('pino-pretty') as (opts: object) => DestinationStream;
+    return pino(options, pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', sync: true }));
   }
   return pino(options, (settings.destination ?? destination({ fd: 1, sync: true })) as DestinationStream);
 }
