@@ -6,7 +6,6 @@
  * of times with exponential backoff, honouring Retry-After; permanent ones (other 4xx, redirects,
  * SMTP 5xx or authentication) are logged at once. Logs name a channel by its label, never its URL.
  */
-import nodemailer from 'nodemailer';
 import { scrubSecrets } from '../util/logger.js';
 import { buildMessage, type MessageView } from './format.js';
 import { renderEmail, renderRequests } from './render/index.js';
@@ -218,6 +217,8 @@ function fetchError(err: unknown, timeoutMs: number): string {
 
 /** SMTP reply codes 4xx are transient by definition (RFC 5321 §4.2.1); 5xx and authentication are not. */
 async function sendMail(ch: EmailChannel, m: MessageView, timeoutMs: number): Promise<Attempt> {
+  // Loaded on the first mail: nodemailer is ~60 files (~30 ms) that a daemon without email never needs.
+  const nodemailer = (await import('nodemailer')).default;
   const transport = nodemailer.createTransport({
     host: ch.host,
     port: ch.port,

@@ -86,6 +86,20 @@ test('check on a stack of the local registry loads no cloud SDK, no ssh2 and no 
   }
 });
 
+test('sync --once without --listen or email loads no mailer, no metrics library, no pretty printer and no cloud SDK', async () => {
+  const repo = unique('it/startup');
+  await pushImage(repo, '1.0.0', { version: '1.0.0' });
+  const p = await ComposeProject.create(`services:\n  web:\n    image: ${REGISTRY}/${repo}:1.0.0\n`);
+  try {
+    const r = await traced(['sync', '-f', p.file, '-p', p.name, '--once', '--dry-run']);
+    assert.equal(r.code, 0, r.out);
+    for (const pkg of ['dockerode', 'undici', 'yaml', 'pino']) assert.ok(r.packages.has(pkg), `${pkg} is used by sync: ${[...r.packages].join(' ')}`);
+    for (const pkg of ['nodemailer', 'prom-client', 'pino-pretty', ...CLOUD_SDKS, ...NEVER_WITH_A_LOCAL_SOCKET]) assert.ok(!r.packages.has(pkg), `${pkg} was loaded`);
+  } finally {
+    await p.destroy();
+  }
+});
+
 test('an unreachable ECR host is one error line, and the AWS SDK is not even loaded: credentials are fetched only when a registry asks for them', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dosync-ecr-'));
   try {
