@@ -129,11 +129,13 @@ function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) return sourceFiles(p);
-    return p.endsWith('.ts') ? [p] : [];
+    return p.endsWith('.ts') || p.endsWith('.js') ? [p] : [];
   });
 }
 
 const sources = sourceFiles(join(root, 'src')).map((file) => ({ file, text: readFileSync(file, 'utf8') }));
+// Environment variables are also read by bin/ (the launcher and its code-cache loader, plain JavaScript); labels only in src/.
+const envSources = [...sources, ...sourceFiles(join(root, 'bin')).map((file) => ({ file, text: readFileSync(file, 'utf8') }))];
 
 const ENV_NAME = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
 
@@ -177,7 +179,7 @@ describe('README reference matches what the source reads', () => {
   });
 
   test('environment variables', () => {
-    const read = sorted(sources.flatMap((s) => envVarsRead(s.text)));
+    const read = sorted(envSources.flatMap((s) => envVarsRead(s.text)));
     assert.ok(read.length > 20, 'the scan finds the variables');
     const documented = sorted(firstColumn(readmeSection('Environment variables')).map((c) => /^[A-Z][A-Z0-9_]*/.exec(c)?.[0] ?? c));
     assertMissing(read.filter((v) => !documented.includes(v)), 'environment variables the source reads but README "Environment variables" does not document');
