@@ -58,8 +58,8 @@ export async function skopeoLoop(host: string, repos: string[]): Promise<{ ms: n
 }
 
 /** Any command, wall time only (startup comparisons). */
-export async function wall(cmd: string, args: string[], okCodes = [0]): Promise<number> {
-  const r = await timed(cmd, args, { env: DOSYNC_ENV });
+export async function wall(cmd: string, args: string[], okCodes = [0], env: Record<string, string> = {}): Promise<number> {
+  const r = await timed(cmd, args, { env: { ...DOSYNC_ENV, ...env } });
   if (!okCodes.includes(r.code)) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(-1000)}`);
   return r.ms;
 }
