@@ -67,10 +67,21 @@ interface Drop {
   rule: DropRule;
 }
 
-/** The tags one selection leaves out, counted per rule as they are added (the summary needs only counts). */
+/**
+ * The tags one selection leaves out, counted per rule (the summary needs only counts). The tags themselves
+ * are listed only in a replay of the selection (`--explain` reads them): a cycle keeps no ~40,000 records.
+ */
 class Drops {
   readonly list: Drop[] = [];
+  total = 0;
   private readonly rules: Array<DropRule & { count: number }> = [];
+
+  constructor(
+    /** Keep each dropped tag (the replay), or only count. */
+    readonly recording: boolean,
+    /** The same selection again, recording. */
+    readonly replay: () => Selection['dropped'],
+  ) {}
 
   rule(group: string, why: string | DropRule['why']): DropRule {
     const r = { group, why: typeof why === 'string' ? () => why : why, count: 0 };
@@ -80,7 +91,8 @@ class Drops {
 
   add(tag: string, rule: DropRule, value?: string): void {
     (rule as DropRule & { count: number }).count++;
-    this.list.push(value === undefined ? { tag, rule } : { tag, value, rule });
+    this.total++;
+    if (this.recording) this.list.push(value === undefined ? { tag, rule } : { tag, value, rule });
   }
 
   /** `3 older, 1 prerelease`: most frequent first, then by name, so the same tags give the same line in any order. */
@@ -147,7 +159,7 @@ function finish(
   compare: (a: Candidate, b: Candidate) => number,
   fallbackToCurrent: boolean,
 ): Selection {
-  const droppedNote = drops.list.length > 0 ? `; dropped ${drops.summary()}` : '';
+  const droppedNote = drops.total > 0 ? `; dropped ${drops.summary()}` : '';
   const rule = describeRanking(policy.ranking);
   // The ranked and dropped lists are built on first read (own enumerable getters, so JSON and spreads see them).
   let ranked: Selection['candidates'] | undefined;
@@ -161,6 +173,7 @@ function finish(
       return ranked;
     },
     get dropped() {
+      if (!drops.recording) return (dropped ??= drops.replay());
       return (dropped ??= drops.list.map(({ tag, value, rule: r }) => (value === undefined ? { tag, why: r.why(tag, value) } : { tag, why: r.why(tag, value), value })));
     },
   };
@@ -176,7 +189,7 @@ function finish(
   return Object.assign(lists, { kind: 'tag' as const, selected: top, reason: `${verdict} (${rule}; ${of}${droppedNote})` });
 }
 
-function rankDefault(policy: ResolvedPolicy, current: string, tags: Array<{ tag: string; info: TagInfo }>, drops: Drops): Selection {
+function rankDefault(policy: ResolvedPolicy, current: string, tags: TagInfo[], drops: Drops): Selection {
   const reach = policy.ranking.kind === 'default' ? policy.ranking.reach : 'minor';
   const cur = parseShape(current)!;
   const fixed = fixedComponents(cur, reach);
@@ -227,6 +240,10 @@ function fixedComponents(cur: TagShape, reach: 'patch' | 'minor' | 'major'): num
 }
 
 export function selectTag(tags: TagInfo[], current: string, policy: ResolvedPolicy): Selection {
+  return select(tags, current, policy, false);
+}
+
+function select(tags: TagInfo[], current: string, policy: ResolvedPolicy, recording: boolean): Selection {
   if (!policy.enabled || policy.mode === 'none') {
     return { kind: 'none', selected: null, reason: policy.describe, candidates: [], dropped: [] };
   }
@@ -250,36 +267,44 @@ export function selectTag(tags: TagInfo[], current: string, policy: ResolvedPoli
     }
   }
 
-  const drops = new Drops();
-  const kept: Array<{ tag: string; info: TagInfo; value: string }> = [];
+  const drops = new Drops(recording, () => select(tags, current, policy, true).dropped);
   const { include, extract, exclude } = policy.filter;
-  const excluded = exclude && drops.rule('excluded', `matches exclude /${exclude.source}/`);
-  const notMatching = include && drops.rule(`not matching /${include.source}/`, `does not match /${include.source}/`);
-  for (const info of dedupe(tags)) {
-    const tag = info.tag;
-    if (exclude && matchesGo(exclude, tag)) {
-      drops.add(tag, excluded!);
-      continue;
-    }
-    let value = tag;
-    if (include) {
-      if (extract === undefined) {
-        if (!matchesGo(include, tag)) {
-          drops.add(tag, notMatching!);
-          continue;
-        }
-      } else {
-        // The DFA test is much cheaper than a capturing match; most tags fail the filter.
-        const groups = matchesGo(include, tag) ? matchGroups(include, tag) : null;
-        if (!groups) {
-          drops.add(tag, notMatching!);
-          continue;
-        }
-        value = expandTemplate(include, extract, groups);
+  // The tags that pass the filters, and what the extract template made of them (null: the tags themselves).
+  // Without filters that is the de-duplicated list as it is: no copy for every service of a repository.
+  let kept: TagInfo[] = dedupe(tags);
+  let values: string[] | null = null;
+  if (include || exclude) {
+    const passed: TagInfo[] = [];
+    if (extract !== undefined) values = [];
+    const excluded = exclude && drops.rule('excluded', `matches exclude /${exclude.source}/`);
+    const notMatching = include && drops.rule(`not matching /${include.source}/`, `does not match /${include.source}/`);
+    for (const info of kept) {
+      const tag = info.tag;
+      if (exclude && matchesGo(exclude, tag)) {
+        drops.add(tag, excluded!);
+        continue;
       }
+      if (include) {
+        if (extract === undefined) {
+          if (!matchesGo(include, tag)) {
+            drops.add(tag, notMatching!);
+            continue;
+          }
+        } else {
+          // The DFA test is much cheaper than a capturing match; most tags fail the filter.
+          const groups = matchesGo(include, tag) ? matchGroups(include, tag) : null;
+          if (!groups) {
+            drops.add(tag, notMatching!);
+            continue;
+          }
+          values!.push(expandTemplate(include, extract, groups));
+        }
+      }
+      passed.push(info);
     }
-    kept.push({ tag, info, value });
+    kept = passed;
   }
+  const valueOf = (i: number) => (values ? values[i] : kept[i].tag);
 
   switch (r.kind) {
     case 'default':
@@ -289,29 +314,32 @@ export function selectTag(tags: TagInfo[], current: string, policy: ResolvedPoli
       const prerelease = drops.rule('prerelease', (_, value) => `prerelease ${value} (the range names no prerelease)`);
       const outside = drops.rule('outside the range', (_, value) => `${value} is outside ${r.range.source.trim()}`);
       const candidates: Candidate[] = [];
-      for (const k of kept) {
-        const v = parseVersion(k.value);
-        if (!v) drops.add(k.tag, notSemver, k.value);
+      for (let i = 0; i < kept.length; i++) {
+        const tag = kept[i].tag;
+        const value = valueOf(i);
+        const v = parseVersion(value);
+        if (!v) drops.add(tag, notSemver, value);
         else if (!satisfies(v, r.range)) {
           const pre = v.pre !== '' && !r.range.groupHasPre.some(Boolean);
-          drops.add(k.tag, pre ? prerelease : outside, k.value);
-        } else candidates.push({ tag: k.tag, value: k.value, key: v });
+          drops.add(tag, pre ? prerelease : outside, value);
+        } else candidates.push({ tag, value, key: v });
       }
       return finish(policy, current, candidates, drops, (a, b) => compareVersions(a.key as SemVersion, b.key as SemVersion), false);
     }
     case 'numerical': {
       const notNumber = drops.rule('not a number', (_, value) => `${JSON.stringify(value)} is not a number`);
       const candidates: Candidate[] = [];
-      for (const k of kept) {
-        const d = parseDecimal(k.value);
-        if (!d) drops.add(k.tag, notNumber, k.value);
-        else candidates.push({ tag: k.tag, value: k.value, key: d });
+      for (let i = 0; i < kept.length; i++) {
+        const value = valueOf(i);
+        const d = parseDecimal(value);
+        if (!d) drops.add(kept[i].tag, notNumber, value);
+        else candidates.push({ tag: kept[i].tag, value, key: d });
       }
       const sign = r.order === 'desc' ? 1 : -1;
       return finish(policy, current, candidates, drops, (a, b) => sign * compareDecimals(a.key as Decimal, b.key as Decimal), false);
     }
     case 'alphabetical': {
-      const candidates: Candidate[] = kept.map((k) => ({ tag: k.tag, value: k.value, key: k.value }));
+      const candidates: Candidate[] = kept.map((k, i) => ({ tag: k.tag, value: valueOf(i), key: valueOf(i) }));
       const sign = r.order === 'desc' ? 1 : -1;
       const plain = candidates.every((c) => !SURROGATE.test(c.value));
       return finish(policy, current, candidates, drops, (a, b) => sign * compareKeys(a.key as string, b.key as string, plain), false);
@@ -319,10 +347,10 @@ export function selectTag(tags: TagInfo[], current: string, policy: ResolvedPoli
     case 'newest': {
       const noTime = drops.rule('without push time', 'the registry gave no push time');
       const candidates: Candidate[] = [];
-      for (const k of kept) {
-        const t = k.info.pushedAt?.getTime();
-        if (t === undefined || Number.isNaN(t)) drops.add(k.tag, noTime, k.value);
-        else candidates.push({ tag: k.tag, value: k.info.pushedAt!.toISOString(), key: t });
+      for (let i = 0; i < kept.length; i++) {
+        const t = kept[i].pushedAt?.getTime();
+        if (t === undefined || Number.isNaN(t)) drops.add(kept[i].tag, noTime, valueOf(i));
+        else candidates.push({ tag: kept[i].tag, value: kept[i].pushedAt!.toISOString(), key: t });
       }
       return finish(policy, current, candidates, drops, (a, b) => (a.key as number) - (b.key as number), false);
     }
