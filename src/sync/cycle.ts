@@ -119,10 +119,13 @@ export interface Prepared {
 
 /** Reads the stack, reaches the engine and finds the Compose project: what both `check` and `sync` start from. */
 export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' | 'config' | 'configPath' | 'projectName' | 'stateDir' | 'now'>, deps: Pick<CycleDeps, 'docker' | 'registry' | 'logger' | 'registryPolicySource' | 'pushTimes' | 'state'>): Promise<Prepared> {
+  // The engine is asked while the files are read and parsed; a bad file is still the error reported first.
+  const ping = pingEngine(deps.docker);
+  ping.catch(() => undefined);
   const envFiles = await stackEnvFiles(settings.files, settings.envFile);
   const { stack, texts } = await loadStack(settings.files, envFiles);
   for (const w of stack.warnings) deps.logger.warn(w);
-  await pingEngine(deps.docker);
+  await ping;
   const project = await resolveProject(deps.docker, {
     files: settings.files, envFiles, explicitName: settings.projectName ?? stack.projectName, serviceNames: stack.services.map((s) => s.name),
   });
