@@ -5,7 +5,7 @@
 // docker-registry as :5000), so the access log counts every tool's requests and the shared test
 // registry is left alone; it is removed at the end.
 //
-//   npm run bench                              everything, full size (about 5 minutes)
+//   npm run bench                              everything, full size (4-5 minutes on 2 CPUs)
 //   BENCH_ONLY=1,6 npm run bench               some items
 //   BENCH_SCALE=tiny BENCH_OUT=/tmp/r.json ... tiny sizes (the smoke test)
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
