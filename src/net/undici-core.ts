@@ -6,6 +6,7 @@
  * fetch (used only for cloud credential flows) is loaded on demand by `lazyFetch`.
  */
 import type * as Undici from 'undici';
+import type { Dispatcher } from 'undici';
 // @ts-expect-error deep import of an untyped CommonJS file; typed through `typeof Undici` below
 import AgentImpl from 'undici/lib/dispatcher/agent.js';
 // @ts-expect-error as above
@@ -17,7 +18,6 @@ Object.assign((DispatcherImpl as { prototype: object }).prototype, api);
 
 export const Agent = AgentImpl as typeof Undici.Agent;
 export type Agent = Undici.Agent;
-import type { Dispatcher } from 'undici';
 export type { Dispatcher };
 
 /** undici's fetch, imported on first call (the full package loads only where a credential flow runs). */
