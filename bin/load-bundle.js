@@ -5,8 +5,8 @@
 //
 // The cache is keyed by the bundle's hash (dist/build.json), the Node version and the command, since
 // it holds what the command compiled (a `check` cache covers the registry client, a `--version` one
-// only the CLI). It is written when missing or refused by V8 (another Node or V8 flags), at exit,
-// atomically, to dist/.cache or else ~/.cache/dosync — never a shared temp dir, whose files another
+// only the CLI). It is written when missing or refused by V8 (another Node or V8 flags), at the exit of
+// a run that succeeded, atomically, to dist/.cache or else ~/.cache/dosync — never a shared temp dir, whose files another
 // user could plant. Any failure only means compiling as usual; DOSYNC_CODE_CACHE=0 turns it off.
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -75,7 +75,10 @@ export function loadBundle(distUrl, command) {
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const cache = !key ? 'off' : !cachedData ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted';
-  if (cache === 'missing' || cache === 'rejected') process.once('exit', () => writeAtomically(dirs, key, script.createCachedData()));
+  // Written after a run that went through (exit 0, or `check`'s 10): one that stopped at a typo would
+  // leave a cache without the command's code, and a cache is never rewritten once V8 accepts it.
+  const written = (code) => (code === 0 || code === 10) && writeAtomically(dirs, key, script.createCachedData());
+  if (cache === 'missing' || cache === 'rejected') process.once('exit', written);
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
   return { exports: module.exports, cache };

@@ -22,13 +22,17 @@ async function copyOfDist(): Promise<{ root: string; dist: string }> {
 }
 
 /** Loads the bundle in a fresh node as bin/dosync.js does; prints what became of the cache. */
-async function load(dist: string, command: string, env: NodeJS.ProcessEnv = {}, as?: { uid: number; gid: number }): Promise<string> {
+async function load(dist: string, command: string, env: NodeJS.ProcessEnv = {}, as?: { uid: number; gid: number }, exitCode = 0): Promise<string> {
   const script = `const { loadBundle } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'bin/load-bundle.js')).href)});
     const r = loadBundle(new URL(${JSON.stringify(pathToFileURL(dist).href + '/')}), ${JSON.stringify(command)});
     if (typeof r.exports.main !== 'function') throw new Error('no main');
-    console.log(r.cache);`;
-  const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, ...as });
-  return stdout.trim();
+    console.log(r.cache);
+    process.exitCode = ${exitCode};`;
+  const r = await exec(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, ...as }).catch((err: { code?: number; stdout?: string }) => {
+    if (err.code === exitCode) return { stdout: err.stdout ?? '' };
+    throw err;
+  });
+  return r.stdout.trim();
 }
 
 const cacheFiles = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.cache')).sort();
@@ -44,6 +48,19 @@ test('the first run of a command writes its cache, the next ones use it; each co
     assert.equal(await load(dist, 'sync'), 'missing');
     assert.equal(await load(dist, '--version'), 'missing');
     assert.deepEqual((await cacheFiles(join(dist, '.cache'))).map((f) => f.replace(/^.*-/, '')), ['check.cache', 'cli.cache', 'sync.cache']);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a run that fails writes no cache (it may have stopped before the command\'s code ran); check\'s exit 10 does', async () => {
+  const { root, dist } = await copyOfDist();
+  try {
+    assert.equal(await load(dist, 'check', {}, undefined, 2), 'missing');
+    assert.deepEqual(await cacheFiles(join(dist, '.cache')), []);
+    assert.equal(await load(dist, 'check', {}, undefined, 10), 'missing');
+    assert.equal((await cacheFiles(join(dist, '.cache'))).length, 1);
+    assert.equal(await load(dist, 'check'), 'accepted');
   } finally {
     await rm(root, { recursive: true, force: true });
   }
