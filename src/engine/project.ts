@@ -106,9 +106,9 @@ export async function aliasHostDirectory(docker: Docker, hostDir: string, mounts
  */
 export async function resolveProject(docker: Docker, hints: ProjectHints): Promise<ComposeProject & { source: string }> {
   const files = hints.files.map((f) => resolve(f));
-  const all = await listComposeContainers(docker).catch(() => [] as ContainerSummary[]);
   const own = ownContainerId();
-  const mounts = await ownMounts(docker, own);
+  // Two independent questions to the engine, asked together.
+  const [all, mounts] = await Promise.all([listComposeContainers(docker).catch(() => [] as ContainerSummary[]), ownMounts(docker, own)]);
   const hostFiles = files.map((f) => hostPathOf(f, mounts) ?? f);
   const hostDir = dirname(hostFiles[0]);
   const fromLabels = async (name: string, source: string) => {
