@@ -22,12 +22,17 @@ export async function run(cmd: string, args: string[], opts: { input?: string; e
   });
 }
 
-/** Builds `tag` FROM the busybox test base with these extra Dockerfile lines (the classic builder: no buildx here). */
+/**
+ * Builds `tag` FROM the busybox test base with these extra Dockerfile lines (the classic builder: no buildx here).
+ * --no-cache: the classic builder's cached steps are untagged parent images, which removing an image built on
+ * them deletes too; with test files running in parallel, one test's prune used to delete a step another
+ * test's build was about to use ("No such image: sha256:...").
+ */
 export async function buildFromBase(tag: string, lines: string[]): Promise<void> {
   const ctx = mkdtempSync(join(tmpdir(), 'dosync-img-'));
   try {
     writeFileSync(join(ctx, 'Dockerfile'), ['FROM dosync-test/base:1', ...lines].join('\n') + '\n');
-    await run('docker', ['build', '-q', '-t', tag, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+    await run('docker', ['build', '-q', '--no-cache', '-t', tag, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
   } finally {
     rmSync(ctx, { recursive: true, force: true });
   }

@@ -21,7 +21,8 @@ export async function pushDosyncImage(repo: string, tag: string, opts: { lines?:
     const ctx = mkdtempSync(join(tmpdir(), 'dosync-variant-'));
     try {
       writeFileSync(join(ctx, 'Dockerfile'), [`FROM ${base}`, ...opts.lines].join('\n') + '\n');
-      await run('docker', ['build', '-q', '-t', ref, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+      // --no-cache: see buildFromBase (a cached step is a parent image another test's prune may delete).
+      await run('docker', ['build', '-q', '--no-cache', '-t', ref, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
     } finally {
       rmSync(ctx, { recursive: true, force: true });
     }
