@@ -204,7 +204,9 @@ describe('dosync as a container in the stack (sidecar)', () => {
     assert.equal((await inspectContainer(next.id)).status, 'running');
     assert.deepEqual(await p.containers('dosync'), [next.id], 'one dosync container: the new one');
     assert.equal(await sh('docker', ['inspect', '-f', '{{index .Config.Labels "dosync.test.release"}}', next.id]), '1.1.0');
-    assert.deepEqual(await p.versions('web'), ['1.1.0']);
+    // On failure, say what the old dosync recorded for web (its container is gone with the self-update).
+    const webHistory = async () => readFile(join(p.dir, 'backups', 'state.json'), 'utf8').then((t) => JSON.stringify((JSON.parse(t) as { services: Record<string, unknown> }).services[`${p.name}/web`]), (err: Error) => err.message);
+    assert.deepEqual(await p.versions('web'), ['1.1.0'], `web's state: ${await webHistory()}`);
     assert.ok((await inspectContainer(next.id)).env.includes('FROM_ENV_FILE=dosync'), 'the helper read the env_file by its host path');
     assert.ok((await inspectContainer((await p.containers('web'))[0])).env.includes('FROM_ENV_FILE=web'), 'dosync read the env_file by its host path');
     const newLog = await containerLog(next.id);
