@@ -15,8 +15,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
-/** The commands (first argument) that get a cache of their own; anything else shares `cli`. */
-export const CACHED_COMMANDS = ['sync', 'check', 'policy', 'pause', 'resume', 'init', 'health', 'mirror', 'rollback', 'retry', 'backups', 'config', 'completion', 'self-update-helper'];
+/**
+ * The cache a run uses: its command word (first argument), or `cli` for options alone (`--version`).
+ * No list of commands to keep in step with the CLI: a word that is not one ends in a usage error, and a
+ * failed run writes no cache.
+ */
+const cacheName = (command) => (typeof command === 'string' && /^[a-z][a-z-]{0,39}$/.test(command) ? command : 'cli');
 
 /** The CommonJS wrapper around the bundle; offsets in V8's view of the script are the bundle's plus its length. */
 export const WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {';
@@ -63,7 +67,7 @@ export function loadBundle(distUrl, command) {
   try {
     const { hash } = JSON.parse(readFileSync(join(dist, 'build.json'), 'utf8'));
     if (process.env.DOSYNC_CODE_CACHE !== '0' && typeof hash === 'string' && /^[0-9a-f]+$/.test(hash)) {
-      key = `dosync-${hash}-node${process.versions.node}-${process.arch}-${CACHED_COMMANDS.includes(command) ? command : 'cli'}.cache`;
+      key = `dosync-${hash}-node${process.versions.node}-${process.arch}-${cacheName(command)}.cache`;
     }
   } catch { /* no build.json: no cache */ }
   const dirs = cacheDirs(dist);

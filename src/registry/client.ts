@@ -596,13 +596,11 @@ function parseTagPage(body: Buffer, where: string): string[] {
   }
   // Checked by hand, not with a zod schema: this runs on every tag of every page, ~10,000 strings per
   // cycle for a 200-service stack, where a schema walk costs several times a plain loop.
-  const tags = typeof json === 'object' && json !== null ? (json as { tags?: unknown }).tags : undefined;
+  const isObject = typeof json === 'object' && json !== null && !Array.isArray(json);
+  const tags = isObject ? (json as { tags?: unknown }).tags : undefined;
   // An empty repository lists `"tags": null` on CNCF distribution.
-  if (tags === null || tags === undefined) {
-    if (typeof json === 'object' && json !== null && !Array.isArray(json)) return [];
-  } else if (Array.isArray(tags) && tags.every((t) => typeof t === 'string')) {
-    return tags as string[];
-  }
+  if (isObject && (tags === null || tags === undefined)) return [];
+  if (Array.isArray(tags) && tags.every((t) => typeof t === 'string')) return tags as string[];
   throw new RegistryError(`${where}: the registry's tag list has no "tags" array of strings`, { status: 200 });
 }
 
