@@ -59,12 +59,7 @@ export function describeImageVariable(raw: string, lookup: Lookup, originOf: Ori
     const definedIn = origin?.definedIn === 'env-file' ? 'env-file' : 'environment';
     return { ...p, origin: { definedIn, ...(origin?.envFile ? { envFile: origin.envFile } : {}) } };
   });
-  const vs = versionStart(value);
-  const located = locate(parts);
-  const overlapping =
-    vs < value.length
-      ? located.filter((l) => l.start < value.length && l.end > vs)
-      : located.filter((l) => l.end === value.length && l.end > l.start);
+  const overlapping = versionParts(value, parts);
   const sources = new Map<string, ImageVariable>();
   for (const { part } of overlapping) {
     const s = part.source;
@@ -77,21 +72,76 @@ export function describeImageVariable(raw: string, lookup: Lookup, originOf: Ori
   return sources.size === 1 ? { parts, variable: [...sources.values()][0] } : { parts };
 }
 
-export type ImageEdit =
-  /** Rewrite `services.<service>.image` in `file` to `newRaw` (setServiceImage). */
-  | { kind: 'compose-image'; file: string; service: string; newRaw: string }
+/** What every edit says about the part it changes: its site, and the part's new text (for the other services sharing it). */
+interface EditTarget {
+  /** The place the value is written (see partSite): services whose image has a part there change with it. */
+  site: string;
+  /** The changed part's range in the raw image and its new text. */
+  partRaw: [number, number];
+  newText: string;
+}
+
+export type ImageEdit = EditTarget & (
+  /** Rewrite the image scalar at `offset` of `file` (written for `service`, maybe shared) to `newRaw` (setScalarAt). */
+  | { kind: 'compose-image'; file: string; service: string; offset: number; newRaw: string }
   /** Set `name=value` in `envFile` (setEnvVariable). */
   | { kind: 'env-variable'; envFile: string; name: string; value: string }
-  /** Replace the default of `${variable:-...}` in the image of `service` in `file` (setImageDefault). */
-  | { kind: 'image-default'; file: string; service: string; variable: string; value: string };
+  /** Replace the default of `${variable:-...}` in the image scalar at `offset` of `file` (setDefaultAt). */
+  | { kind: 'image-default'; file: string; service: string; offset: number; variable: string; value: string }
+);
 
 export interface EditableService {
   name: string;
   image?: string;
   rawImage?: string;
   imageFile?: string;
+  imageOffset?: number;
   imageService?: string;
   imageParts?: ImagePart[];
+}
+
+/**
+ * The place a part of a service's image is written: the image scalar (a file and an offset, shared by every
+ * service that reaches it through an alias, a merge key or `extends`), a default inside it, or a variable
+ * (the env file that sets it, or the environment).
+ */
+export function partSite(service: Pick<EditableService, 'imageFile' | 'imageOffset'>, part: ImagePart): string {
+  const s = part.source;
+  const node = `${service.imageFile ?? ''}\u0000${service.imageOffset ?? -1}`;
+  if (s.kind === 'variable') return part.origin?.definedIn === 'env-file' ? `var\u0000${part.origin.envFile}\u0000${s.name}` : `env\u0000${s.name}`;
+  if (s.kind === 'default') return `default\u0000${node}\u0000${s.name}`;
+  return `scalar\u0000${node}`;
+}
+
+/** Sites of every part of the image: what the image depends on. */
+export function imageSites(service: EditableService): Set<string> {
+  return new Set((service.imageParts ?? []).filter((p) => p.text.length > 0 || p.source.kind !== 'literal').map((p) => partSite(service, p)));
+}
+
+/** Sites of the parts that hold the version (tag, else digest): where an edit for a new tag lands. */
+export function versionSites(service: EditableService): Set<string> {
+  const { image, imageParts } = service;
+  if (image === undefined || imageParts === undefined) return new Set();
+  return new Set(versionParts(image, imageParts).map((l) => partSite(service, l.part)));
+}
+
+function versionParts(value: string, parts: ImagePart[]): Located[] {
+  const vs = versionStart(value);
+  const located = locate(parts);
+  return vs < value.length
+    ? located.filter((l) => l.start < value.length && l.end > vs)
+    : located.filter((l) => l.end === value.length && l.end > l.start);
+}
+
+/** The image `service` resolves to once `edit` is made, or its current image when the edit does not touch it. */
+export function imageAfterEdit(service: EditableService, edit: ImageEdit): string | undefined {
+  if (!service.imageParts) return service.image;
+  return service.imageParts.map((p) => {
+    if (partSite(service, p) !== edit.site) return p.text;
+    // A literal edit changes one run of the scalar; a variable or a default changes each of its uses.
+    if (p.source.kind === 'literal') return p.raw[0] === edit.partRaw[0] && p.raw[1] === edit.partRaw[1] ? edit.newText : p.text;
+    return edit.newText;
+  }).join('');
 }
 
 /**
@@ -135,6 +185,8 @@ export function planImageEdit(service: EditableService, newImage: string): Image
     }
   };
   const source = part.source;
+  const target: EditTarget = { site: partSite(service, part), partRaw: part.raw, newText };
+  const offset = service.imageOffset ?? -1;
   switch (source.kind) {
     case 'literal': {
       if (!part.verbatim) throw new ConfigError(`${where}: the change falls on an escaped $$; edit the image by hand`);
@@ -142,20 +194,20 @@ export function planImageEdit(service: EditableService, newImage: string): Image
       const rawPart = rawImage.slice(part.raw[0], part.raw[1]);
       const newRawPart = rawPart.slice(0, p - start) + escapeDollars(replacement) + rawPart.slice(e - start);
       const newRaw = rawImage.slice(0, part.raw[0]) + newRawPart + rawImage.slice(part.raw[1]);
-      return { kind: 'compose-image', file: imageFile, service: service.imageService ?? name, newRaw };
+      return { ...target, kind: 'compose-image', file: imageFile, service: service.imageService ?? name, offset, newRaw };
     }
     case 'variable': {
       if (part.origin?.definedIn !== 'env-file' || !part.origin.envFile) {
         throw new ConfigError(`${where}: the tag comes from \${${source.name}}, which is set in dosync's environment, not in an env file; change it there or move it to the env file`);
       }
       check((x) => x.source.kind === 'variable' && x.source.name === source.name, `\${${source.name}}`);
-      return { kind: 'env-variable', envFile: part.origin.envFile, name: source.name, value: newText };
+      return { ...target, kind: 'env-variable', envFile: part.origin.envFile, name: source.name, value: newText };
     }
     case 'default': {
       if (source.nested) throw new ConfigError(`${where}: the default of \${${source.name}} contains other variables; dosync only rewrites plain defaults`);
       if (/[}$\r\n]/.test(newText)) throw new ConfigError(`${where}: ${JSON.stringify(newText)} cannot be written as the default of \${${source.name}}`);
       check((x) => x.source.kind === 'default' && x.source.name === source.name, `the default of \${${source.name}}`);
-      return { kind: 'image-default', file: imageFile, service: service.imageService ?? name, variable: source.name, value: newText };
+      return { ...target, kind: 'image-default', file: imageFile, service: service.imageService ?? name, offset, variable: source.name, value: newText };
     }
     case 'alternative':
       throw new ConfigError(`${where}: the change falls in the alternative of \${${source.name}:+...}; edit the image by hand`);

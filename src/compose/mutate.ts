@@ -4,12 +4,12 @@
  * comments, order, quoting, blank lines, anchors and line endings elsewhere stay byte-for-byte identical.
  * Every result is re-parsed and checked before it is returned.
  */
-import { isAlias, isMap, isScalar, isSeq, Scalar, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, Scalar, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { isDeepStrictEqual } from 'node:util';
 import { ConfigError } from '../util/errors.js';
 import { scanEnvFile, parseEnvFile } from './envfile.js';
 import { findReferences, type VariableReference } from './interpolate.js';
-import { aliasResolver, isMergeKey, keyString, parseComposeDocument } from './yaml.js';
+import { aliasResolver, isMergeKey, keyString, parseComposeDocument, positionOf } from './yaml.js';
 
 export interface ImageLocation {
   /** Source range of the scalar as written (quotes included). */
@@ -168,8 +168,8 @@ function candidates(value: string, style: ImageLocation['style']): string[] {
  * Splices `newValue` into the scalar at `loc`, trying the existing quoting first; each candidate is re-parsed and must
  * yield exactly `newValue` at the same place with the rest of the document unchanged.
  */
-function spliceScalar(text: string, before: Document.Parsed, service: string, loc: ImageLocation, newValue: string, where: string): string {
-  const beforeNode = locateNode(before, service, where);
+function spliceScalar(text: string, before: Document.Parsed, locate: (doc: Document.Parsed) => Scalar, loc: ImageLocation, newValue: string, where: string, what: string): string {
+  const beforeNode = locate(before);
   // What the document must look like afterwards: the same, with this scalar (and its aliases) holding newValue.
   beforeNode.value = newValue;
   const expected = before.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
@@ -178,14 +178,53 @@ function spliceScalar(text: string, before: Document.Parsed, service: string, lo
     let doc: Document.Parsed;
     try {
       doc = parseComposeDocument(candidate, where);
-      const node = locateNode(doc, service, where);
+      const node = locate(doc);
       if (node.value !== newValue || node.range![0] !== loc.start) continue;
     } catch {
       continue;
     }
     if (isDeepStrictEqual(doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION }), expected)) return candidate;
   }
-  throw new ConfigError(`${where}: cannot write ${JSON.stringify(newValue)} as services.${service}.image without changing other content`);
+  throw new ConfigError(`${where}: cannot write ${JSON.stringify(newValue)} as ${what} without changing other content`);
+}
+
+/** The string scalar written at `offset` (its first character, quotes included), for an edit planned against the stack. */
+function scalarAt(doc: Document.Parsed, offset: number, where: string, text: string): Scalar {
+  let found: Scalar | undefined;
+  visit(doc, {
+    Scalar(_key, node) {
+      if (node.range?.[0] === offset) { found = node; return visit.BREAK; }
+      return undefined;
+    },
+  });
+  if (!found || typeof found.value !== 'string') throw new ConfigError(`${where}: no image value at offset ${offset} any more; the file changed`);
+  if (found.type === Scalar.BLOCK_LITERAL || found.type === Scalar.BLOCK_FOLDED) {
+    throw new ConfigError(`${positionOf(text, where, found)}: the image is a block scalar (| or >); write it on one line to let dosync update it`);
+  }
+  return found;
+}
+
+function locationOfNode(node: Scalar): ImageLocation {
+  const [start, end] = node.range!;
+  return { start, end, style: node.type as ImageLocation['style'], value: node.value as string, ...(node.anchor ? { anchor: node.anchor } : {}), sharedWith: [] };
+}
+
+/**
+ * Returns `text` with only the scalar written at `offset` changed to `newValue` (keeping its quoting when it can).
+ * Every service that uses the scalar (alias, merge key, extends) sees the new value: that is the point.
+ */
+export function setScalarAt(text: string, offset: number, newValue: string, where = 'compose file'): string {
+  const doc = parseComposeDocument(text, where);
+  const node = scalarAt(doc, offset, where, text);
+  if (node.value === newValue) return text;
+  return spliceScalar(text, doc, (d) => scalarAt(d, offset, where, text), locationOfNode(node), newValue, where, 'the image value');
+}
+
+/** setImageDefault for the scalar written at `offset`. */
+export function setDefaultAt(text: string, offset: number, variable: string, value: string, where = 'compose file'): string {
+  const doc = parseComposeDocument(text, where);
+  const node = scalarAt(doc, offset, where, text);
+  return replaceDefault(text, doc, (d) => scalarAt(d, offset, where, text), locationOfNode(node), variable, value, where, 'the image value');
 }
 
 /**
@@ -197,7 +236,7 @@ export function setServiceImage(text: string, service: string, newImage: string,
   const doc = parseComposeDocument(text, where);
   const loc = locationOf(doc, service, where);
   if (loc.value === newImage) return text;
-  return spliceScalar(text, doc, service, loc, newImage, where);
+  return spliceScalar(text, doc, (d) => locateNode(d, service, where), loc, newImage, where, `services.${service}.image`);
 }
 
 function referencesDeep(template: string, offset = 0): VariableReference[] {
@@ -215,25 +254,28 @@ function referencesDeep(template: string, offset = 0): VariableReference[] {
  * `value`, changing nothing else. Throws ConfigError when there is no such default or it contains other variables.
  */
 export function setImageDefault(text: string, service: string, variable: string, value: string, where = 'compose file'): string {
-  if (/[}$\r\n]/.test(value)) throw new ConfigError(`${where}: ${JSON.stringify(value)} cannot be written as the default of \${${variable}}`);
   const doc = parseComposeDocument(text, where);
-  const loc = locationOf(doc, service, where);
+  return replaceDefault(text, doc, (d) => locateNode(d, service, where), locationOf(doc, service, where), variable, value, where, `services.${service}.image`);
+}
+
+function replaceDefault(text: string, doc: Document.Parsed, locate: (doc: Document.Parsed) => Scalar, loc: ImageLocation, variable: string, value: string, where: string, what: string): string {
+  if (/[}$\r\n]/.test(value)) throw new ConfigError(`${where}: ${JSON.stringify(value)} cannot be written as the default of \${${variable}}`);
   let refs: VariableReference[];
   try {
     refs = referencesDeep(loc.value).filter((r) => r.name === variable && (r.operator === ':-' || r.operator === '-'));
   } catch (err) {
-    throw new ConfigError(`${where}: services.${service}.image: ${(err as Error).message}`);
+    throw new ConfigError(`${where}: ${what}: ${(err as Error).message}`);
   }
-  if (refs.length === 0) throw new ConfigError(`${where}: services.${service}.image has no \${${variable}:-default} to update`);
+  if (refs.length === 0) throw new ConfigError(`${where}: ${what} has no \${${variable}:-default} to update`);
   for (const r of refs) {
     if (loc.value.slice(r.argStart, r.argEnd).includes('$')) {
-      throw new ConfigError(`${where}: the default of \${${variable}} in services.${service}.image contains other variables; dosync only rewrites plain defaults`);
+      throw new ConfigError(`${where}: the default of \${${variable}} in ${what} contains other variables; dosync only rewrites plain defaults`);
     }
   }
   let next = loc.value;
   for (const r of [...refs].sort((a, b) => b.argStart - a.argStart)) next = next.slice(0, r.argStart) + value + next.slice(r.argEnd);
   if (next === loc.value) return text;
-  return spliceScalar(text, doc, service, loc, next, where);
+  return spliceScalar(text, doc, locate, loc, next, where, what);
 }
 
 // --- env files ---------------------------------------------------------------------------------

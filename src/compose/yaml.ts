@@ -3,7 +3,7 @@
  * (merge keys on, duplicate keys rejected) and errors that name file:line:col, plus a converter from
  * the YAML AST to plain values that understands compose's `!reset` / `!override` tags.
  */
-import { Document, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit, type Alias, type Node, type YAMLMap } from 'yaml';
+import { Document, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit, type Alias, type Node, type Scalar, type YAMLMap } from 'yaml';
 import { ConfigError } from '../util/errors.js';
 
 export const YAML_OPTIONS = { merge: true, keepSourceTokens: true, prettyErrors: true, uniqueKeys: true } as const;
@@ -61,12 +61,23 @@ export function isMergeKey(key: unknown): boolean {
 /** Marker for a value tagged `!reset`: the merged field is removed. */
 export const RESET: unique symbol = Symbol('compose !reset');
 
+/** Where a mapping's value was written: `own` when in the mapping's own pair, not an alias or a merge source. */
+export interface Origin {
+  node: Node;
+  own: boolean;
+}
+
 export interface ConvertContext {
   doc: Document.Parsed;
   /** Source text, for positions in errors. */
   text: string;
-  /** Converts a string scalar (path = keys from the document root). */
-  onString: (value: string, path: readonly string[]) => unknown;
+  /** Converts a string scalar (path = keys from the document root where it is used; node = where it is written). */
+  onString: (value: string, path: readonly string[], node: Scalar) => unknown;
+  /**
+   * Filled with the node each key of each produced mapping came from (the pair's own value, an alias's target,
+   * or the merge source that provided it): how a service's `image:` is traced to the scalar that writes it.
+   */
+  provenance?: WeakMap<object, Map<string, Origin>>;
   /** Collections tagged `!override` (they replace instead of merging). */
   overrides: WeakSet<object>;
 }
@@ -96,7 +107,7 @@ export function toPlain(node: unknown, ctx: ConvertContext, where: string): unkn
     if (tag === '!reset') return RESET;
     if (isScalar(n)) {
       const v = n.value;
-      if (typeof v === 'string') return ctx.onString(v, path);
+      if (typeof v === 'string') return ctx.onString(v, path, n);
       if (typeof v === 'symbol') return String(v.description);
       return v ?? null;
     }
@@ -107,6 +118,7 @@ export function toPlain(node: unknown, ctx: ConvertContext, where: string): unkn
     }
     if (isMap(n)) {
       const out: Record<string, unknown> = {};
+      const from = new Map<string, Origin>();
       const merged: Array<Record<string, unknown>> = [];
       for (const pair of (n as YAMLMap).items) {
         if (isMergeKey(pair.key)) {
@@ -122,17 +134,39 @@ export function toPlain(node: unknown, ctx: ConvertContext, where: string): unkn
         }
         const key = keyString(pair.key);
         out[key] = visit(pair.value, [...path, key]);
+        const value = isAlias(pair.value) ? resolve(pair.value) : pair.value;
+        if (isNode(value)) from.set(key, { node: value, own: value === pair.value });
       }
       // YAML merge: keys written in the mapping win, then earlier merge sources over later ones.
       for (const source of merged) {
-        for (const [k, v] of Object.entries(source)) if (!(k in out)) out[k] = v;
+        const sourceFrom = ctx.provenance?.get(source);
+        for (const [k, v] of Object.entries(source)) {
+          if (k in out) continue;
+          out[k] = v;
+          const origin = sourceFrom?.get(k);
+          if (origin) from.set(k, { node: origin.node, own: false });
+        }
       }
+      ctx.provenance?.set(out, from);
       if (tag === '!override') ctx.overrides.add(out);
       return out;
     }
     return null;
   };
   return visit(node, []);
+}
+
+/** The keys leading to `target` in the document (`x-common.image`), for messages. */
+export function pathOf(doc: Document.Parsed, target: Node): string | undefined {
+  let found: string | undefined;
+  visit(doc, {
+    Node(_key, node, path) {
+      if (node !== target) return undefined;
+      found = path.filter((p) => !isAlias(p) && 'key' in (p as object) && 'value' in (p as object)).map((p) => keyString((p as { key: unknown }).key)).join('.');
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 export function keyString(key: unknown): string {

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { readFile, access } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
@@ -92,21 +93,41 @@ export async function stackEnvFiles(files: string[], envFile?: string): Promise<
 }
 
 // The daemon reads the same files every cycle; parsing a 200-service file is most of an idle cycle's
-// garbage. The parse is reused while the texts and the environment are the same (nothing mutates a Stack).
-let lastParse: { key: string; stack: Stack } | undefined;
-function parsedStack(composeTexts: Array<{ path: string; text: string }>, envTexts: Array<{ path: string; text: string }>): Stack {
-  const key = JSON.stringify([composeTexts, envTexts, process.env]);
-  if (lastParse?.key !== key) lastParse = { key, stack: readStack(composeTexts, process.env, { envFiles: envTexts }) };
-  return lastParse.stack;
+// garbage. The parse is reused while the texts (the -f and env files, and every file an include: or
+// extends: file: brought in) and the environment are the same (nothing mutates a Stack).
+let lastParse: { key: string; stack: Stack; followed: Map<string, string | undefined> } | undefined;
+
+function readIfPresent(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
+    throw new ConfigError(`cannot read ${path}: ${errorMessage(err)}`);
+  }
 }
 
-/** Reads and merges the compose files; `texts` holds every file read (compose and env files) by absolute path. */
+function parsedStack(composeTexts: Array<{ path: string; text: string }>, envTexts: Array<{ path: string; text: string }>): { stack: Stack; followed: Map<string, string | undefined> } {
+  const key = JSON.stringify([composeTexts, envTexts, process.env]);
+  if (lastParse?.key === key && [...lastParse.followed].every(([path, text]) => readIfPresent(path) === text)) return lastParse;
+  const followed = new Map<string, string | undefined>();
+  const readFile = (path: string) => {
+    if (!followed.has(path)) followed.set(path, readIfPresent(path));
+    return followed.get(path);
+  };
+  lastParse = { key, stack: readStack(composeTexts, process.env, { envFiles: envTexts, readFile }), followed };
+  return lastParse;
+}
+
+/** Reads and merges the compose files; `texts` holds every file read (compose, env, included and extended files) by absolute path. */
 export async function loadStack(files: string[], envFiles: string[]): Promise<{ stack: Stack; texts: Map<string, string> }> {
   const read = (paths: string[], what: string) => Promise.all(paths.map(async (f) => ({ path: resolve(f), text: await readText(resolve(f), what) })));
   const composeTexts = await read(files, 'compose file');
   const envTexts = await read(envFiles, 'env file');
-  const stack = parsedStack(composeTexts, envTexts);
-  return { stack, texts: new Map([...composeTexts, ...envTexts].map((t) => [t.path, t.text])) };
+  const { stack, followed } = parsedStack(composeTexts, envTexts);
+  const texts = new Map([...composeTexts, ...envTexts].map((t) => [t.path, t.text]));
+  for (const [path, text] of followed) if (text !== undefined && !texts.has(path)) texts.set(path, text);
+  return { stack, texts };
 }
 
 export interface Prepared {
