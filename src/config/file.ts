@@ -28,6 +28,8 @@ export const serviceSettingsSchema = z.object({
   paused: z.boolean().optional(),
   maintenance_window: z.string().optional(),
   min_age: duration.optional(),
+  /** Update a service whose containers are stopped (its file only; nothing is started). */
+  update_stopped: z.boolean().optional(),
 }).strict();
 
 export const configFileSchema = z.object({
@@ -45,6 +47,8 @@ export const configFileSchema = z.object({
   timezone: z.string().optional(),
   /** A tag younger than this is held (publishers sometimes pull broken releases within hours). */
   min_age: duration.optional(),
+  /** Stopped services are left alone unless this is set (or per service / label dosync.update_stopped). */
+  update_stopped: z.boolean().optional(),
   schedule: z.string().optional(),
   jitter: duration.optional(),
   check_only: z.boolean().optional(),
