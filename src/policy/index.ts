@@ -3,5 +3,5 @@ export type { UpdateLevel, Order, PolicySources, PolicySource, Ranking, TagFilte
 export { imagePolicySchema, type ImagePolicyConfig } from './schema.js';
 export { resolvePolicy, policyFromFlags, compileImagePolicy, parsePolicyShorthand, describeRanking } from './resolve.js';
 export { selectTag, compareBytes } from './select.js';
-export { parseVersion, compareVersions, parseRange, satisfies, type SemVersion, type SemverRange } from './semver.js';
+export { parseVersion, parseStrictVersion, compareVersions, parseRange, satisfies, type SemVersion, type SemverRange } from './semver.js';
 export { parseShape, type TagShape } from './shape.js';

@@ -187,6 +187,7 @@ function parseBool(value: string, where: string): boolean {
   throw new ConfigError(`${where}: ${JSON.stringify(value)} is not true or false`);
 }
 
+/** As in the imagePolicy schema: any case, and empty means the default (Flux: internal/policy/factory.go, numerical.go). */
 function parseOrder(arg: string, where: string): Order {
   const o = arg.trim().toLowerCase();
   if (o === '') return 'desc';

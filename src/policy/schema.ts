@@ -36,12 +36,14 @@ function canonicalize(value: unknown): unknown {
 const stringField = (what: string) =>
   z.string({ invalid_type_error: `${what} must be a string (quote it in YAML)` });
 
+// Order words ignore case (Flux upper-cases them: internal/policy/factory.go), and an empty `order:` (YAML null
+// or '') means the default, as in Flux's NewAlphabetical/NewNumerical.
 const order = z.preprocess(
-  (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
-  z.enum(['asc', 'desc'], { errorMap: () => ({ message: 'order must be asc or desc' }) }),
+  (v) => (typeof v === 'string' ? v.trim().toLowerCase() || undefined : v === null ? undefined : v),
+  z.enum(['asc', 'desc'], { errorMap: () => ({ message: 'order must be asc or desc' }) }).optional(),
 );
 
-const orderBlock = z.object({ order: order.optional() }).strict().nullable();
+const orderBlock = z.object({ order }).strict().nullable();
 
 export const POLICY_KINDS = ['semver', 'numerical', 'alphabetical', 'newest'] as const;
 

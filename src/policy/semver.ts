@@ -4,6 +4,8 @@
  * reads many of the same strings differently (`1.2 - 1.4`, `~>1.2`, `=>1.0`, `!=1.x`, comma ANDs,
  * prerelease opt-in per OR branch, `>11` meaning ">=12"...).
  *
+ * Tags under a semver policy are read strictly (parseStrictVersion, as Flux); constraints loosely, as the library does.
+ *
  * Numbers are kept as digit strings without leading zeros, so versions wider than 2^53 (build
  * numbers, timestamps) compare exactly, like Go's uint64.
  */
@@ -53,6 +55,28 @@ export function parseVersion(s: string): SemVersion | null {
   const pre = m[5] ?? '';
   if (pre !== '' && !validPrerelease(pre)) return null;
   return { major, minor, patch, pre, metadata: m[8] ?? '', original: s };
+}
+
+// Flux's version.ParseVersion (fluxcd/pkg/version): Masterminds' StrictNewVersion after one leading `v` is
+// trimmed. StrictNewVersion splits by hand rather than by regex; this is the same grammar: exactly three numbers
+// without leading zeros, dot-separated non-empty [0-9A-Za-z-] identifiers after `-` (numeric ones without
+// leading zeros) and after `+`. Hand-written because npm `semver` trims whitespace and caps numbers at 2^53.
+const STRICT_VERSION =
+  /^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:-((?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
+
+/**
+ * Parses a version strictly, as Flux's semver policy does (`version.ParseVersion`): `1.2.3`, `v1.2.3-rc.1+b7`;
+ * not `1.2`, `200`, `01.2.3`, `V1.2.3` or `1.2.3.4`. Null when it is not one.
+ */
+export function parseStrictVersion(s: string): SemVersion | null {
+  const m = STRICT_VERSION.exec(s);
+  if (!m) return null;
+  // The numbers have no leading zeros here; uint64Digits only rejects those wider than Go's uint64 (ParseUint fails).
+  const major = uint64Digits(m[1]);
+  const minor = uint64Digits(m[2]);
+  const patch = uint64Digits(m[3]);
+  if (major === null || minor === null || patch === null) return null;
+  return { major, minor, patch, pre: m[4] ?? '', metadata: m[5] ?? '', original: s };
 }
 
 /** Compares two digit strings without leading zeros. */

@@ -1,11 +1,12 @@
-// Property-based tests: whatever the tags, the selection respects the filter and the range, does not
-// depend on the order of the tags, and the default never crosses a major version nor downgrades.
+// Property-based tests: whatever the tags, the selection respects the filter and the range, depends on the
+// order of the tags only through Flux's tie rules, and the default never crosses a major version nor downgrades.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import npmSemver from 'semver';
 import { resolvePolicy, selectTag, type PolicySources } from '../../../src/policy/index.js';
-import { compareVersions, parseRange, parseVersion, satisfies } from '../../../src/policy/semver.js';
+import { parseDecimal } from '../../../src/policy/numeric.js';
+import { compareVersions, parseRange, parseStrictVersion, satisfies } from '../../../src/policy/semver.js';
 import { compareShapes, parseShape } from '../../../src/policy/shape.js';
 import type { TagInfo } from '../../../src/registry/types.js';
 
@@ -60,6 +61,15 @@ function shuffled<T>(xs: T[], seed: number): T[] {
   return out;
 }
 
+/** What the policy ranks a tag by: tags with the same key rank equal. */
+function rankKey(kind: 'semver' | 'numerical', tag: string): string {
+  if (kind === 'semver') {
+    const v = parseStrictVersion(tag);
+    return v ? `${v.major}.${v.minor}.${v.patch}-${v.pre}` : 'none';
+  }
+  return JSON.stringify(parseDecimal(tag));
+}
+
 describe('selection properties', () => {
   test('the selected tag always passes the include and exclude filters', () => {
     fc.assert(
@@ -83,12 +93,12 @@ describe('selection properties', () => {
       fc.property(tagInfos, fc.constantFrom(...ranges), (tags, range) => {
         const s = selectTag(tags, 'unused', resolvePolicy({ labels: { 'dosync.policy': `semver:${range}` } }, WHERE));
         const parsed = parseRange(range);
-        const admitted = tags.map((t) => parseVersion(t.tag)).filter((v) => v !== null && satisfies(v, parsed));
+        const admitted = tags.map((t) => parseStrictVersion(t.tag)).filter((v) => v !== null && satisfies(v, parsed));
         if (s.selected === null) {
           assert.equal(admitted.length, 0);
           return;
         }
-        const v = parseVersion(s.selected)!;
+        const v = parseStrictVersion(s.selected)!;
         assert.ok(satisfies(v, parsed));
         for (const other of admitted) assert.ok(compareVersions(other!, v) <= 0, `${other!.original} > ${s.selected}`);
         // Independent check where npm semver reads the range the same way (plain x.y.z releases).
@@ -117,15 +127,40 @@ describe('selection properties', () => {
     );
   });
 
-  test('the result does not depend on the order of the tags', () => {
+  test('the result does not depend on the order of the tags, except which of the tags that rank equal wins', () => {
     fc.assert(
       fc.property(tagInfos, fc.constantFrom(...rankings, 'default'), fc.integer(), fc.constantFrom('1.2.3', 'v1.2', '1.0.0-rc.1', '2.0.0-alpine'), (tags, ranking, seed, current) => {
         const policy = resolvePolicy(ranking === 'default' ? {} : { labels: { 'dosync.policy': ranking } }, WHERE);
         const a = selectTag(tags, current, policy);
         const b = selectTag(shuffled(tags, seed), current, policy);
-        assert.equal(b.selected, a.selected);
-        assert.deepEqual(b.candidates, a.candidates);
-        assert.equal(b.reason, a.reason);
+        const kind = ranking.split(':')[0];
+        if (kind === 'semver' || kind === 'numerical') {
+          // Flux's tie rules follow the input order (first / last listed): the winner may change, its rank may not.
+          assert.equal(a.selected === null, b.selected === null);
+          if (a.selected !== null) assert.equal(rankKey(kind, b.selected!), rankKey(kind, a.selected));
+          assert.deepEqual(b.candidates.map((c) => c.tag).sort(), a.candidates.map((c) => c.tag).sort());
+          assert.equal(b.reason.replace(String(b.selected), 'X'), a.reason.replace(String(a.selected), 'X'));
+        } else {
+          assert.equal(b.selected, a.selected);
+          assert.deepEqual(b.candidates, a.candidates);
+          assert.equal(b.reason, a.reason);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('of the tags that rank equal, semver picks the first listed and numerical the last (Flux)', () => {
+    const pool = ['1.2.3', 'v1.2.3', '1.2.3+a', 'v1.2.3+b', '1.2.2', '7', '007', '7.0', '7e0', '6', 'x'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pool), { maxLength: 12 }), fc.constantFrom('semver', 'numerical:desc', 'numerical:asc'), (names, ranking) => {
+        const kind = ranking.split(':')[0] as 'semver' | 'numerical';
+        const s = selectTag(names.map((tag) => ({ tag })), 'unused', resolvePolicy({ labels: { 'dosync.policy': ranking } }, WHERE));
+        if (s.selected === null) return;
+        const listed = [...new Set(names)];
+        const equal = listed.filter((t) => rankKey(kind, t) === rankKey(kind, s.selected!));
+        assert.equal(s.selected, kind === 'semver' ? equal[0] : equal[equal.length - 1], `${ranking} over ${listed.join(', ')}`);
+        assert.equal(s.candidates[0].tag, s.selected);
       }),
       { numRuns: 300 },
     );

@@ -64,7 +64,7 @@ describe('DOSync README image policy examples', () => {
       range: '>=1.0.0'`,
       ['v0.9.0', 'v1.2.10', 'v1.3.0-beta', 'v1.3.0', 'v1.3.0-rc.1', 'release-2.0.0'],
     );
-    // v1.3.0 and v1.3.0-beta both extract 1.3.0: the tie goes to the first in byte order.
+    // v1.3.0-beta and v1.3.0 both extract 1.3.0: the last listed wins, as in Flux's tag filter.
     assert.equal(s.selected, 'v1.3.0');
     assert.deepEqual(s.candidates.map((c) => c.tag), ['v1.3.0', 'v1.3.0-beta', 'v1.2.10']);
     assert.ok(s.dropped.some((d) => d.tag === 'v1.3.0-rc.1' && /does not match/.test(d.why)));

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import npmSemver from 'semver';
-import { compareVersions, parseRange, parseVersion, satisfies } from '../../../src/policy/semver.js';
+import { compareVersions, parseRange, parseStrictVersion, parseVersion, satisfies } from '../../../src/policy/semver.js';
 
 describe('parseVersion (loose, as Masterminds NewVersion)', () => {
   const ok: Array<[string, string]> = [
@@ -31,6 +31,35 @@ describe('parseVersion (loose, as Masterminds NewVersion)', () => {
   for (const input of bad) {
     test(`${JSON.stringify(input)} is not a version`, () => assert.equal(parseVersion(input), null));
   }
+});
+
+describe('parseStrictVersion (Flux version.ParseVersion: StrictNewVersion after one leading v)', () => {
+  // The first eleven are fluxcd/pkg version/version_test.go's TestParseVersion cases.
+  const cases: Array<[string, boolean]> = [
+    ['v1.2.3', true], ['v1.0', false], ['v1', false], ['v1.2.beta', false], ['v1.2-5', false], ['v1.2-beta.5', false],
+    ['\nv1.2', false], ['v1.2.0-x.Y.0+metadata', true], ['v1.2.0-x.Y.0+metadata-width-hypen', true], ['v1.2.3-rc1-with-hypen', true],
+    ['v1.2.3.4', false],
+    // Masterminds StrictNewVersion: three numbers without leading zeros, non-empty identifiers.
+    ['1.2.3', true], ['0.0.0', true], ['1.2', false], ['200', false], ['', false], ['01.2.3', false], ['1.02.3', false],
+    ['1.2.3-0', true], ['1.2.3-01', false], ['1.2.3-0a', true], ['1.2.3-rc..1', false], ['1.2.3-', false], ['1.2.3+', false],
+    ['1.2.3+001', true], ['1.2.3+b.7', true], ['1.2.3+b_7', false], ['1.2.3-rc+b+c', false], ['V1.2.3', false], ['vv1.2.3', false],
+    [' 1.2.3', false], ['1.2.3 ', false], ['18446744073709551615.0.0', true], ['18446744073709551616.0.0', false],
+  ];
+  for (const [input, ok] of cases) {
+    test(`${JSON.stringify(input)} ${ok ? 'is' : 'is not'} a version`, () => assert.equal(parseStrictVersion(input) !== null, ok));
+  }
+  test('what it parses compares like the loose parse of the same text', () => {
+    for (const [input, ok] of cases) {
+      if (ok) assert.equal(compareVersions(parseStrictVersion(input)!, parseVersion(input)!), 0, input);
+    }
+    assert.deepEqual(parseStrictVersion('v1.2.3-rc.1+b7'), { major: '1', minor: '2', patch: '3', pre: 'rc.1', metadata: 'b7', original: 'v1.2.3-rc.1+b7' });
+  });
+  test('agrees with npm semver on strict versions without a v (property)', () => {
+    const part = fc.oneof(fc.constantFrom('0', '1', '01', '10', 'a', 'rc', '-', 'x-1', ''), fc.stringMatching(/^[0-9A-Za-z-]{1,4}$/));
+    const text = fc.tuple(fc.array(part, { minLength: 1, maxLength: 4 }), fc.option(fc.array(part, { minLength: 1, maxLength: 3 })), fc.option(fc.array(part, { minLength: 1, maxLength: 2 })))
+      .map(([nums, pre, meta]) => `${nums.join('.')}${pre ? `-${pre.join('.')}` : ''}${meta ? `+${meta.join('.')}` : ''}`);
+    fc.assert(fc.property(text, (t) => assert.equal(parseStrictVersion(t) !== null, npmSemver.valid(t) !== null, t)), { numRuns: 2000 });
+  });
 });
 
 describe('compareVersions', () => {

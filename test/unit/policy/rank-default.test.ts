@@ -1,3 +1,4 @@
+// The default policy (src/policy/rank-default.ts): no imagePolicy, the running tag's shape within the reach of update:.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolvePolicy, selectTag, type UpdateLevel } from '../../../src/policy/index.js';
@@ -57,6 +58,12 @@ const cases: Array<[string, string[], UpdateLevel | undefined, 'tag' | 'digest' 
   ['main', ['main-1', '1.0.0'], undefined, 'digest', 'main'],
   ['sha-4f2a9c1', ['sha-9a8b7c6'], undefined, 'digest', 'sha-4f2a9c1'],
   ['4f2a9c1', ['9f2a9c1', '5a2a9c1'], undefined, 'digest', '4f2a9c1'],
+  // tags of one shape that rank equal: the first in byte order, in any input order
+  ['1.2.3-rc0', ['1.2.3-rc1', '1.2.3-RC1'], undefined, 'tag', '1.2.3-RC1'],
+  ['1.2.3-rc0', ['1.2.3-RC1', '1.2.3-rc1'], undefined, 'tag', '1.2.3-RC1'],
+  // the default keeps its shape rules: partial versions move within their shape, not as semver
+  ['1.2', ['1.3', '1.2.9', '2.0'], undefined, 'tag', '1.3'],
+  ['200', ['201', '200.1'], 'major', 'tag', '201'],
   // a sha-like tag in the list never passes for a version
   ['1.0.0', ['1.0.0', '1.0.1', 'deadbeef', '1234abcd'], undefined, 'tag', '1.0.1'],
 ];
