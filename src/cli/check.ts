@@ -16,12 +16,15 @@ export interface CheckRow {
   registry: string | null;
   status: 'up to date' | 'update available' | 'new digest' | 'held' | 'skipped' | 'error';
   reason: string;
+  /** Set when the image that runs now does not verify under `verify:` (reported, never redeployed). */
+  unverified?: string;
 }
 
 export function checkRow(plan: ServicePlan): CheckRow {
   const d = plan.decision;
   const current = plan.ref?.tag ?? (plan.ref?.digest ? null : plan.ref ? 'latest' : null);
-  const base = { service: plan.service.name, current, policy: plan.policy?.describe ?? null, source: plan.policy?.source ?? null, registry: plan.ref?.registry ?? null, reason: d.reason };
+  const running = plan.signatures?.running;
+  const base = { service: plan.service.name, current, policy: plan.policy?.describe ?? null, source: plan.policy?.source ?? null, registry: plan.ref?.registry ?? null, reason: d.reason, ...(running ? { unverified: running.why } : {}) };
   switch (d.kind) {
     case 'update': return { ...base, newest: d.toTag, status: d.mode === 'digest' ? 'new digest' : 'update available' };
     case 'up-to-date': return { ...base, newest: current, status: 'up to date' };
@@ -33,7 +36,7 @@ export function checkRow(plan: ServicePlan): CheckRow {
 
 export function renderTable(rows: CheckRow[]): string {
   const head = ['SERVICE', 'CURRENT', 'NEWEST', 'POLICY', 'SOURCE', 'REGISTRY', 'STATUS'];
-  const cells = rows.map((r) => [r.service, r.current ?? '-', r.newest ?? '-', r.policy ?? '-', r.source ?? '-', r.registry ?? '-', r.status === 'error' || r.status === 'skipped' || r.status === 'held' ? `${r.status}: ${r.reason.replace(/^.*; held: /, '')}` : r.status]);
+  const cells = rows.map((r) => [r.service, r.current ?? '-', r.newest ?? '-', r.policy ?? '-', r.source ?? '-', r.registry ?? '-', (r.status === 'error' || r.status === 'skipped' || r.status === 'held' ? `${r.status}: ${r.reason.replace(/^.*; held: /, '')}` : r.status) + (r.unverified ? `; running image does not verify: ${r.unverified}` : '')]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join('  ');
   return [line(head), ...cells.map(line)].join('\n');
@@ -48,6 +51,9 @@ export function explain(plan: ServicePlan): string {
     for (const d of s.dropped.slice(0, 10)) lines.push(`  dropped   ${d.tag}: ${d.why}`);
     if (s.dropped.length > 10) lines.push(`  ... ${s.dropped.length - 10} more dropped`);
   }
+  const v = plan.signatures;
+  for (const p of v?.passedOver ?? []) lines.push(`  ${v!.mode === 'warn' && p.tag === v!.selected ? 'unsigned ' : 'passed over'} ${p.tag}: ${p.why}`);
+  if (v?.running) lines.push(`  running   ${v.running.digest}: does not verify: ${v.running.why}`);
   return lines.join('\n');
 }
 

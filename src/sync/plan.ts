@@ -10,6 +10,7 @@ import { imageCreated } from '../registry/image-created.js';
 import { HubPausedError } from '../registry/hub-rate-limit.js';
 import type { Hold } from './schedule.js';
 import type { ConfigFile } from '../config/file.js';
+import { chooseSigned, checkDigest, verifySettingsFor, type SignatureReport, type VerifyContext } from '../verify/index.js';
 
 export type Decision =
   | { kind: 'update'; mode: 'tag' | 'digest'; fromTag?: string; toTag: string; newImage: string; pullRef: string; reason: string; remoteDigest?: string }
@@ -25,6 +26,8 @@ export interface ServicePlan {
   policy?: ResolvedPolicy;
   /** The policy's full answer, for `check --explain`. */
   selection?: Selection;
+  /** Signature checks (when `verify:` applies): candidates passed over, a running image that does not verify. */
+  signatures?: SignatureReport;
   decision: Decision;
 }
 
@@ -91,18 +94,22 @@ async function planUnheld(service: StackService, ctx: PlanContext): Promise<Serv
     const infos = failed?.size || times ? tags.filter((t) => t === currentTag || !failed?.has(t)).map((tag) => ({ tag, pushedAt: times?.get(tag) })) : plainInfos(tags);
     const selection = selectTag(infos, currentTag, policy);
     if (selection.kind === 'none') return { service, ref, policy, selection, decision: { kind: 'skipped', reason: `updates disabled (${policy.describe})` } };
-    if (selection.kind === 'digest') return { service, ref, policy, selection, decision: await planDigest(service, ref, currentTag, ctx, isFailed) };
-    if (!selection.selected) return { service, ref, policy, selection, decision: { kind: 'up-to-date', reason: selection.reason } };
-    if (selection.selected === currentTag) return { service, ref, policy, selection, decision: { kind: 'up-to-date', reason: `${currentTag} is the newest allowed (${policy.describe})` } };
-    const toTag = selection.selected;
-    const remoteDigest = ref.digest ? (await ctx.registry.getDigest(ref, toTag)).digest : undefined;
+    if (selection.kind === 'digest') return { service, ref, policy, selection, ...await planDigest(service, ref, currentTag, ctx, isFailed) };
+    // Enforced signatures: the newest candidate that verifies (src/verify); `note` says what was passed over.
+    const signatures = await chooseSigned(service, ref, currentTag, selection, verifyContext(ref, ctx));
+    const chosen = signatures ? signatures.selected ?? (selection.selected && currentTag) : selection.selected;
+    const note = signatures?.note ?? '';
+    if (!chosen) return { service, ref, policy, selection, signatures, decision: { kind: 'up-to-date', reason: selection.reason + note } };
+    if (chosen === currentTag) return { service, ref, policy, selection, signatures, decision: { kind: 'up-to-date', reason: `${currentTag} is the newest allowed (${policy.describe})${note}` } };
+    const toTag = chosen;
+    const remoteDigest = ref.digest ? signatures?.digest ?? (await ctx.registry.getDigest(ref, toTag)).digest : undefined;
     return {
-      service, ref, policy, selection,
+      service, ref, policy, selection, signatures,
       decision: {
         kind: 'update', mode: 'tag', fromTag: currentTag, toTag,
         newImage: replaceTag(service.image, toTag, remoteDigest),
         pullRef: formatReference({ ...ref, tag: toTag, digest: remoteDigest }),
-        reason: `${currentTag} -> ${toTag} (${policy.describe})`,
+        reason: `${currentTag} -> ${toTag} (${policy.describe})${note}`,
         remoteDigest,
       },
     };
@@ -130,7 +137,21 @@ function hubPause(err: unknown): HubPausedError | undefined {
 }
 
 /** A tag that is not a version (`latest`, `main`): an update is a new digest behind the same tag. */
-async function planDigest(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, isFailed: (tag: string, digest?: string) => boolean): Promise<Decision> {
+async function planDigest(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, isFailed: (tag: string, digest?: string) => boolean): Promise<{ decision: Decision; signatures?: SignatureReport }> {
+  const decision = await planDigestUnsigned(service, ref, tag, ctx, isFailed);
+  if ((decision.kind !== 'update' && decision.kind !== 'up-to-date') || !verifySettingsFor(service, verifyContext(ref, ctx))) return { decision };
+  const digest = decision.kind === 'update' ? decision.remoteDigest! : (await ctx.registry.getDigest(ref, tag)).digest;
+  const signatures = await checkDigest(service, ref, tag, digest, decision.kind === 'update', verifyContext(ref, ctx));
+  if (!signatures) return { decision };
+  const reason = decision.reason + signatures.note;
+  return { signatures, decision: decision.kind === 'update' && !signatures.selected ? { kind: 'up-to-date', reason } : { ...decision, reason } };
+}
+
+function verifyContext(ref: ImageReference, ctx: PlanContext): VerifyContext {
+  return { registry: ctx.registry, docker: ctx.docker, config: ctx.config, configPath: ctx.configPath, registryEntry: ctx.registryPolicySource(ref.registry) as VerifyContext['registryEntry'] };
+}
+
+async function planDigestUnsigned(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, isFailed: (tag: string, digest?: string) => boolean): Promise<Decision> {
   const remote = await ctx.registry.getDigest(ref, tag);
   if (isFailed(tag, remote.digest)) return { kind: 'up-to-date', reason: `${tag} digest ${remote.digest.slice(7, 19)} failed its health gate before; waiting for a newer one` };
   const containers = await listComposeContainers(ctx.docker, { project: ctx.projectName, service: service.name });

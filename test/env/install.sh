@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need: Docker engine, a CNCF registry, busybox (for tiny images),
-# the Compose v2 plugin (from Debian trixie's docker-compose package) and apache2-utils (htpasswd); the benchmarks install skopeo themselves.
+# the Compose v2 plugin (from Debian trixie's docker-compose package) and apache2-utils (htpasswd), cosign (from trixie); the benchmarks install skopeo themselves.
 # Idempotent: skips what is already there.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -34,6 +34,25 @@ PREF
   mkdir -p "$(dirname "$plugin")"
   cp "$tmp/x/usr/libexec/docker/cli-plugins/docker-compose" "$plugin"
   chmod +x "$plugin"
+  rm -rf "$tmp" /etc/apt/sources.list.d/trixie-dosync.list /etc/apt/preferences.d/trixie-dosync
+  apt-get update -qq
+fi
+cosign=/usr/local/bin/cosign
+if [ ! -x "$cosign" ]; then
+  # Signature tests sign with the real cosign (trixie packages 2.5, a static Go binary that runs here); fetched the same
+  # way as the compose plugin above.
+  tmp=$(mktemp -d)
+  echo "deb http://deb.debian.org/debian trixie main" > /etc/apt/sources.list.d/trixie-dosync.list
+  cat > /etc/apt/preferences.d/trixie-dosync <<'PREF'
+Package: *
+Pin: release n=trixie
+Pin-Priority: 50
+PREF
+  apt-get update -qq
+  (cd "$tmp" && apt-get download -qq -t trixie cosign >/dev/null)
+  dpkg -x "$tmp"/cosign_*.deb "$tmp/x"
+  cp "$tmp/x/usr/bin/cosign" "$cosign"
+  chmod +x "$cosign"
   rm -rf "$tmp" /etc/apt/sources.list.d/trixie-dosync.list /etc/apt/preferences.d/trixie-dosync
   apt-get update -qq
 fi
