@@ -197,6 +197,7 @@ function statusDoc(report: CycleReport | undefined, state: StateStore, project: 
         lastCheck: saved?.lastCheck?.at, lastCheckResult: saved?.lastCheck?.outcome,
         lastUpdate: saved?.lastUpdate?.at, lastUpdateResult: saved?.lastUpdate?.outcome,
         held: d.kind === 'held' ? d.reason : undefined,
+        signatureUnverified: p.signatures?.running?.why,
       };
     }),
   };

@@ -71,7 +71,7 @@ export async function chooseSigned(service: StackService, ref: ImageReference, c
     const tried = new Set<string>();
     for (const tag of rankedFrom(top, selection)) {
       if (tag === current) break;
-      const digest = (await ctx.registry.getDigest(ref, tag)).digest;
+      const digest = await digestOf(ctx.registry, ref, tag);
       if (tried.has(digest)) continue;
       if (tried.size >= MAX_TRIED) { report.passedOver.push({ tag, why: `not checked (${MAX_TRIED} candidates tried this cycle)` }); break; }
       tried.add(digest);
@@ -121,7 +121,26 @@ async function runningDigest(service: StackService, ref: ImageReference, tag: st
   const repo = formatReference({ registry: ref.registry, repository: ref.repository });
   const local = service.image ? await inspectImage(ctx.docker, service.image).catch(() => undefined) : undefined;
   const pulled = local?.repoDigests.find((d) => repositoryOf(d) === repo)?.split('@')[1];
-  return pulled ?? (await ctx.registry.getDigest(ref, tag)).digest;
+  return pulled ?? digestOf(ctx.registry, ref, tag);
+}
+
+/**
+ * A tag's digest; services on the same repository and tag planned at the same time share one HEAD (nothing is
+ * kept once it answers: a tag may move by the next cycle).
+ */
+const inFlight = new WeakMap<RegistryClient, Map<string, Promise<string>>>();
+
+function digestOf(client: RegistryClient, ref: ImageReference, tag: string): Promise<string> {
+  let pending = inFlight.get(client);
+  if (!pending) inFlight.set(client, (pending = new Map()));
+  const key = `${ref.registry}/${ref.repository}:${tag}`;
+  let digest = pending.get(key);
+  if (!digest) {
+    const map = pending;
+    digest = client.getDigest(ref, tag).then((d) => d.digest).finally(() => map.delete(key));
+    pending.set(key, digest);
+  }
+  return digest;
 }
 
 function describe(report: SignatureReport, current: string): string {

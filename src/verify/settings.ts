@@ -67,7 +67,9 @@ export function parseVerifySetting(raw: unknown, where: string): VerifySetting {
   }
   const parsed = verifyBlockSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
+  // `gpg:` instead of `cosign:` is better told as the unknown key than as a missing cosign block.
+  const issues = parsed.error.issues;
+  const issue = issues.find((i) => i.code === 'unrecognized_keys' && i.path.length === 0) ?? issues[0];
   const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
   const what = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.join(', ')}` : issue.message;
   throw new ConfigError(`${where}${path}: ${what}`);

@@ -217,7 +217,7 @@ test('daemon: a verified digest is not looked up again in later cycles; OCI 1.1 
   try {
     await p.up();
     const cfg = await config(p, `verify:\n  cosign:\n    keys: [${keyA.pub}]\n    reference_aliases: [${REGISTRY}/${a}]\n`);
-    const child = spawn(process.execPath, [join(ROOT, 'bin/dosync.js'), 'sync', '-f', p.file, '-c', cfg, '-i', '1s', '--listen', '127.0.0.1:15302', '--notify', `generic+${hook.url}/hook`, ...FAST], {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/dosync.js'), 'sync', '-f', p.file, '-c', cfg, '-i', '1s', '--listen', '127.0.0.1:15302', '--api-token', 'i21-token', '--notify', `generic+${hook.url}/hook`, ...FAST], {
       env: { ...process.env, DOSYNC_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -225,7 +225,8 @@ test('daemon: a verified digest is not looked up again in later cycles; OCI 1.1 
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const cycles = () => logLines(out).filter((l) => l.msg === 'cycle done').length;
     while (cycles() < 4 && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-    const metrics = await (await fetch('http://127.0.0.1:15302/metrics')).text();
+    const metrics = await (await fetch('http://127.0.0.1:15302/metrics', { headers: { authorization: 'Bearer i21-token' } })).text();
+    const status = await (await fetch('http://127.0.0.1:15302/v1/status', { headers: { authorization: 'Bearer i21-token' } })).json() as { services: Array<{ name: string; signatureUnverified?: string }> };
     child.kill('SIGTERM');
     assert.equal(await exited, 0, out);
     assert.deepEqual(await p.versions('a'), ['7.1.0']);
@@ -239,6 +240,7 @@ test('daemon: a verified digest is not looked up again in later cycles; OCI 1.1 
     assert.equal(sigTagGets(digests['7.0.0']), 0, 'the running 7.0.0 is not looked up when 7.1.0 replaces it');
 
     assert.match(metrics, /dosync_signature_unverified\{service="b"\} 1/);
+    assert.deepEqual(status.services.map((x) => [x.name, x.signatureUnverified]), [['a', undefined], ['b', 'no signature']]);
     assert.match(metrics, /dosync_signature_unverified\{service="a"\} 0/);
     const told = hook.requests.filter((r) => r.body.includes('does not verify'));
     assert.equal(told.length, 1, 'notified once, not every cycle');
