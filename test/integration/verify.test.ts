@@ -186,6 +186,31 @@ describe('enforce mode', () => {
   });
 });
 
+test('a tag tracked by digest (latest): a new unsigned digest is not deployed until it is signed', async () => {
+  const repo = unique('i21-latest');
+  await pushImage(repo, 'latest', { version: 'one' });
+  await sign(keyA, `${REGISTRY}/${repo}@${await digestOf(REGISTRY, repo, 'latest')}`);
+  const p = await ComposeProject.create(`services:\n  web:\n    image: ${REGISTRY}/${repo}:latest\n`, 'i21-');
+  try {
+    await p.up();
+    const cfg = await config(p, `verify:\n  cosign:\n    keys: [${keyA.pub}]\n`);
+    await pushImage(repo, 'latest', { version: 'two' });
+    const unsigned = await dosync(['check', '-f', p.file, '-c', cfg, '--explain']);
+    assert.equal(unsigned.code, 0, unsigned.stdout + unsigned.stderr);
+    assert.match(unsigned.stdout, /passed over latest@sha256:[0-9a-f]{12}…: no signature/);
+    const held = await dosync(['sync', '-f', p.file, '-c', cfg, '--once', ...FAST]);
+    assert.equal(held.code, 0, held.stdout + held.stderr);
+    assert.deepEqual(await p.versions('web'), ['one']);
+    await sign(keyA, `${REGISTRY}/${repo}@${await digestOf(REGISTRY, repo, 'latest')}`);
+    const r = await dosync(['sync', '-f', p.file, '-c', cfg, '--once', ...FAST]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(await p.versions('web'), ['two']);
+    await assertInvariant(p);
+  } finally {
+    await p.destroy();
+  }
+});
+
 test('warn mode deploys an unsigned newest tag, with a warning', async () => {
   const repo = unique('i21-warn');
   await release(repo, ['5.0.0', '5.1.0'], { '5.0.0': keyA });
