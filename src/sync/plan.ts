@@ -10,7 +10,7 @@ import { imageCreated } from '../registry/image-created.js';
 import { HubPausedError } from '../registry/hub-rate-limit.js';
 import type { Hold } from './schedule.js';
 import type { ConfigFile } from '../config/file.js';
-import { chooseSigned, checkDigest, verifySettingsFor, type SignatureReport, type VerifyContext } from '../verify/index.js';
+import { chooseSigned, verifyDigestDecision, type SignatureReport, type VerifyContext } from '../verify/index.js';
 
 export type Decision =
   | { kind: 'update'; mode: 'tag' | 'digest'; fromTag?: string; toTag: string; newImage: string; pullRef: string; reason: string; remoteDigest?: string }
@@ -138,13 +138,7 @@ function hubPause(err: unknown): HubPausedError | undefined {
 
 /** A tag that is not a version (`latest`, `main`): an update is a new digest behind the same tag. */
 async function planDigest(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, isFailed: (tag: string, digest?: string) => boolean): Promise<{ decision: Decision; signatures?: SignatureReport }> {
-  const decision = await planDigestUnsigned(service, ref, tag, ctx, isFailed);
-  if ((decision.kind !== 'update' && decision.kind !== 'up-to-date') || !verifySettingsFor(service, verifyContext(ref, ctx))) return { decision };
-  const digest = decision.kind === 'update' ? decision.remoteDigest! : (await ctx.registry.getDigest(ref, tag)).digest;
-  const signatures = await checkDigest(service, ref, tag, digest, decision.kind === 'update', verifyContext(ref, ctx));
-  if (!signatures) return { decision };
-  const reason = decision.reason + signatures.note;
-  return { signatures, decision: decision.kind === 'update' && !signatures.selected ? { kind: 'up-to-date', reason } : { ...decision, reason } };
+  return verifyDigestDecision(service, ref, tag, await planDigestUnsigned(service, ref, tag, ctx, isFailed), verifyContext(ref, ctx));
 }
 
 function verifyContext(ref: ImageReference, ctx: PlanContext): VerifyContext {

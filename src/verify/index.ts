@@ -10,6 +10,7 @@ import type { StackService } from '../compose/stack.js';
 import type { ConfigFile } from '../config/file.js';
 import type { Selection } from '../policy/types.js';
 import type { RegistryClient } from '../registry/client.js';
+import type { Decision } from '../sync/plan.js';
 import { inspectImage } from '../engine/docker.js';
 import { formatReference, type ImageReference } from '../reference/index.js';
 import { resolveVerify, type VerifySettings } from './settings.js';
@@ -35,7 +36,7 @@ export interface VerifyContext {
 
 export interface SignatureReport {
   mode: 'enforce' | 'warn';
-  /** Where to go: a verified candidate (enforce), the policy's choice (warn), or null to stay. */
+  /** Where to go: a verified candidate (enforce), the policy's choice (warn), or null to stay; digest mode: `latest@sha256:…`. */
   selected: string | null;
   /** The digest of `selected`, looked up for the check. */
   digest?: string;
@@ -90,20 +91,29 @@ export async function chooseSigned(service: StackService, ref: ImageReference, c
   return report;
 }
 
-/** Digest mode (`latest`, `main`): the new digest of the same tag, or the running one when nothing changed. */
-export async function checkDigest(service: StackService, ref: ImageReference, tag: string, digest: string, changed: boolean, ctx: VerifyContext): Promise<SignatureReport | undefined> {
+/**
+ * Digest mode (`latest`, `main`): the planner's decision for the tag, checked. A new digest that does not verify
+ * is not deployed (enforce: the decision becomes up to date); an unchanged one is the running image, reported
+ * when it does not verify.
+ */
+export async function verifyDigestDecision(service: StackService, ref: ImageReference, tag: string, decision: Decision, ctx: VerifyContext): Promise<{ decision: Decision; signatures?: SignatureReport }> {
+  if (decision.kind !== 'update' && decision.kind !== 'up-to-date') return { decision };
   const settings = verifySettingsFor(service, ctx);
-  if (!settings) return undefined;
+  if (!settings) return { decision };
+  const changed = decision.kind === 'update';
+  const digest = changed && decision.remoteDigest ? decision.remoteDigest : await digestOf(ctx.registry, ref, tag);
   const verdict = await (ctx.verifier ?? sharedVerifier()).verify(ctx.registry, ref, digest, settings);
   const report: SignatureReport = { mode: settings.mode, selected: null, passedOver: [], note: '' };
   if (!changed) {
     if (!verdict.ok) report.running = { digest, why: verdict.why };
   } else {
-    if (verdict.ok || settings.mode === 'warn') { report.selected = tag; report.digest = digest; }
-    if (!verdict.ok) report.passedOver.push({ tag: `${tag}@${digest.slice(0, 19)}…`, why: verdict.why });
+    const label = `${tag}@${digest.slice(0, 19)}…`;
+    if (verdict.ok || settings.mode === 'warn') { report.selected = label; report.digest = digest; }
+    if (!verdict.ok) report.passedOver.push({ tag: label, why: verdict.why });
   }
   report.note = describe(report, tag);
-  return report;
+  const reason = decision.reason + report.note;
+  return { signatures: report, decision: changed && !report.selected ? { kind: 'up-to-date', reason } : { ...decision, reason } };
 }
 
 /** The policy's choice, then the rest of its ranking. */
