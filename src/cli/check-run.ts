@@ -2,11 +2,11 @@
 import { stackInputs } from './common.js';
 import { createRegistryRuntime } from './registry-runtime.js';
 import { createDocker } from '../engine/docker.js';
-import { prepare } from '../sync/cycle.js';
+import { prepare, planStackUnits } from '../sync/cycle.js';
 import { planService } from '../sync/plan.js';
 import { StateStore, defaultStatePath } from '../sync/state.js';
 import { resolveStateDir } from '../sync/dirs.js';
-import { CHECK_EXIT, checkRow, explain, renderTable, type CheckFlags } from './check.js';
+import { CHECK_EXIT, checkRow, explain, explainUnit, renderTable, renderUnits, type CheckFlags } from './check.js';
 
 export async function checkAction(flags: CheckFlags): Promise<number> {
   // Logs go to stderr so stdout stays the table (or JSON) for scripts.
@@ -19,19 +19,26 @@ export async function checkAction(flags: CheckFlags): Promise<number> {
   // With the state dir, a `dosync pause` shows as a hold, as the daemon would apply it.
   const prepared = await prepare({ ...inputs, stateDir }, deps);
   if (tty) process.stderr.write(`checking ${prepared.stack.services.length} services...`);
-  const plans = await Promise.all(prepared.stack.services.map((s) => planService(s, prepared.planContext)));
+  const own = await Promise.all(prepared.stack.services.map((s) => planService(s, prepared.planContext)));
+  const units = await planStackUnits(prepared.stack, own, prepared.planContext, inputs.config);
+  const unitOf = (name: string) => units.find((u) => u.unit.services.includes(name));
+  const plans = units.flatMap((u) => u.members).sort((a, b) => prepared.stack.services.indexOf(a.service) - prepared.stack.services.indexOf(b.service));
   if (tty) process.stderr.write('\r\x1b[K');
-  const rows = plans.map(checkRow);
+  const rows = plans.map((p) => checkRow(p, unitOf(p.service.name)));
   if (flags.json) {
     // Candidate and dropped tags only on request: for 200 services over 200-tag repositories they are
     // 80,000 entries, which scripts reading the status do not want to parse.
     const services = flags.explain
       ? rows.map((r, i) => ({ ...r, candidates: plans[i].selection?.candidates.map((c) => c.tag), dropped: plans[i].selection?.dropped, signatures: plans[i].signatures }))
       : rows;
-    process.stdout.write(`${JSON.stringify({ project: prepared.project.name, services, requests: runtime.registry.stats.requests }, null, 2)}\n`);
+    const unitList = units.filter((u) => u.unit.services.length > 1).map((u) => ({
+      services: u.unit.services, via: u.unit.via, label: u.unit.label, decision: u.decision.kind, reason: u.decision.reason,
+      dependents: u.unit.dependents, ...(flags.explain ? { passedOver: u.passedOver } : {}),
+    }));
+    process.stdout.write(`${JSON.stringify({ project: prepared.project.name, services, units: unitList, requests: runtime.registry.stats.requests }, null, 2)}\n`);
   } else {
-    process.stdout.write(`${renderTable(rows)}\n`);
-    if (flags.explain) process.stdout.write(`\n${plans.map(explain).join('\n\n')}\n`);
+    process.stdout.write(`${renderTable(rows)}${renderUnits(units)}\n`);
+    if (flags.explain) process.stdout.write(`\n${[...plans.map(explain), ...units.map(explainUnit).filter(Boolean)].join('\n\n')}\n`);
   }
   if (rows.some((r) => r.status === 'error')) return CHECK_EXIT.error;
   return rows.some((r) => r.status === 'update available' || r.status === 'new digest') ? CHECK_EXIT.updates : CHECK_EXIT.upToDate;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { addStackOptions, type StackFlags } from './common.js';
 import type { ServicePlan } from '../sync/plan.js';
+import type { UnitPlan } from '../sync/unit-plan.js';
 
 /** Exit codes scripts can rely on. */
 export const CHECK_EXIT = { upToDate: 0, updates: 10, error: 2 } as const;
@@ -16,15 +17,41 @@ export interface CheckRow {
   registry: string | null;
   status: 'up to date' | 'update available' | 'new digest' | 'held' | 'skipped' | 'error';
   reason: string;
+  /** The update unit the service moves in (`n8n, n8n-runner (N8N_VERSION in .env)`), null when it moves alone. */
+  unit: string | null;
   /** Set when the image that runs now does not verify under `verify:` (reported, never redeployed). */
   unverified?: string;
 }
 
-export function checkRow(plan: ServicePlan): CheckRow {
+/** The units with more than one member, one line each, for below the table. */
+export function renderUnits(units: UnitPlan[]): string {
+  const shared = units.filter((u) => u.unit.services.length > 1);
+  if (shared.length === 0) return '';
+  const lines = shared.map((u) => {
+    const uses = u.unit.dependents.length > 0 ? `; also changes ${u.unit.dependents.map((d) => d.path).join(', ')}` : '';
+    return `  ${u.unit.label}${uses}`;
+  });
+  return `\nUnits (services that move together):\n${lines.join('\n')}`;
+}
+
+/** Why a unit did not take tags its lead's policy offered (`check --explain`). */
+export function explainUnit(u: UnitPlan): string | undefined {
+  if (u.unit.services.length < 2 && u.passedOver.length === 0) return undefined;
+  const lines = [`unit ${u.unit.label}: ${u.decision.reason}`];
+  for (const p of u.passedOver.slice(0, 10)) lines.push(`  passed over ${p.tag}: ${p.why}`);
+  for (const d of u.unit.dependents) lines.push(`  also changes ${d.path} (${d.file})`);
+  return lines.join('\n');
+}
+
+export function checkRow(plan: ServicePlan, unit?: UnitPlan): CheckRow {
   const d = plan.decision;
   const current = plan.ref?.tag ?? (plan.ref?.digest ? null : plan.ref ? 'latest' : null);
   const running = plan.signatures?.running;
-  const base = { service: plan.service.name, current, policy: plan.policy?.describe ?? null, source: plan.policy?.source ?? null, registry: plan.ref?.registry ?? null, reason: d.reason, ...(running ? { unverified: running.why } : {}) };
+  const base = {
+    service: plan.service.name, current, policy: plan.policy?.describe ?? null, source: plan.policy?.source ?? null, registry: plan.ref?.registry ?? null, reason: d.reason,
+    unit: unit && unit.unit.services.length > 1 ? unit.unit.label : null,
+    ...(running ? { unverified: running.why } : {}),
+  };
   switch (d.kind) {
     case 'update': return { ...base, newest: d.toTag, status: d.mode === 'digest' ? 'new digest' : 'update available' };
     case 'up-to-date': return { ...base, newest: current, status: 'up to date' };

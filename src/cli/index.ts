@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { isUserError, errorMessage } from '../util/errors.js';
 import { scrubSecrets } from '../util/scrub.js';
 import { registerSyncCommand } from './sync.js';
+import { registerUpdateCommand } from './update.js';
 import { registerCheckCommand } from './check.js';
 import { registerPauseCommands } from './pause.js';
 import { registerMirrorCommand } from './mirror.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.command('version').description('print the version').action(() => console.log(`dosync ${VERSION}`));
   registerSyncCommand(program);
+  registerUpdateCommand(program);
   registerCheckCommand(program);
   registerPauseCommands(program);
   registerMirrorCommand(program);

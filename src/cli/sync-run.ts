@@ -55,6 +55,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     rolling: flags.rollingUpdate ?? envFlag(env, 'DOSYNC_ROLLING_UPDATE') ?? false,
     projectName: explicitProject,
     oneShot: flags.once ?? false,
+    forced: flags.forced,
   };
   // Read the stack once up front: a bad compose file is a startup error, and it names the project to lock.
   const docker = createDocker();

@@ -5,7 +5,9 @@ export const DEFAULT_INTERVAL = '5m';
 
 export interface SyncFlags {
   file: string[]; envFile?: string; config?: string; interval?: string; verbose?: boolean; once?: boolean; dryRun?: boolean;
-  backupDir?: string; stateDir?: string; keepBackups?: string; prune: boolean; rollingUpdate?: boolean; checkOnly?: boolean; schedule?: string; jitter?: string; notify: string[]; listen?: string; apiToken?: string; projectName?: string; healthTimeout?: string; healthStable?: string; logFormat?: string;
+  backupDir?: string; stateDir?: string; keepBackups?: string; prune: boolean;
+  /** `dosync update SERVICE --to TAG` runs one cycle for that unit only. */
+  forced?: { service: string; tag: string }; rollingUpdate?: boolean; checkOnly?: boolean; schedule?: string; jitter?: string; notify: string[]; listen?: string; apiToken?: string; projectName?: string; healthTimeout?: string; healthStable?: string; logFormat?: string;
 }
 
 export function registerSyncCommand(program: Command): void {

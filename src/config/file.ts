@@ -31,6 +31,8 @@ export const serviceSettingsSchema = z.object({
   min_age: duration.optional(),
   /** Signature verification for this service (src/verify/settings.ts checks the block). */
   verify: z.unknown().optional(),
+  /** Update a service whose containers are stopped (its file only; nothing is started). */
+  update_stopped: z.boolean().optional(),
 }).strict();
 
 export const configFileSchema = z.object({
@@ -48,6 +50,8 @@ export const configFileSchema = z.object({
   timezone: z.string().optional(),
   /** A tag younger than this is held (publishers sometimes pull broken releases within hours). */
   min_age: duration.optional(),
+  /** Stopped services are left alone unless this is set (or per service / label dosync.update_stopped). */
+  update_stopped: z.boolean().optional(),
   schedule: z.string().optional(),
   jitter: duration.optional(),
   check_only: z.boolean().optional(),

@@ -15,7 +15,16 @@ export interface ContainerSummary {
   /** The image reference the container was created from, as given to the engine. */
   image: string;
   state: string;
+  /** The engine's status line (`Up 5 minutes`, `Exited (0) 2 hours ago`). */
+  status: string;
   labels: Record<string, string>;
+}
+
+/** The exit code of an exited container, from its status line (`Exited (0) 2 hours ago`). */
+export function exitCodeOf(c: Pick<ContainerSummary, 'state' | 'status'>): number | undefined {
+  if (c.state !== 'exited') return undefined;
+  const m = /^Exited \((-?\d+)\)/.exec(c.status);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** dockerode reads DOCKER_HOST (and the TLS variables) itself; the default is /var/run/docker.sock. */
@@ -48,6 +57,7 @@ export async function listComposeContainers(docker: Docker, filter: { project?: 
     imageId: c.ImageID,
     image: c.Image,
     state: c.State,
+    status: c.Status ?? '',
     labels: c.Labels ?? {},
   }));
 }

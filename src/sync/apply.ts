@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { readFile } from 'node:fs/promises';
 import type { Logger } from '../util/logger.js';
 import { errorMessage } from '../util/errors.js';
 import type { ServicePlan } from './plan.js';
@@ -6,10 +7,16 @@ import { pullImage, removeReplacedImage, listComposeContainers, retagImage, remo
 import { composeUp, type ComposeProject } from '../engine/compose-cli.js';
 import { waitHealthy, type ContainerFilter } from '../engine/health.js';
 import type { Credential } from '../registry/types.js';
-import { rewriteServiceImage, restoreServiceImage, type RewriteContext } from './rewrite.js';
+import { planImageEdit, type ImageEdit } from '../compose/image-source.js';
+import { applyEdits } from '../compose/units.js';
+import { replaceFileSafely } from '../compose/writer.js';
+import { restoreServiceImage, type RewriteContext } from './rewrite.js';
 import { rollingBlocker, type ServiceSettings } from './service-settings.js';
 import type { Journal } from './journal.js';
 import { handOverSelfUpdate, type SelfTarget } from './self-update.js';
+import type { UpdatePlan } from './unit-plan.js';
+
+export type { UpdatePlan } from './unit-plan.js';
 
 export interface ApplyContext extends RewriteContext {
   docker: Docker;
@@ -30,19 +37,23 @@ export type ApplyOutcome =
   | { status: 'rolled-back'; from: string; to: string; reason: string; failedTag: string; failedDigest?: string }
   | { status: 'failed'; from: string; to: string; reason: string };
 
-/** What one member of a group looked like before, and what was done to it, so it can be undone. */
+/** One member of the unit: what it ran before and what was done to it, so it can be undone. */
 interface Step {
   plan: UpdatePlan;
   from: string;
   to: string;
   before: ContainerSummary[];
   newImageId: string;
-  backup?: string;
-  rewritten: boolean;
   recreated: boolean;
 }
 
-export type UpdatePlan = ServicePlan & { decision: Extract<ServicePlan['decision'], { kind: 'update' }> };
+/** A file the unit's edit replaced: what it held, what was written and where the backup went. */
+interface Written {
+  file: string;
+  original: string;
+  text: string;
+  backup: string;
+}
 
 /** The image the member ran before (a running container's, else any's): what a rollback returns to. */
 function previousImageId(step: Step): string | undefined {
@@ -54,14 +65,18 @@ function replicaCount(step: Step): number {
   return Math.max(step.plan.service.replicas, step.before.filter((c) => c.state === 'running').length);
 }
 
+const running = (step: Step) => step.before.some((c) => c.state === 'running');
+
 /**
- * Updates a group of services that must move together (one service, or name-based replicas such as
- * web-1/web-2): all images are pulled first (nothing is touched if a pull fails); then each member's image is
- * rewritten (backup + atomic write), recreated through Compose and health-gated in turn. If any member fails,
- * every member already changed is put back on its previous image, so the group never ends up split.
+ * Updates one unit (the services that one edit moves together, or name-based replicas): every image is pulled
+ * first (nothing is touched if a pull fails); then one edit per written value, one backup and one atomic write
+ * per file; the stack is read again and must resolve to exactly the planned images; then one `compose up` of
+ * the running members and the health gate on every container of each. If any member fails, the whole unit
+ * goes back: the files are restored and every recreated member runs its old image again.
  */
-export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext): Promise<ApplyOutcome[]> {
+export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext, opts: { edits?: ImageEdit[]; unit?: string } = {}): Promise<ApplyOutcome[]> {
   const imageOf = (p: ServicePlan) => p.service.image!;
+  const failAll = (reason: (p: UpdatePlan) => string) => plans.map((p): ApplyOutcome => ({ status: 'failed', from: imageOf(p), to: p.decision.newImage, reason: reason(p) }));
   const newIds = new Map<string, string>();
   for (const plan of plans) {
     const d = plan.decision;
@@ -72,93 +87,163 @@ export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext): Promis
       }
     } catch (err) {
       const reason = errorMessage(err);
-      return plans.map((p) => ({ status: 'failed', from: imageOf(p), to: p.decision.newImage, reason: p === plan ? reason : `not updated: ${plan.service.name} failed: ${reason}` }));
+      return failAll((p) => (p === plan ? reason : `not updated: ${plan.service.name} failed: ${reason}`));
     }
   }
+  const steps: Step[] = await Promise.all(plans.map(async (plan) => ({
+    plan, from: imageOf(plan), to: plan.decision.newImage, newImageId: newIds.get(plan.decision.pullRef)!,
+    before: await listComposeContainers(ctx.docker, { project: ctx.project.name, service: plan.service.name }), recreated: false,
+  })));
+  const self = steps.find((s) => ctx.self?.service === s.plan.service.name);
+  if (self && steps.length > 1) {
+    return failAll(() => `dosync's own service ${self.plan.service.name} would move together with ${steps.filter((s) => s !== self).map((s) => s.plan.service.name).join(', ')}; give it an image line of its own`);
+  }
+  const lead = steps[0];
+  await ctx.journal.begin({
+    service: ctx.stateKey(lead.plan.service.name), step: 'pulled', from: lead.from, to: lead.to, mode: lead.plan.decision.mode,
+    previousImageId: previousImageId(lead),
+    ...(steps.length > 1 || !running(lead) ? { unit: opts.unit, members: steps.map((s) => ({ service: ctx.stateKey(s.plan.service.name), from: s.from, to: s.to, previousImageId: previousImageId(s), running: running(s) })) } : {}),
+  });
 
-  const steps: Step[] = [];
-  let failure: { step: Step; reason: string } | undefined;
-  for (const plan of plans) {
-    const step: Step = {
-      plan, from: imageOf(plan), to: plan.decision.newImage, newImageId: newIds.get(plan.decision.pullRef)!,
-      before: await listComposeContainers(ctx.docker, { project: ctx.project.name, service: plan.service.name }),
-      rewritten: false, recreated: false,
-    };
-    steps.push(step);
-    const d = plan.decision;
-    await ctx.journal.begin({
-      service: ctx.stateKey(plan.service.name), step: 'pulled', from: step.from, to: step.to, mode: d.mode,
-      previousImageId: previousImageId(step),
-    });
-    const reason = await updateMember(step, ctx).catch((err) => errorMessage(err));
-    if (reason) { failure = { step, reason }; break; }
+  let written: Written[] = [];
+  let reason: string | undefined;
+  try {
+    written = await writeEdits(steps, ctx, opts.edits);
+  } catch (err) {
     await ctx.journal.end();
+    const message = errorMessage(err);
+    if ((err as { name?: string }).name === 'ComposeChangedError') throw err;
+    return failAll(() => message);
+  }
+  if (written.length > 0) {
+    await ctx.journal.advance('file-written', { file: written[0].file, backup: written[0].backup, files: written.map((w) => ({ file: w.file, backup: w.backup })) });
+    for (const w of written) ctx.logger.info({ file: w.file, backup: w.backup, unit: opts.unit }, `${w.file} updated: ${steps.map((s) => `${s.plan.service.name} ${s.from} -> ${s.to}`).join(', ')}`);
   }
 
-  if (!failure) {
+  if (self) {
+    if (running(self)) {
+      reason = await handOverSelfUpdate({ plan: self.plan, from: self.from, to: self.to, newImageId: self.newImageId, previousImageId: previousImageId(self), backup: written[0]?.backup }, ctx.self!, ctx);
+    }
+  } else {
+    reason = await recreateUnit(steps, ctx);
+  }
+
+  if (!reason) {
+    await ctx.journal.end();
     const outcomes: ApplyOutcome[] = [];
     for (const s of steps) {
-      const pruned = ctx.prune ? await pruneReplaced(s, ctx) : [];
+      const pruned = ctx.prune && s.recreated ? await pruneReplaced(s, ctx) : [];
       const image = await inspectImage(ctx.docker, s.newImageId).catch(() => undefined);
       const digest = image?.repoDigests.map((d) => d.slice(d.indexOf('@') + 1))[0];
-      outcomes.push({ status: 'updated', from: s.from, to: s.to, backup: s.backup, pruned, recreated: s.recreated, rollout: ctx.settings(s.plan).rollout, labels: image?.labels, digest });
+      const note = !s.recreated && !running(s) ? 'not running: the file was updated, nothing was started' : undefined;
+      outcomes.push({ status: 'updated', from: s.from, to: s.to, backup: written[0]?.backup, pruned, recreated: s.recreated, rollout: ctx.settings(s.plan).rollout, labels: image?.labels, digest, ...(note ? { note } : {}) });
     }
     return outcomes;
   }
 
-  const rollbackErrors: string[] = [];
-  for (const step of [...steps].reverse()) {
-    await ctx.journal.begin({ service: ctx.stateKey(step.plan.service.name), step: 'rolling-back', from: step.from, to: step.to, mode: step.plan.decision.mode });
-    const err = await rollbackMember(step, ctx).catch((e) => errorMessage(e));
-    if (err) rollbackErrors.push(`${step.plan.service.name}: ${err}`);
-    await ctx.journal.end();
-  }
+  const failure = reason;
+  await ctx.journal.begin({
+    service: ctx.stateKey(lead.plan.service.name), step: 'rolling-back', from: lead.from, to: lead.to, mode: lead.plan.decision.mode,
+    previousImageId: previousImageId(lead), file: written[0]?.file, backup: written[0]?.backup,
+    ...(steps.length > 1 ? { unit: opts.unit, members: steps.map((s) => ({ service: ctx.stateKey(s.plan.service.name), from: s.from, to: s.to, previousImageId: previousImageId(s), running: s.recreated })) } : {}),
+  });
+  const rollbackErrors = await rollbackUnit(steps, written, ctx);
+  await ctx.journal.end();
   return plans.map((p): ApplyOutcome => {
-    const own = failure!.step.plan === p;
-    const reason = own ? failure!.reason : `${failure!.step.plan.service.name} failed: ${failure!.reason}`;
-    if (rollbackErrors.length > 0) return { status: 'failed', from: imageOf(p), to: p.decision.newImage, reason: `${reason}; rollback also failed: ${rollbackErrors.join('; ')}` };
-    return { status: 'rolled-back', from: imageOf(p), to: p.decision.newImage, reason, failedTag: p.decision.toTag, failedDigest: p.decision.mode === 'digest' ? p.decision.remoteDigest : undefined };
+    const why = steps.length > 1 ? `unit ${opts.unit ?? steps.map((s) => s.plan.service.name).join(', ')} failed: ${failure}` : failure;
+    if (rollbackErrors.length > 0) return { status: 'failed', from: imageOf(p), to: p.decision.newImage, reason: `${why}; rollback also failed: ${rollbackErrors.join('; ')}` };
+    return { status: 'rolled-back', from: imageOf(p), to: p.decision.newImage, reason: why, failedTag: p.decision.toTag, failedDigest: p.decision.mode === 'digest' ? p.decision.remoteDigest : undefined };
   });
 }
 
-/** Rewrites and recreates one member; returns why it failed, or undefined. */
-async function updateMember(step: Step, ctx: ApplyContext): Promise<string | undefined> {
-  const { plan } = step;
-  const log = ctx.logger.child({ service: plan.service.name });
-  if (plan.decision.mode === 'tag') {
-    const written = await rewriteServiceImage(plan.service, step.to, ctx);
-    step.backup = written.backup;
-    step.rewritten = true;
-    await ctx.journal.advance('file-written', { file: written.file, backup: written.backup });
-    if (written.mode === 'in-place') log.warn({ file: written.file }, 'the file is a single-file bind mount: rewrote it in place (verified) instead of an atomic rename');
-    log.info({ file: written.file, backup: written.backup }, `${written.file} updated: ${step.from} -> ${step.to}`);
+/**
+ * Makes the unit's edits (one write per file, after its backup) and checks that the stack now resolves to
+ * exactly the planned images: the members' new ones, every other service's unchanged. A surprise puts the
+ * files back and fails the update before any container is touched.
+ */
+async function writeEdits(steps: Step[], ctx: ApplyContext, planned: ImageEdit[] | undefined): Promise<Written[]> {
+  const tagSteps = steps.filter((s) => s.plan.decision.mode === 'tag');
+  if (tagSteps.length === 0) return [];
+  const edits = planned ?? tagSteps.map((s) => planImageEdit(s.plan.service, s.to));
+  const before = await ctx.reloadStack();
+  const texts = new Map(ctx.knownTexts);
+  for (const e of edits) {
+    const file = e.kind === 'env-variable' ? e.envFile : e.file;
+    if (!texts.has(file)) texts.set(file, await readFile(file, 'utf8'));
   }
-  const running = step.before.filter((c) => c.state === 'running');
-  // A stopped service stays stopped: its file is kept current, nothing is started.
-  if (running.length === 0) return undefined;
-  if (ctx.self?.service === plan.service.name) {
-    return handOverSelfUpdate({ plan, from: step.from, to: step.to, newImageId: step.newImageId, previousImageId: previousImageId(step), backup: step.backup }, ctx.self, ctx);
+  const changed = applyEdits(texts, edits);
+  const written: Written[] = [];
+  try {
+    for (const [file, text] of changed) {
+      const original = texts.get(file)!;
+      const result = await replaceFileSafely(file, text, { expectedOriginal: original, backupDir: ctx.backupDir, keep: ctx.keepBackups });
+      written.push({ file, original, text, backup: result.backupPath });
+      ctx.knownTexts.set(file, text);
+      if (result.mode === 'in-place') ctx.logger.warn({ file }, 'the file is a single-file bind mount: rewrote it in place (verified) instead of an atomic rename');
+    }
+    const expected = new Map(steps.map((s) => [s.plan.service.name, s.to]));
+    const after = await ctx.reloadStack();
+    for (const s of after.services) {
+      const want = expected.get(s.name) ?? before.services.find((b) => b.name === s.name)?.image;
+      if (s.image !== want) throw new Error(`rewriting ${[...changed.keys()].join(', ')} made ${s.name} resolve to ${s.image ?? 'no image'} instead of ${want ?? 'no image'}; restored the file`);
+    }
+  } catch (err) {
+    await restoreFiles(written, ctx).catch(() => undefined);
+    throw err;
   }
-  step.recreated = true;
-  await ctx.journal.advance('recreating');
-  const settings = ctx.settings(plan);
-  const replicas = replicaCount(step);
-  const oldIds = new Set(step.before.map((c) => c.id));
-  if (settings.rollout === 'rolling') {
-    const blocker = rollingBlocker(plan.service);
-    if (!blocker) return rollingUpdate(step, replicas, oldIds, ctx);
-    log.warn(`rolling update not possible because ${blocker}; recreating instead`);
-  }
-  return recreate(ctx, plan, (c) => c.imageId === step.newImageId, replicas);
+  return written;
 }
 
-async function recreate(ctx: ApplyContext, plan: ServicePlan, select: ContainerFilter, replicas: number, extra: string[] = []): Promise<string | undefined> {
+/** Puts the written files back: the original bytes when the file is still as dosync wrote it. */
+async function restoreFiles(written: Written[], ctx: ApplyContext): Promise<string[]> {
+  const left: string[] = [];
+  for (const w of [...written].reverse()) {
+    try {
+      await replaceFileSafely(w.file, w.original, { expectedOriginal: w.text, backupDir: ctx.backupDir, keep: ctx.keepBackups });
+      ctx.knownTexts.set(w.file, w.original);
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ComposeChangedError') throw err;
+      left.push(w.file);
+    }
+  }
+  return left;
+}
+
+/** Recreates the running members (one `compose up`, rolling ones side by side) and health-gates every one. */
+async function recreateUnit(steps: Step[], ctx: ApplyContext): Promise<string | undefined> {
+  const active = steps.filter(running);
+  if (active.length === 0) return undefined; // jobs and opted-in stopped services: the file is current, nothing starts
+  await ctx.journal.advance('recreating');
+  const rolling: Step[] = [];
+  const together: Step[] = [];
+  for (const s of active) {
+    if (ctx.settings(s.plan).rollout !== 'rolling') { together.push(s); continue; }
+    const blocker = rollingBlocker(s.plan.service);
+    if (!blocker) rolling.push(s);
+    else {
+      ctx.logger.child({ service: s.plan.service.name }).warn(`rolling update not possible because ${blocker}; recreating instead`);
+      together.push(s);
+    }
+  }
+  for (const s of rolling) {
+    s.recreated = true;
+    const failed = await rollingUpdate(s, ctx);
+    if (failed) return `${s.plan.service.name}: ${failed}`;
+  }
+  if (together.length === 0) return undefined;
+  for (const s of together) s.recreated = true;
   try {
-    await composeUp(ctx.project, [plan.service.name], extra);
+    await composeUp(ctx.project, together.map((s) => s.plan.service.name));
   } catch (err) {
     return errorMessage(err);
   }
   await ctx.journal.advance('health-check');
+  const verdicts = await Promise.all(together.map((s) => gate(ctx, s.plan, (c) => c.imageId === s.newImageId, replicaCount(s))));
+  const bad = verdicts.map((v, i) => (v ? `${together[i].plan.service.name}: ${v}` : undefined)).filter(Boolean);
+  return bad.length > 0 ? (steps.length === 1 ? verdicts.find(Boolean) : bad.join('; ')) : undefined;
+}
+
+async function gate(ctx: ApplyContext, plan: ServicePlan, select: ContainerFilter, replicas: number): Promise<string | undefined> {
   const s = ctx.settings(plan).health;
   const probe = s.url || s.tcpPort ? { url: s.url, tcpPort: s.tcpPort } : undefined;
   const health = await waitHealthy(ctx.docker, ctx.project.name, plan.service.name, select, replicas, { ...s, probe });
@@ -173,10 +258,19 @@ const ROLLING_DRAIN_MS = 1000;
  * wait until the new containers are healthy, then remove the old ones. If the new ones fail they are removed
  * and the old ones never stopped serving.
  */
-async function rollingUpdate(step: Step, replicas: number, oldIds: Set<string>, ctx: ApplyContext): Promise<string | undefined> {
+async function rollingUpdate(step: Step, ctx: ApplyContext): Promise<string | undefined> {
   const name = step.plan.service.name;
+  const replicas = replicaCount(step);
+  const oldIds = new Set(step.before.map((c) => c.id));
   const isNew: ContainerFilter = (c) => !oldIds.has(c.id);
-  const failed = await recreate(ctx, step.plan, isNew, replicas, ['--no-recreate', '--scale', `${name}=${replicas * 2}`]);
+  let failed: string | undefined;
+  try {
+    await composeUp(ctx.project, [name], ['--no-recreate', '--scale', `${name}=${replicas * 2}`]);
+    await ctx.journal.advance('health-check');
+    failed = await gate(ctx, step.plan, isNew, replicas);
+  } catch (err) {
+    failed = errorMessage(err);
+  }
   const current = await listComposeContainers(ctx.docker, { project: ctx.project.name, service: name });
   if (failed) {
     await removeContainers(ctx.docker, current.filter(isNew).map((c) => c.id));
@@ -187,15 +281,31 @@ async function rollingUpdate(step: Step, replicas: number, oldIds: Set<string>, 
   return undefined;
 }
 
-/** Puts a member back as it was: image line restored (only that edit), tag re-pointed for digest updates, recreated. */
-async function rollbackMember(step: Step, ctx: ApplyContext): Promise<string | undefined> {
-  const { plan } = step;
-  const d = plan.decision;
-  if (step.rewritten) await restoreServiceImage(plan.service.name, step.from, ctx);
-  const oldId = previousImageId(step);
-  if (d.mode === 'digest' && oldId) await retagImage(ctx.docker, oldId, d.pullRef);
-  if (!step.recreated || !oldId) return undefined;
-  return recreate(ctx, plan, (c) => c.imageId === oldId, replicaCount(step));
+/** Puts the unit back: files restored (only dosync's edit), tags re-pointed for digest updates, recreated members on their old image. */
+async function rollbackUnit(steps: Step[], written: Written[], ctx: ApplyContext): Promise<string[]> {
+  const errors: string[] = [];
+  try {
+    const edited = await restoreFiles(written, ctx);
+    // Someone edited a file meanwhile: undo only dosync's change, member by member, from the file as it is now.
+    if (edited.length > 0) for (const s of steps) await restoreServiceImage(s.plan.service.name, s.from, ctx);
+  } catch (err) {
+    errors.push(`restoring the files: ${errorMessage(err)}`);
+  }
+  for (const s of steps) {
+    const oldId = previousImageId(s);
+    if (s.plan.decision.mode === 'digest' && oldId) await retagImage(ctx.docker, oldId, s.plan.decision.pullRef).catch((err) => errors.push(`${s.plan.service.name}: ${errorMessage(err)}`));
+  }
+  const back = steps.filter((s) => s.recreated && previousImageId(s));
+  if (back.length === 0) return errors;
+  try {
+    await composeUp(ctx.project, back.map((s) => s.plan.service.name));
+  } catch (err) {
+    errors.push(errorMessage(err));
+    return errors;
+  }
+  const verdicts = await Promise.all(back.map((s) => gate(ctx, s.plan, (c) => c.imageId === previousImageId(s), replicaCount(s))));
+  verdicts.forEach((v, i) => { if (v) errors.push(`${back[i].plan.service.name}: ${v}`); });
+  return errors;
 }
 
 /** After a successful update: remove the images no container uses any more (never a host-wide prune). */

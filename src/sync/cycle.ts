@@ -3,7 +3,8 @@ import { readFile, access } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../util/logger.js';
-import { ConfigError, errorMessage } from '../util/errors.js';
+import { ConfigError, UserError, errorMessage } from '../util/errors.js';
+import { parseImageReference } from '../reference/index.js';
 import { readStack, type Stack, type StackService } from '../compose/stack.js';
 import { isPaused, parseWindows, updateHold, validateTimeZone, type PauseStatus } from './schedule.js';
 import type { RegistryClient } from '../registry/client.js';
@@ -16,9 +17,13 @@ import { recoverPending } from './recover.js';
 import { resolveProject } from '../engine/project.js';
 import { pingEngine } from '../engine/docker.js';
 import { detectCompose } from '../engine/compose-cli.js';
-import { planService, type ServicePlan, type PlanContext } from './plan.js';
-import { applyGroup, type ApplyContext, type ApplyOutcome, type UpdatePlan } from './apply.js';
-import { groupReplicas, orderByDependencies } from './groups.js';
+import { planService, engineView, type ServicePlan, type PlanContext } from './plan.js';
+import { applyGroup, type ApplyContext, type ApplyOutcome } from './apply.js';
+import { orderByDependencies } from './groups.js';
+import { planUnits, type ForcedTag, type Presence, type UnitPlan, type UpdatePlan } from './unit-plan.js';
+import { stackUnits } from '../compose/units.js';
+import type { ImageEdit } from '../compose/image-source.js';
+import { exitCodeOf } from '../engine/docker.js';
 import { serviceSettings } from './service-settings.js';
 import { ComposeChangedError } from '../compose/writer.js';
 import { prepareSelfUpdate, selfLast } from './self-update.js';
@@ -47,6 +52,8 @@ export interface CycleSettings {
   rolling: boolean;
   prune: boolean;
   projectName?: string;
+  /** `dosync update SERVICE --to TAG`: this unit goes to that tag, past its policy (health gate and rollback kept). */
+  forced?: ForcedTag;
 }
 
 export interface CycleDeps {
@@ -64,7 +71,9 @@ export interface CycleDeps {
 
 export interface CycleReport {
   plans: ServicePlan[];
-  outcomes: Array<{ service: string; outcome: ApplyOutcome }>;
+  /** The update units of the stack and what each did. */
+  units: UnitPlan[];
+  outcomes: Array<{ service: string; outcome: ApplyOutcome; unit?: string }>;
   durationMs: number;
   /** Services whose check or update failed (a rollback counts). */
   failures: number;
@@ -159,6 +168,8 @@ export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' 
     isFailed: (service, tag, digest) => deps.state?.isFailed(serviceKey(project.name, service), tag, digest) ?? false,
     failedTags: (service) => deps.state?.failedTags(serviceKey(project.name, service)) ?? new Set(),
     holdFor: (service, pushedAt) => holdFor(service, pushedAt, settings, paused),
+    engine: engineView(deps.docker, project.name),
+    digests: new Map(),
   };
   return { stack, texts, envFiles, project, planContext };
 }
@@ -192,65 +203,75 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   const self = await prepareSelfUpdate({ docker: deps.docker, project: project.name, state: deps.state, logger: deps.logger, prune: settings.prune, dryRun: settings.dryRun,
     stateDir: settings.stateDir ?? resolveStateDir({ flags: { backupDir: settings.backupDir }, env: {}, files: settings.files }) });
   applyCtx.self = self.target;
-  const only = settings.onlyServices;
-  const plans = await Promise.all(stack.services.map((s) => (only && !only.includes(s.name)
+  // `dosync update SERVICE --to TAG`: only that service's unit is looked at.
+  const forcedUnit = settings.forced && stackUnits(stack).find((u) => u.services.includes(settings.forced!.service));
+  if (settings.forced && !forcedUnit) throw new UserError(`dosync update: there is no service ${settings.forced.service} in ${settings.files.join(', ')}`);
+  const only = forcedUnit ? forcedUnit.services : settings.onlyServices;
+  const own = await Promise.all(stack.services.map((s): ServicePlan | Promise<ServicePlan> => (only && !only.includes(s.name)
     ? { service: s, decision: { kind: 'skipped' as const, reason: 'not requested in this cycle' } }
     : s.name === self.busy ? { service: s, decision: { kind: 'skipped' as const, reason: 'its self-update is in progress' } }
     : settings.oneShot && s.name === self.target?.service
       ? { service: s, decision: { kind: 'skipped' as const, reason: 'dosync\'s own service: a one-shot run (--once) does not update itself; the daemon does' } }
     : planService(s, ctx))));
+  const unitPlans = await planStackUnits(stack, own, ctx, settings.config, settings.forced);
+  const plans = unitPlans.flatMap((u) => u.members).sort((a, b) => stack.services.indexOf(a.service) - stack.services.indexOf(b.service));
   const outcomes: CycleReport['outcomes'] = [...self.settled];
   let failures = 0;
   const dependsOn = (name: string) => stack.services.find((s) => s.name === name)?.dependsOn.map((d) => d.service) ?? [];
-  for (const group of selfLast(orderByDependencies(groupReplicas(plans), dependsOn), self.target?.service)) {
-    const updates: UpdatePlan[] = [];
-    for (const plan of group.plans) {
+  const groups = unitPlans.map((u) => ({ plans: u.members, unit: u }));
+  for (const { unit: up } of selfLast(orderByDependencies(groups, dependsOn), self.target?.service)) {
+    for (const plan of up.members) {
       const d = plan.decision;
       const log = deps.logger.child({ service: plan.service.name });
       if (d.kind === 'error') { failures++; log.error(d.reason); continue; }
       if (d.kind === 'skipped') { log.info(`skipped: ${d.reason}`); continue; }
       if (d.kind === 'up-to-date') { log.debug(`up to date: ${d.reason}`); continue; }
       if (d.kind === 'held') { log.info(d.reason); continue; }
-      if (group.blocked) { log.warn(`held: ${group.blocked}`); continue; }
-      if (settings.dryRun) { log.info(`would update: ${d.reason}`); continue; }
-      if (deps.stopping?.()) { log.info('stop requested: update left for the next run'); continue; }
-      try {
-        applyCtx.settings(plan); // a bad dosync.* label fails this service before anything is touched
-      } catch (err) {
-        failures++; log.error(errorMessage(err)); continue;
-      }
-      log.info(`updating: ${d.reason}`);
-      updates.push(plan as UpdatePlan);
     }
-    if (updates.length === 0) continue;
-    const results = await applyGroupReplanning(updates, applyCtx, async () => {
+    const decision = up.decision;
+    if (settings.forced && up.unit.services.includes(settings.forced.service) && decision.kind !== 'update') {
+      failures++;
+      deps.logger.child({ service: settings.forced.service }).error(`not updated to ${settings.forced.tag}: ${decision.reason}`);
+    }
+    if (decision.kind !== 'update') continue;
+    const label = up.unit.services.length > 1 ? up.unit.label : undefined;
+    const log = deps.logger.child(label ? { unit: label } : { service: up.unit.services[0] });
+    if (settings.dryRun) { for (const u of decision.updates) deps.logger.child({ service: u.service.name }).info(`would update: ${u.decision.reason}`); continue; }
+    if (deps.stopping?.()) { log.info('stop requested: update left for the next run'); continue; }
+    try {
+      for (const u of decision.updates) applyCtx.settings(u); // a bad dosync.* label fails the unit before anything is touched
+    } catch (err) {
+      failures++; log.error(errorMessage(err)); continue;
+    }
+    for (const u of decision.updates) deps.logger.child({ service: u.service.name }).info(`updating: ${u.decision.reason}`);
+    const updates = decision.updates;
+    const results = await applyGroupReplanning(updates, decision.edits, label, applyCtx, async () => {
       // Someone edited a file since we read it: re-read and re-plan rather than overwrite.
       const fresh = await loadStack(settings.files, envFiles);
       for (const [path, text] of fresh.texts) texts.set(path, text);
-      const replanned = await Promise.all(updates.map(async (u) => {
-        const service = fresh.stack.services.find((s) => s.name === u.service.name);
-        return service ? planService(service, ctx) : undefined;
-      }));
-      return replanned.every((p) => p?.decision.kind === 'update') ? (replanned as UpdatePlan[]) : undefined;
+      const members = fresh.stack.services.filter((s) => up.unit.services.includes(s.name));
+      const replanned = await planStackUnits(fresh.stack, await Promise.all(fresh.stack.services.map((s) => (members.includes(s) ? planService(s, ctx) : { service: s, decision: { kind: 'skipped' as const, reason: 'not in this unit' } }))), ctx, settings.config, settings.forced);
+      const again = replanned.find((u) => u.unit.services.includes(updates[0].service.name))?.decision;
+      return again?.kind === 'update' ? { updates: again.updates, edits: again.edits } : undefined;
     }, deps.logger);
-    updates.forEach((plan, i) => {
-      const outcome = results[i];
+    results.updates.forEach((plan, i) => {
+      const outcome = results.outcomes[i];
       deps.state?.recordUpdate(applyCtx.stateKey(plan.service.name), {
         from: outcome.from, to: outcome.to, outcome: outcome.status, backup: outcome.status === 'updated' ? outcome.backup : undefined,
-        detail: outcome.status === 'updated' ? undefined : outcome.reason, digest: plan.decision.kind === 'update' ? plan.decision.remoteDigest : undefined,
-        cycle: new Date(started).toISOString(),
+        detail: outcome.status === 'updated' ? outcome.note : outcome.reason, digest: plan.decision.remoteDigest,
+        cycle: new Date(started).toISOString(), unit: label,
       });
-      const log = deps.logger.child({ service: plan.service.name });
-      outcomes.push({ service: plan.service.name, outcome });
+      const slog = deps.logger.child({ service: plan.service.name, ...(label ? { unit: label } : {}) });
+      outcomes.push({ service: plan.service.name, outcome, unit: label });
       if (outcome.status === 'updated') {
-        log.info({ from: outcome.from, to: outcome.to, backup: outcome.backup, pruned: outcome.pruned.length, rollout: outcome.rollout }, outcome.recreated ? 'updated' : 'updated the file (service not running, not started)');
+        slog.info({ from: outcome.from, to: outcome.to, backup: outcome.backup, pruned: outcome.pruned.length, rollout: outcome.rollout }, outcome.recreated ? 'updated' : `updated the file (${outcome.note ?? 'not recreated'})`);
       } else if (outcome.status === 'rolled-back') {
         failures++;
         deps.state?.recordFailed(applyCtx.stateKey(plan.service.name), { tag: outcome.failedTag, digest: outcome.failedDigest, reason: outcome.reason });
-        log.error({ from: outcome.from, to: outcome.to }, `rolled back: ${outcome.reason}`);
+        slog.error({ from: outcome.from, to: outcome.to }, `rolled back: ${outcome.reason}`);
       } else {
         failures++;
-        log.error({ from: outcome.from, to: outcome.to }, `update failed: ${outcome.reason}`);
+        slog.error({ from: outcome.from, to: outcome.to }, `update failed: ${outcome.reason}`);
       }
     });
   }
@@ -264,23 +285,75 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   }
   const durationMs = Date.now() - started;
   const count = (k: string) => plans.filter((p) => p.decision.kind === k).length;
-  deps.logger.info({ durationMs, services: plans.length, updates: count('update'), upToDate: count('up-to-date'), skipped: count('skipped'), errors: failures },
+  const updated = outcomes.filter((o) => o.outcome.status === 'updated').length;
+  deps.logger.info({ durationMs, services: plans.length, updates: settings.dryRun ? count('update') : updated, upToDate: count('up-to-date'), skipped: count('skipped'), errors: failures },
     settings.dryRun ? 'dry run done' : 'cycle done');
-  return { plans, outcomes, durationMs, failures };
+  return { plans, units: unitPlans, outcomes, durationMs, failures };
 }
 
+/** Per-service plans joined into update units, with what runs now and `update_stopped` (label > services.X > top level). */
+export async function planStackUnits(stack: Stack, own: ServicePlan[], ctx: PlanContext, config: ConfigFile, forced?: ForcedTag): Promise<UnitPlan[]> {
+  own = [...own];
+  const engine = ctx.engine ?? engineView(ctx.docker, ctx.projectName);
+  const names = new Set(own.filter((p) => p.decision.kind === 'update').map((p) => p.service.name));
+  const units = stackUnits(stack);
+  if (forced) {
+    // Policies are bypassed, so a member's tag list may not have been asked for (a disabled or pinned service).
+    const unit = units.find((u) => u.services.includes(forced.service));
+    if (!unit) throw new UserError(`dosync update: there is no service ${forced.service} in the compose file`);
+    for (const p of own) if (unit.services.includes(p.service.name)) names.add(p.service.name);
+    own = await Promise.all(own.map(async (p) => {
+      if (!unit.services.includes(p.service.name) || p.tags || !p.service.image) return p;
+      try {
+        const ref = p.ref ?? parseImageReference(p.service.image);
+        return { ...p, ref, tags: await ctx.registry.listTags(ref) };
+      } catch (err) {
+        return { ...p, decision: { kind: 'error' as const, reason: errorMessage(err) } };
+      }
+    }));
+  }
+  // Presence is asked only for units with an update: a cycle with nothing to do does not wait on the engine.
+  const wanted = units.filter((u) => u.services.some((s) => names.has(s))).flatMap((u) => u.services);
+  const presence = new Map<string, Presence>();
+  await Promise.all(wanted.map(async (name) => {
+    const containers = await engine.containers(name);
+    const service = stack.services.find((s) => s.name === name);
+    const noRestart = !service?.restart || service.restart === 'no';
+    presence.set(name, {
+      running: containers.filter((c) => c.state === 'running').length,
+      containers: containers.length,
+      job: noRestart && containers.length > 0 && containers.every((c) => exitCodeOf(c) === 0),
+    });
+  }));
+  return planUnits({
+    stack, units, plans: own, forced,
+    presence: (name) => presence.get(name) ?? { running: 0, containers: 0, job: false },
+    updateStopped: (service) => updateStopped(service, config),
+  });
+}
+
+function updateStopped(service: StackService, config: ConfigFile): boolean {
+  const label = service.labels['dosync.update_stopped'];
+  if (label !== undefined) {
+    if (label !== 'true' && label !== 'false') throw new ConfigError(`services.${service.name}.labels.dosync.update_stopped: "${label}" is not true or false`);
+    return label === 'true';
+  }
+  return config.services?.[service.name]?.update_stopped ?? config.update_stopped ?? false;
+}
+
+interface Applied { updates: UpdatePlan[]; outcomes: ApplyOutcome[] }
+
 /** applyGroup, re-planned once when a file changed under us (ComposeChangedError) instead of overwriting it. */
-async function applyGroupReplanning(updates: UpdatePlan[], ctx: ApplyContext, replan: () => Promise<UpdatePlan[] | undefined>, logger: Logger): Promise<ApplyOutcome[]> {
+async function applyGroupReplanning(updates: UpdatePlan[], edits: ImageEdit[], unit: string | undefined, ctx: ApplyContext, replan: () => Promise<{ updates: UpdatePlan[]; edits: ImageEdit[] } | undefined>, logger: Logger): Promise<Applied> {
+  const failed = (list: UpdatePlan[], err: unknown): Applied => ({ updates: list, outcomes: list.map((u) => ({ status: 'failed', from: u.service.image ?? '', to: u.decision.newImage, reason: errorMessage(err) })) });
   try {
-    return await applyGroup(updates, ctx);
+    return { updates, outcomes: await applyGroup(updates, ctx, { edits, unit }) };
   } catch (err) {
-    if (!(err instanceof ComposeChangedError)) {
-      return updates.map((u) => ({ status: 'failed', from: u.service.image ?? '', to: u.decision.newImage, reason: errorMessage(err) }));
-    }
+    if (!(err instanceof ComposeChangedError)) return failed(updates, err);
     logger.warn(`${err.message}; re-reading and re-planning`);
     const again = await replan();
-    if (!again) return updates.map((u) => ({ status: 'updated', from: u.service.image ?? '', to: u.service.image ?? '', pruned: [], recreated: false, note: 'no longer needed after re-plan' }));
-    return applyGroup(again, ctx).catch((e) => again.map((u) => ({ status: 'failed', from: u.service.image ?? '', to: u.decision.newImage, reason: errorMessage(e) })));
+    if (!again) return { updates, outcomes: updates.map((u) => ({ status: 'updated', from: u.service.image ?? '', to: u.service.image ?? '', pruned: [], recreated: false, note: 'no longer needed after re-plan' })) };
+    return applyGroup(again.updates, ctx, { edits: again.edits, unit }).then((outcomes) => ({ updates: again.updates, outcomes }), (e) => failed(again.updates, e));
   }
 }
 

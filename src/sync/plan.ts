@@ -1,10 +1,10 @@
 import type Docker from 'dockerode';
-import { parseImageReference, replaceTag, formatReference, effectiveTag, type ImageReference } from '../reference/index.js';
+import { parseImageReference, replaceTag, formatReference, effectiveTag, repositoryKey, type ImageReference } from '../reference/index.js';
 import type { StackService } from '../compose/stack.js';
 import { resolvePolicy, selectTag, type ResolvedPolicy, type Selection } from '../policy/index.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { TagInfo } from '../registry/types.js';
-import { inspectImage, listComposeContainers } from '../engine/docker.js';
+import { inspectImage, listComposeContainers, LABEL_SERVICE, type ContainerSummary, type LocalImage } from '../engine/docker.js';
 import { errorMessage } from '../util/errors.js';
 import { imageCreated } from '../registry/image-created.js';
 import { HubPausedError } from '../registry/hub-rate-limit.js';
@@ -26,9 +26,17 @@ export interface ServicePlan {
   policy?: ResolvedPolicy;
   /** The policy's full answer, for `check --explain`. */
   selection?: Selection;
+  /** The repository's tags as listed this cycle (a unit checks that its tag exists in every member's repository). */
+  tags?: string[];
   /** Signature checks (when `verify:` applies): candidates passed over, a running image that does not verify. */
   signatures?: SignatureReport;
   decision: Decision;
+}
+
+/** What the engine runs for the project, asked once per cycle and shared by every service's plan. */
+export interface EngineView {
+  containers: (service: string) => Promise<ContainerSummary[]>;
+  image: (ref: string) => Promise<LocalImage | undefined>;
 }
 
 export interface PlanContext {
@@ -46,6 +54,24 @@ export interface PlanContext {
   configPath?: string;
   /** Why updates must wait right now for this service (pause, window, min age), given when its target was pushed. */
   holdFor?: (service: StackService, pushedAt: () => Promise<Date | undefined>) => Promise<Hold | undefined>;
+  /** The project's containers and local images (one engine round trip per cycle, not per service). */
+  engine?: EngineView;
+  /** Digests asked this cycle by `registry/repository:tag`: services on one image cost one HEAD. */
+  digests?: Map<string, Promise<{ digest: string }>>;
+}
+
+/** An EngineView over dockerode, memoized for one cycle. */
+export function engineView(docker: Docker, project: string): EngineView {
+  let all: Promise<ContainerSummary[]> | undefined;
+  const images = new Map<string, Promise<LocalImage | undefined>>();
+  return {
+    containers: async (service) => (await (all ??= listComposeContainers(docker, { project }))).filter((c) => c.labels[LABEL_SERVICE] === service),
+    image: (ref) => {
+      let hit = images.get(ref);
+      if (!hit) images.set(ref, (hit = inspectImage(docker, ref)));
+      return hit;
+    },
+  };
 }
 
 /** The policy, reference and current state of one service, and what should happen to it. */
@@ -93,23 +119,30 @@ async function planUnheld(service: StackService, ctx: PlanContext): Promise<Serv
     const failed = ctx.failedTags?.(service.name);
     const infos = failed?.size || times ? tags.filter((t) => t === currentTag || !failed?.has(t)).map((tag) => ({ tag, pushedAt: times?.get(tag) })) : plainInfos(tags);
     const selection = selectTag(infos, currentTag, policy);
-    if (selection.kind === 'none') return { service, ref, policy, selection, decision: { kind: 'skipped', reason: `updates disabled (${policy.describe})` } };
-    if (selection.kind === 'digest') return { service, ref, policy, selection, ...await planDigest(service, ref, currentTag, ctx, isFailed) };
+    const base = { service, ref, policy, selection, tags };
+    if (selection.kind === 'none') return { ...base, decision: { kind: 'skipped', reason: `updates disabled (${policy.describe})` } };
+    if (selection.kind === 'digest') return { ...base, ...await planDigest(service, ref, currentTag, ctx, isFailed) };
     // Enforced signatures: the newest candidate that verifies (src/verify); `note` says what was passed over.
     const signatures = await chooseSigned(service, ref, currentTag, selection, verifyContext(ref, ctx));
     const chosen = signatures ? signatures.selected ?? (selection.selected && currentTag) : selection.selected;
     const note = signatures?.note ?? '';
-    if (!chosen) return { service, ref, policy, selection, signatures, decision: { kind: 'up-to-date', reason: selection.reason + note } };
-    if (chosen === currentTag) return { service, ref, policy, selection, signatures, decision: { kind: 'up-to-date', reason: `${currentTag} is the newest allowed (${policy.describe})${note}` } };
+    if (!chosen) return { ...base, signatures, decision: { kind: 'up-to-date', reason: selection.reason + note } };
+    if (chosen === currentTag) {
+      // A tag such as `7.2` or `16` gets patch releases under the same name: compare what runs with the registry.
+      const newest = `${currentTag} is the newest allowed (${policy.describe})${note}`;
+      const repushed = await planDigest(service, ref, currentTag, ctx, isFailed, true);
+      const decision: Decision = repushed.decision.kind === 'update' ? { ...repushed.decision, reason: `${repushed.decision.reason} (re-pushed; ${newest})` } : { kind: 'up-to-date', reason: newest };
+      return { ...base, signatures: repushed.decision.kind === 'update' ? repushed.signatures ?? signatures : signatures, decision };
+    }
     const toTag = chosen;
     const remoteDigest = ref.digest ? signatures?.digest ?? (await ctx.registry.getDigest(ref, toTag)).digest : undefined;
     return {
-      service, ref, policy, selection, signatures,
+      ...base, signatures,
       decision: {
         kind: 'update', mode: 'tag', fromTag: currentTag, toTag,
         newImage: replaceTag(service.image, toTag, remoteDigest),
         pullRef: formatReference({ ...ref, tag: toTag, digest: remoteDigest }),
-        reason: `${currentTag} -> ${toTag} (${policy.describe})${note}`,
+        reason: `${currentTag} -> ${toTag} (${policy.describe})`,
         remoteDigest,
       },
     };
@@ -136,25 +169,39 @@ function hubPause(err: unknown): HubPausedError | undefined {
   return undefined;
 }
 
-/** A tag that is not a version (`latest`, `main`): an update is a new digest behind the same tag. */
-async function planDigest(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, isFailed: (tag: string, digest?: string) => boolean): Promise<{ decision: Decision; signatures?: SignatureReport }> {
-  return verifyDigestDecision(service, ref, tag, await planDigestUnsigned(service, ref, tag, ctx, isFailed), verifyContext(ref, ctx));
+/**
+ * A tag that is not a version (`latest`, `main`), or a versioned tag that is still the newest (`7.2`): an update
+ * is a new digest behind the same tag. `runningOnly`: without a running container there is nothing to compare.
+ */
+async function planDigest(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, isFailed: (tag: string, digest?: string) => boolean, runningOnly = false): Promise<{ decision: Decision; signatures?: SignatureReport }> {
+  return verifyDigestDecision(service, ref, tag, await planDigestUnsigned(service, ref, tag, ctx, isFailed, runningOnly), verifyContext(ref, ctx));
 }
 
 function verifyContext(ref: ImageReference, ctx: PlanContext): VerifyContext {
   return { registry: ctx.registry, docker: ctx.docker, config: ctx.config, configPath: ctx.configPath, registryEntry: ctx.registryPolicySource(ref.registry) as VerifyContext['registryEntry'] };
 }
 
-async function planDigestUnsigned(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, isFailed: (tag: string, digest?: string) => boolean): Promise<Decision> {
-  const remote = await ctx.registry.getDigest(ref, tag);
+async function planDigestUnsigned(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, isFailed: (tag: string, digest?: string) => boolean, runningOnly: boolean): Promise<Decision> {
+  const engine = ctx.engine ?? engineView(ctx.docker, ctx.projectName);
+  const containers = await engine.containers(service.name);
+  const running = containers.find((c) => c.state === 'running');
+  if (runningOnly && !running) return { kind: 'up-to-date', reason: `${tag}: no running container to compare digests with` };
+  const key = `${repositoryKey(ref)}:${tag}`;
+  let asked = ctx.digests?.get(key);
+  if (!asked) {
+    asked = ctx.registry.getDigest(ref, tag);
+    ctx.digests?.set(key, asked);
+  }
+  const remote = await asked;
   if (isFailed(tag, remote.digest)) return { kind: 'up-to-date', reason: `${tag} digest ${remote.digest.slice(7, 19)} failed its health gate before; waiting for a newer one` };
-  const containers = await listComposeContainers(ctx.docker, { project: ctx.projectName, service: service.name });
-  const imageRef = containers[0]?.imageId ?? formatReference({ ...ref, tag, digest: undefined });
-  const local = await inspectImage(ctx.docker, imageRef);
+  const imageRef = (running ?? containers[0])?.imageId ?? formatReference({ ...ref, tag, digest: undefined });
+  const local = await engine.image(imageRef);
   const repoName = formatReference({ registry: ref.registry, repository: ref.repository });
   const localDigests = (local?.repoDigests ?? []).map((d) => d.slice(d.indexOf('@') + 1));
   const short = remote.digest.slice(7, 19);
   if (local && localDigests.includes(remote.digest)) return { kind: 'up-to-date', reason: `${tag} digest ${short} unchanged` };
+  // An image pulled without a repository digest (built or loaded locally) cannot be compared: leave it.
+  if (runningOnly && local && localDigests.length === 0) return { kind: 'up-to-date', reason: `${tag}: the running image has no registry digest to compare` };
   return {
     kind: 'update', mode: 'digest', fromTag: tag, toTag: tag, newImage: service.image!,
     pullRef: `${repoName}:${tag}`, remoteDigest: remote.digest,

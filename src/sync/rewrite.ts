@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Stack, StackService } from '../compose/stack.js';
 import { planImageEdit, type ImageEdit } from '../compose/image-source.js';
-import { setServiceImage, setEnvVariable, setImageDefault } from '../compose/mutate.js';
+import { applyEdit, editFile } from '../compose/units.js';
 import { replaceFileSafely } from '../compose/writer.js';
 
 export interface RewriteContext {
@@ -20,14 +20,6 @@ export interface RewriteResult {
   edit: ImageEdit;
 }
 
-function applyEdit(text: string, edit: ImageEdit): string {
-  switch (edit.kind) {
-    case 'compose-image': return setServiceImage(text, edit.service, edit.newRaw, edit.file);
-    case 'env-variable': return setEnvVariable(text, edit.name, edit.value, edit.envFile);
-    case 'image-default': return setImageDefault(text, edit.service, edit.variable, edit.value, edit.file);
-  }
-}
-
 /**
  * Makes `service` resolve to `newImage` with the one edit that does it (the image line, the env-file variable
  * or the `${VAR:-default}` that holds the tag), after a backup, atomically. Then re-reads the stack: if the
@@ -36,7 +28,7 @@ function applyEdit(text: string, edit: ImageEdit): string {
  */
 export async function rewriteServiceImage(service: StackService, newImage: string, ctx: RewriteContext): Promise<RewriteResult> {
   const edit = planImageEdit(service, newImage);
-  const file = edit.kind === 'env-variable' ? edit.envFile : edit.file;
+  const file = editFile(edit);
   const original = ctx.knownTexts.get(file) ?? (await readFile(file, 'utf8'));
   const updated = applyEdit(original, edit);
   const written = await replaceFileSafely(file, updated, { expectedOriginal: original, backupDir: ctx.backupDir, keep: ctx.keepBackups });

@@ -105,9 +105,9 @@ export async function selfTarget(docker: Docker, project: string, stateDir: stri
 }
 
 /** Our own group goes last, so the other updates of the cycle are done before dosync is replaced. */
-export function selfLast(groups: UpdateGroup[], service: string | undefined): UpdateGroup[] {
+export function selfLast<G extends UpdateGroup>(groups: G[], service: string | undefined): G[] {
   if (!service) return groups;
-  const own = (g: UpdateGroup) => g.plans.some((p) => p.service.name === service);
+  const own = (g: G) => g.plans.some((p) => p.service.name === service);
   return [...groups.filter((g) => !own(g)), ...groups.filter(own)];
 }
 

@@ -42,6 +42,8 @@ const historySchema = z.object({
   from: z.string(), to: z.string(), at: isoDate, outcome: z.enum(HISTORY_OUTCOMES), backup: z.string().optional(), detail: z.string().optional(),
   /** When the cycle that made this change started: the updates of one cycle share it (`dosync rollback` undoes them together). */
   cycle: isoDate.optional(),
+  /** The update unit this service moved in, when it moved with others (`n8n, n8n-runner (N8N_VERSION in .env)`). */
+  unit: z.string().optional(),
 });
 const serviceSchema = z.object({
   deployed: z.object({ reference: z.string(), digest: z.string().optional(), at: isoDate }).optional(),
@@ -59,6 +61,15 @@ const intentSchema = z.object({
   backup: z.string().optional(),
   mode: z.enum(['tag', 'digest']).optional(),
   previousImageId: z.string().optional(),
+  /**
+   * An update unit (services that one edit moves together): every member with what it ran before. `service`,
+   * `from` and `to` are the first member's; recovery finishes or rolls back all members together.
+   */
+  members: z.array(z.object({ service: z.string(), from: z.string(), to: z.string(), previousImageId: z.string().optional(), running: z.boolean().optional() })).optional(),
+  /** `n8n, n8n-runner (N8N_VERSION in .env)` */
+  unit: z.string().optional(),
+  /** Every file the unit's edit wrote, with its backup. */
+  files: z.array(z.object({ file: z.string(), backup: z.string() })).optional(),
   at: isoDate,
   pid: z.number().int(),
 });
@@ -226,10 +237,10 @@ export class StateStore {
   }
 
   /** Appends to the history and sets the last update; a successful one also becomes the deployed reference. */
-  recordUpdate(service: string, u: { from: string; to: string; outcome: UpdateOutcome; backup?: string; detail?: string; digest?: string; cycle?: string }): void {
+  recordUpdate(service: string, u: { from: string; to: string; outcome: UpdateOutcome; backup?: string; detail?: string; digest?: string; cycle?: string; unit?: string }): void {
     const at = this.now().toISOString();
     this.update(service, (s) => {
-      s.history.push({ from: u.from, to: u.to, at, outcome: u.outcome, backup: u.backup, detail: u.detail, cycle: u.cycle });
+      s.history.push({ from: u.from, to: u.to, at, outcome: u.outcome, backup: u.backup, detail: u.detail, cycle: u.cycle, ...(u.unit ? { unit: u.unit } : {}) });
       s.lastUpdate = { at, outcome: u.outcome, from: u.from, to: u.to, detail: u.detail };
       if (u.outcome === 'updated') s.deployed = { reference: u.to, digest: u.digest, at };
     });

@@ -460,7 +460,7 @@ describe('registry families: dosync check over 12 services from 8 registries (pr
     const after = runtime.registry.stats;
     const byKind = Object.fromEntries(Object.entries(after.byKind).map(([k, v]) => [k, v - before[k as RequestKind]])) as Record<RequestKind, number>;
     const byRegistry = Object.fromEntries(Object.entries(after.byRegistry).map(([k, v]) => [k, v - (beforeRegistry[k] ?? 0)]).filter(([, v]) => v !== 0));
-    return { rows: plans.map(checkRow), byKind, byRegistry };
+    return { rows: plans.map((p) => checkRow(p)), byKind, byRegistry };
   }
 
   /** SERVICE -> [current, newest, status] (reason appended for errors, so a failure explains itself). */

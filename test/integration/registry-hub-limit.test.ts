@@ -261,7 +261,7 @@ describe('Docker Hub pull limit (protocol fixture)', () => {
       planService(service('web', 'nginx:1.25'), ctx),
       planService(service('api', 'acme/api:1.0.0'), ctx),
       planService(service('app', `${other.host}/team/app:1.0.0`), ctx),
-    ])).map(checkRow);
+    ])).map((p) => checkRow(p));
     const table = Object.fromEntries(rows.map((r) => [r.service, [r.status, r.newest, r.reason]]));
     const until = new Date(START + 5 * 216_000).toISOString();
     assert.deepEqual(table, {

@@ -157,7 +157,7 @@ export function envVarsRead(text: string): string[] {
 
 /** Compose labels the source reads: `dosync.*`, and the Watchtower / What's Up Docker labels honoured. */
 export function labelsRead(text: string): string[] {
-  return [...text.matchAll(/['"`]((?:dosync|wud|com\.centurylinklabs\.watchtower)\.[a-z][a-z0-9.]*)['"`]/g)]
+  return [...text.matchAll(/['"`]((?:dosync|wud|com\.centurylinklabs\.watchtower)\.[a-z][a-z0-9._]*)['"`]/g)]
     .map((m) => m[1])
     .filter((l) => !/\.ya?ml$/.test(l)); // dosync.yaml is a file name, not a label
 }

@@ -12,7 +12,7 @@ const report = (unverified: boolean): CycleReport => ({
     signatures: { mode: 'enforce', selected: null, passedOver: [], note: '', running: unverified ? { digest: D, why: 'signed by an unknown key' } : undefined },
     decision: { kind: 'up-to-date', reason: '1.0.0 is the newest allowed' },
   }],
-  outcomes: [], durationMs: 1, failures: 0,
+  units: [], outcomes: [], durationMs: 1, failures: 0,
 });
 
 test('a running image that stops verifying is notified once, and again only after it verified in between', () => {
