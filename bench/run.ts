@@ -1,5 +1,5 @@
 // dosync benchmarks (issue 8): check cycle at scale, large tag lists, policy engine, end-to-end
-// update, daemon footprint and start-up, each next to its baseline. Prints one table and writes
+// update, daemon footprint and start-up, cosign verification in a check cycle (issue 21), each next to its baseline. Prints one table and writes
 // bench/results.json. Needs the test environment (`bash test/env/up.sh`) and a build (`npm run bench`
 // builds first). Everything runs against a registry of its own on a free loopback port (the same
 // docker-registry as :5000), so the access log counts every tool's requests and the shared test
@@ -20,6 +20,7 @@ import { benchPolicyEngine } from './items/policy.js';
 import { benchEndToEndUpdate } from './items/e2e-update.js';
 import { benchFootprint } from './items/footprint.js';
 import { benchStartup } from './items/startup.js';
+import { benchVerifyCycle } from './items/verify-cycle.js';
 
 const ITEMS: Record<string, { name: string; run: (ctx: BenchContext) => Promise<ItemResult>; needs: Array<'registry' | 'skopeo' | 'docker'> }> = {
   1: { name: 'check cycle at scale', run: benchCheckCycle, needs: ['registry', 'skopeo', 'docker'] },
@@ -28,6 +29,7 @@ const ITEMS: Record<string, { name: string; run: (ctx: BenchContext) => Promise<
   4: { name: 'end-to-end update', run: benchEndToEndUpdate, needs: ['registry', 'docker'] },
   5: { name: 'daemon footprint', run: benchFootprint, needs: ['registry', 'docker'] },
   6: { name: 'start-up', run: benchStartup, needs: ['registry', 'docker'] },
+  7: { name: 'signature verification in a check cycle', run: benchVerifyCycle, needs: ['registry', 'docker'] },
 };
 
 const TABLE_HEADER = ['#', 'measure', 'dosync', 'baseline', 'ratio', 'target', 'met'];

@@ -40,6 +40,8 @@ export interface ServiceStatus {
   paused?: boolean;
   /** Why an available update is not applied (maintenance window, min age, monitor mode ...). */
   held?: string;
+  /** Why the running image does not verify under `verify:` (it is not redeployed). */
+  signatureUnverified?: string;
   [key: string]: unknown;
 }
 

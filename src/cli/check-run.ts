@@ -29,7 +29,7 @@ export async function checkAction(flags: CheckFlags): Promise<number> {
     // Candidate and dropped tags only on request: for 200 services over 200-tag repositories they are
     // 80,000 entries, which scripts reading the status do not want to parse.
     const services = flags.explain
-      ? rows.map((r, i) => ({ ...r, candidates: plans[i].selection?.candidates.map((c) => c.tag), dropped: plans[i].selection?.dropped }))
+      ? rows.map((r, i) => ({ ...r, candidates: plans[i].selection?.candidates.map((c) => c.tag), dropped: plans[i].selection?.dropped, signatures: plans[i].signatures }))
       : rows;
     const unitList = units.filter((u) => u.unit.services.length > 1).map((u) => ({
       services: u.unit.services, via: u.unit.via, label: u.unit.label, decision: u.decision.kind, reason: u.decision.reason,

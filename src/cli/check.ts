@@ -19,6 +19,8 @@ export interface CheckRow {
   reason: string;
   /** The update unit the service moves in (`n8n, n8n-runner (N8N_VERSION in .env)`), null when it moves alone. */
   unit: string | null;
+  /** Set when the image that runs now does not verify under `verify:` (reported, never redeployed). */
+  unverified?: string;
 }
 
 /** The units with more than one member, one line each, for below the table. */
@@ -44,9 +46,11 @@ export function explainUnit(u: UnitPlan): string | undefined {
 export function checkRow(plan: ServicePlan, unit?: UnitPlan): CheckRow {
   const d = plan.decision;
   const current = plan.ref?.tag ?? (plan.ref?.digest ? null : plan.ref ? 'latest' : null);
+  const running = plan.signatures?.running;
   const base = {
     service: plan.service.name, current, policy: plan.policy?.describe ?? null, source: plan.policy?.source ?? null, registry: plan.ref?.registry ?? null, reason: d.reason,
     unit: unit && unit.unit.services.length > 1 ? unit.unit.label : null,
+    ...(running ? { unverified: running.why } : {}),
   };
   switch (d.kind) {
     case 'update': return { ...base, newest: d.toTag, status: d.mode === 'digest' ? 'new digest' : 'update available' };
@@ -59,7 +63,7 @@ export function checkRow(plan: ServicePlan, unit?: UnitPlan): CheckRow {
 
 export function renderTable(rows: CheckRow[]): string {
   const head = ['SERVICE', 'CURRENT', 'NEWEST', 'POLICY', 'SOURCE', 'REGISTRY', 'STATUS'];
-  const cells = rows.map((r) => [r.service, r.current ?? '-', r.newest ?? '-', r.policy ?? '-', r.source ?? '-', r.registry ?? '-', r.status === 'error' || r.status === 'skipped' || r.status === 'held' ? `${r.status}: ${r.reason.replace(/^.*; held: /, '')}` : r.status]);
+  const cells = rows.map((r) => [r.service, r.current ?? '-', r.newest ?? '-', r.policy ?? '-', r.source ?? '-', r.registry ?? '-', (r.status === 'error' || r.status === 'skipped' || r.status === 'held' ? `${r.status}: ${r.reason.replace(/^.*; held: /, '')}` : r.status) + (r.unverified ? `; running image does not verify: ${r.unverified}` : '')]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join('  ');
   return [line(head), ...cells.map(line)].join('\n');
@@ -74,6 +78,9 @@ export function explain(plan: ServicePlan): string {
     for (const d of s.dropped.slice(0, 10)) lines.push(`  dropped   ${d.tag}: ${d.why}`);
     if (s.dropped.length > 10) lines.push(`  ... ${s.dropped.length - 10} more dropped`);
   }
+  const v = plan.signatures;
+  for (const p of v?.passedOver ?? []) lines.push(`  ${v!.mode === 'warn' && p.tag === v!.selected ? 'unsigned ' : 'passed over'} ${p.tag}: ${p.why}`);
+  if (v?.running) lines.push(`  running   ${v.running.digest}: does not verify: ${v.running.why}`);
   return lines.join('\n');
 }
 

@@ -87,6 +87,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   const notifyUrls = [...(config.notify ?? []), ...flags.notify, ...(envValue(env, 'DOSYNC_NOTIFY')?.split(/\s*,\s*/).filter(Boolean) ?? [])];
   const notifier = notifyUrls.length > 0 ? createNotifier(parseChannels(notifyUrls), { logger }) : undefined;
   const errorStreaks = new Map<string, number>();
+  const unverified = new Set<string>();
   let last: { report?: CycleReport; at?: Date; ok: boolean } = { ok: true };
 
   // What the next cycle was asked for by the API or a webhook: check only, or only some services.
@@ -98,7 +99,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     const at = new Date();
     last = { report, at, ok: report.failures === 0 };
     if (metrics) recordMetrics(metrics, report);
-    const events = cycleEvents(report, { project: projectName, checkOnly, errorStreaks, persistAfter: 3, now: at });
+    const events = cycleEvents(report, { project: projectName, checkOnly, errorStreaks, unverified, persistAfter: 3, now: at });
     // Delivery is retried in the background; it never holds up the next update.
     if (notifier && events.length > 0) void notifier.notify(events);
     return report;
@@ -174,6 +175,7 @@ function recordMetrics(metrics: Metrics, report: CycleReport): void {
     const applied = report.outcomes.some((o) => o.service === plan.service.name && o.outcome.status === 'updated');
     metrics.setUpdateAvailable(plan.service.name, !applied && (plan.decision.kind === 'update' || plan.decision.kind === 'held'));
     if (plan.decision.kind === 'error') metrics.failed(plan.service.name, 'check');
+    if (plan.signatures) metrics.setSignatureUnverified(plan.service.name, plan.signatures.running !== undefined);
   }
   for (const { service, outcome } of report.outcomes) {
     metrics.updated(service, outcome.status === 'updated' ? 'success' : outcome.status === 'rolled-back' ? 'rolled-back' : 'failed');
@@ -196,6 +198,7 @@ function statusDoc(report: CycleReport | undefined, state: StateStore, project: 
         lastCheck: saved?.lastCheck?.at, lastCheckResult: saved?.lastCheck?.outcome,
         lastUpdate: saved?.lastUpdate?.at, lastUpdateResult: saved?.lastUpdate?.outcome,
         held: d.kind === 'held' ? d.reason : undefined,
+        signatureUnverified: p.signatures?.running?.why,
       };
     }),
   };

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from '../util/errors.js';
 import { durationMs, notADuration } from '../util/duration.js';
 import { expandEnv } from '../registry/config.js';
+import { parseVerifySetting } from '../verify/settings.js';
 
 /** Where dosync.yaml is looked for when -c is not given (DOSync's locations). */
 export const CONFIG_SEARCH_PATH = ['dosync.yaml', 'dosync.yml', '/etc/dosync/dosync.yaml', '/etc/dosync/dosync.yml'];
@@ -28,6 +29,8 @@ export const serviceSettingsSchema = z.object({
   paused: z.boolean().optional(),
   maintenance_window: z.string().optional(),
   min_age: duration.optional(),
+  /** Signature verification for this service (src/verify/settings.ts checks the block). */
+  verify: z.unknown().optional(),
   /** Update a service whose containers are stopped (its file only; nothing is started). */
   update_stopped: z.boolean().optional(),
 }).strict();
@@ -56,6 +59,8 @@ export const configFileSchema = z.object({
   listen: z.string().optional(),
   api_token: z.string().optional(),
   health: z.object({ timeout: duration.optional(), stable: duration.optional() }).strict().optional(),
+  /** cosign signature verification before any update (src/verify/settings.ts checks the block). */
+  verify: z.unknown().optional(),
 }).strict();
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
@@ -80,7 +85,31 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
     const what = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.join(', ')}` : issue.message;
     throw new ConfigError(`${file}: ${where ? `${where}: ` : ''}${what}`);
   }
+  checkVerifySettings(parsed.data, file);
   return parsed.data;
+}
+
+/** The `verify:` blocks of the top level, `services.<name>` and `registry.<family>` (one line for the first bad one). */
+export function checkVerifySettings(config: ConfigFile, file: string): void {
+  for (const [where, value] of verifyBlocks(config)) parseVerifySetting(value, `${file}: ${where}`);
+}
+
+/** Each `verify:` block with its field path (`verify`, `services.web.verify`, `registry.ghcr.verify`, `registry.custom[1].verify`). */
+export function verifyBlocks(config: { verify?: unknown; services?: Record<string, { verify?: unknown } | unknown>; registry?: Record<string, unknown> }): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [];
+  if (config.verify !== undefined) out.push(['verify', config.verify]);
+  for (const [name, s] of Object.entries(config.services ?? {})) {
+    const v = (s as { verify?: unknown } | null)?.verify;
+    if (v !== undefined) out.push([`services.${name}.verify`, v]);
+  }
+  for (const [family, entry] of Object.entries(config.registry ?? {})) {
+    const entries = Array.isArray(entry) ? entry : [entry];
+    entries.forEach((e, i) => {
+      const v = (e as { verify?: unknown } | null)?.verify;
+      if (v !== undefined) out.push([`registry.${family}${Array.isArray(entry) ? `[${i}]` : ''}.verify`, v]);
+    });
+  }
+  return out;
 }
 
 /**

@@ -6,7 +6,8 @@
  */
 import { LineCounter, isMap, isPair, isScalar, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { configFileSchema, expandDeep, type ConfigFile } from './file.js';
+import { configFileSchema, expandDeep, verifyBlocks, type ConfigFile } from './file.js';
+import { parseVerifySetting } from '../verify/settings.js';
 import { editDistance, parseRegistryConfig, type RegistryConfig } from '../registry/config.js';
 import { resolvePolicy } from '../policy/index.js';
 import { parseWindows, parseSchedule, validateTimeZone } from '../sync/schedule.js';
@@ -48,7 +49,7 @@ function near(word: string, known: string[]): string | undefined {
 function knownKeys(path: Path): string[] {
   const top = Object.keys(configFileSchema.shape);
   if (path.length === 0) return top;
-  if (path[0] === 'services' && path.length === 2) return ['skip', 'update', 'imagePolicy', 'image_policy', 'health', 'paused', 'maintenance_window', 'min_age'];
+  if (path[0] === 'services' && path.length === 2) return ['skip', 'update', 'imagePolicy', 'image_policy', 'health', 'paused', 'maintenance_window', 'min_age', 'verify'];
   if (path[path.length - 1] === 'health') return ['timeout', 'stable'];
   return [];
 }
@@ -133,6 +134,9 @@ export function validateConfigText(text: string, file: string, env: Record<strin
     if (clean('services', name)) attempt(errors, file, () => resolvePolicy({ service: settings }, { labels: '', service: `${file}: services.${name}`, registry: '' }));
     const window = str(settings.maintenance_window);
     if (window && clean('services', name, 'maintenance_window')) attempt(errors, file, () => parseWindows(window, `${file}: services.${name}.maintenance_window`));
+  }
+  for (const [where, value] of verifyBlocks(rawConfig)) {
+    if (clean(...where.replace(/\[\d+\]/g, '').split('.'))) attempt(errors, file, () => parseVerifySetting(value, `${file}: ${where}`));
   }
   const timezone = clean('timezone') ? str(rawConfig.timezone) : undefined;
   if (timezone) attempt(errors, file, () => validateTimeZone(timezone, `${file}: timezone`));

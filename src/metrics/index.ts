@@ -39,6 +39,8 @@ export interface Metrics extends RegistryRequestObserver {
   failed(service: string, stage: string): void;
   rolledBack(service: string): void;
   setUpdateAvailable(service: string, available: boolean): void;
+  /** 1 while the running image does not verify under `verify:`. */
+  setSignatureUnverified(service: string, unverified: boolean): void;
   /** A cycle ended; `ok` cycles move the last-success timestamp. */
   cycleFinished(cycle: { durationMs: number; ok: boolean; at: Date }): void;
   /** Drops every series of a service that left the stack (after a config reload). */
@@ -78,6 +80,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const registryErrors = new Counter({ name: 'dosync_registry_errors_total', help: 'Registry requests without an answer, or answered 429 or 5xx.', labelNames: ['registry'] as const, registers });
   const rateLimit = new Gauge({ name: 'dosync_ratelimit_remaining', help: 'Pull rate-limit budget left, as last reported by the registry.', labelNames: ['registry'] as const, registers });
   const lastSuccess = new Gauge({ name: 'dosync_last_successful_cycle_timestamp_seconds', help: 'Unix time the last cycle without errors ended.', registers });
+  const unverified = new Gauge({ name: 'dosync_signature_unverified', help: '1 when the running image does not verify under verify: (reported, not redeployed).', labelNames: ['service'] as const, registers });
   const available = new Gauge({ name: 'dosync_update_available', help: '1 when a newer image is allowed by the policy but not deployed.', labelNames: ['service'] as const, registers });
   const cycleDuration = new Histogram({
     name: 'dosync_cycle_duration_seconds',
@@ -103,6 +106,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     },
     rolledBack: (service) => rollbacks.inc({ service }),
     setUpdateAvailable: (service, yes) => available.set({ service }, yes ? 1 : 0),
+    setSignatureUnverified: (service, yes) => unverified.set({ service }, yes ? 1 : 0),
     cycleFinished({ durationMs, ok, at }) {
       cycleDuration.observe(durationMs / 1000);
       if (ok) lastSuccess.set(at.getTime() / 1000);
@@ -117,6 +121,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       checks.remove({ service });
       rollbacks.remove({ service });
       available.remove({ service });
+      unverified.remove({ service });
       for (const result of RESULTS) updates.remove({ service, result });
       for (const stage of stagesSeen.get(service) ?? []) failures.remove({ service, stage });
       stagesSeen.delete(service);

@@ -42,6 +42,7 @@ const SEVERITY: Record<NotifyEventKind, Severity> = {
   'rolled-back': 'warning',
   'update-failed': 'error',
   'error-persisting': 'error',
+  'signature-invalid': 'error',
 };
 const RANK: Record<Severity, number> = { info: 0, success: 1, warning: 2, error: 3 };
 
@@ -63,8 +64,9 @@ const COUNT_WORDS: Record<NotifyEventKind, [string, string]> = {
   'update-failed': ['failed', 'failed'],
   'rolled-back': ['rolled back', 'rolled back'],
   'error-persisting': ['persisting error', 'persisting errors'],
+  'signature-invalid': ['unverified image', 'unverified images'],
 };
-const KIND_ORDER: NotifyEventKind[] = ['updated', 'update-found', 'update-failed', 'rolled-back', 'error-persisting'];
+const KIND_ORDER: NotifyEventKind[] = ['updated', 'update-found', 'update-failed', 'rolled-back', 'error-persisting', 'signature-invalid'];
 
 function counts(events: NotifyEvent[]): string {
   return KIND_ORDER.flatMap((kind) => {
@@ -106,6 +108,8 @@ function headline(kind: NotifyEventKind, subject: string, from: string | undefin
       return from ? `${subject} rolled back to ${from}` : `${subject} rolled back`;
     case 'error-persisting':
       return cycles ? `${subject}: failing for ${cycles} cycles` : `${subject}: failing`;
+    case 'signature-invalid':
+      return `${subject}: running image does not verify`;
   }
 }
 
@@ -125,6 +129,7 @@ export function eventLine(v: EventView, arrow = '->'): string {
     'update-failed': `update${change ? ` ${change}` : ''} failed`,
     'rolled-back': `rolled back${v.from ? ` to ${v.from}` : ''}${v.to && v.to !== v.from ? ` (${v.to} failed)` : ''}`,
     'error-persisting': `failing${v.cycles ? ` for ${v.cycles} cycles` : ''}`,
+    'signature-invalid': `running image${v.from ? ` ${v.from}` : ''} does not verify (not redeployed)`,
   };
   return `${v.subject}: ${what[v.kind]}${v.reason ? `: ${v.reason}` : ''}`;
 }

@@ -1,7 +1,7 @@
 /** What the daemon tells the notifier about; one call carries the events of one cycle. */
-export type NotifyEventKind = 'update-found' | 'updated' | 'update-failed' | 'rolled-back' | 'error-persisting';
+export type NotifyEventKind = 'update-found' | 'updated' | 'update-failed' | 'rolled-back' | 'error-persisting' | 'signature-invalid';
 
-export const EVENT_KINDS: readonly NotifyEventKind[] = ['update-found', 'updated', 'update-failed', 'rolled-back', 'error-persisting'];
+export const EVENT_KINDS: readonly NotifyEventKind[] = ['update-found', 'updated', 'update-failed', 'rolled-back', 'error-persisting', 'signature-invalid'];
 
 export interface NotifyEvent {
   kind: NotifyEventKind;

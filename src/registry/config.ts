@@ -18,6 +18,8 @@ const imagePolicyFields = {
   image_policy: z.unknown().optional(),
   /** Old DOSync releases documented a per-registry `tag_pattern`; carried for the policy module. */
   tag_pattern: z.string().optional(),
+  /** Signature verification for this registry's images (checked by src/verify/settings.ts). */
+  verify: z.unknown().optional(),
 };
 
 const httpUrl = z.string().refine((v) => {

@@ -6,7 +6,7 @@ import type { CycleReport } from './cycle.js';
  * failing. `errorStreaks` counts consecutive failing cycles per service across calls; an error is reported
  * when its streak reaches `persistAfter` (once, not every cycle).
  */
-export function cycleEvents(report: CycleReport, opts: { project: string; checkOnly: boolean; errorStreaks: Map<string, number>; persistAfter: number; now: Date }): NotifyEvent[] {
+export function cycleEvents(report: CycleReport, opts: { project: string; checkOnly: boolean; errorStreaks: Map<string, number>; persistAfter: number; now: Date; unverified?: Set<string> }): NotifyEvent[] {
   const events: NotifyEvent[] = [];
   const base = { project: opts.project, at: opts.now };
   for (const plan of report.plans) {
@@ -19,6 +19,12 @@ export function cycleEvents(report: CycleReport, opts: { project: string; checkO
       continue;
     }
     opts.errorStreaks.delete(name);
+    // A running image that stopped verifying is told once, when it starts; again only after it verified in between.
+    const running = plan.signatures?.running;
+    if (running && opts.unverified && !opts.unverified.has(name)) {
+      opts.unverified.add(name);
+      events.push({ ...base, kind: 'signature-invalid', service: name, fromImage: plan.service.image, fromTag: plan.ref?.tag, digest: running.digest, reason: running.why });
+    } else if (!running && plan.signatures) opts.unverified?.delete(name);
     if (opts.checkOnly && d.kind === 'update') {
       events.push({ ...base, kind: 'update-found', service: name, fromImage: plan.service.image, toImage: d.newImage, fromTag: d.fromTag, toTag: d.toTag, digest: d.remoteDigest });
     }

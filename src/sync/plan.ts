@@ -10,6 +10,7 @@ import { imageCreated } from '../registry/image-created.js';
 import { HubPausedError } from '../registry/hub-rate-limit.js';
 import type { Hold } from './schedule.js';
 import type { ConfigFile } from '../config/file.js';
+import { chooseSigned, verifyDigestDecision, type SignatureReport, type VerifyContext } from '../verify/index.js';
 
 export type Decision =
   | { kind: 'update'; mode: 'tag' | 'digest'; fromTag?: string; toTag: string; newImage: string; pullRef: string; reason: string; remoteDigest?: string }
@@ -27,6 +28,8 @@ export interface ServicePlan {
   selection?: Selection;
   /** The repository's tags as listed this cycle (a unit checks that its tag exists in every member's repository). */
   tags?: string[];
+  /** Signature checks (when `verify:` applies): candidates passed over, a running image that does not verify. */
+  signatures?: SignatureReport;
   decision: Decision;
 }
 
@@ -118,18 +121,23 @@ async function planUnheld(service: StackService, ctx: PlanContext): Promise<Serv
     const selection = selectTag(infos, currentTag, policy);
     const base = { service, ref, policy, selection, tags };
     if (selection.kind === 'none') return { ...base, decision: { kind: 'skipped', reason: `updates disabled (${policy.describe})` } };
-    if (selection.kind === 'digest') return { ...base, decision: await planDigest(service, ref, currentTag, ctx, isFailed) };
-    if (!selection.selected) return { ...base, decision: { kind: 'up-to-date', reason: selection.reason } };
-    if (selection.selected === currentTag) {
+    if (selection.kind === 'digest') return { ...base, ...await planDigest(service, ref, currentTag, ctx, isFailed) };
+    // Enforced signatures: the newest candidate that verifies (src/verify); `note` says what was passed over.
+    const signatures = await chooseSigned(service, ref, currentTag, selection, verifyContext(ref, ctx));
+    const chosen = signatures ? signatures.selected ?? (selection.selected && currentTag) : selection.selected;
+    const note = signatures?.note ?? '';
+    if (!chosen) return { ...base, signatures, decision: { kind: 'up-to-date', reason: selection.reason + note } };
+    if (chosen === currentTag) {
       // A tag such as `7.2` or `16` gets patch releases under the same name: compare what runs with the registry.
-      const newest = `${currentTag} is the newest allowed (${policy.describe})`;
+      const newest = `${currentTag} is the newest allowed (${policy.describe})${note}`;
       const repushed = await planDigest(service, ref, currentTag, ctx, isFailed, true);
-      return { ...base, decision: repushed.kind === 'update' ? { ...repushed, reason: `${repushed.reason} (re-pushed; ${newest})` } : { kind: 'up-to-date', reason: newest } };
+      const decision: Decision = repushed.decision.kind === 'update' ? { ...repushed.decision, reason: `${repushed.decision.reason} (re-pushed; ${newest})` } : { kind: 'up-to-date', reason: newest };
+      return { ...base, signatures: repushed.decision.kind === 'update' ? repushed.signatures ?? signatures : signatures, decision };
     }
-    const toTag = selection.selected;
-    const remoteDigest = ref.digest ? (await ctx.registry.getDigest(ref, toTag)).digest : undefined;
+    const toTag = chosen;
+    const remoteDigest = ref.digest ? signatures?.digest ?? (await ctx.registry.getDigest(ref, toTag)).digest : undefined;
     return {
-      ...base,
+      ...base, signatures,
       decision: {
         kind: 'update', mode: 'tag', fromTag: currentTag, toTag,
         newImage: replaceTag(service.image, toTag, remoteDigest),
@@ -165,7 +173,15 @@ function hubPause(err: unknown): HubPausedError | undefined {
  * A tag that is not a version (`latest`, `main`), or a versioned tag that is still the newest (`7.2`): an update
  * is a new digest behind the same tag. `runningOnly`: without a running container there is nothing to compare.
  */
-async function planDigest(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, isFailed: (tag: string, digest?: string) => boolean, runningOnly = false): Promise<Decision> {
+async function planDigest(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, isFailed: (tag: string, digest?: string) => boolean, runningOnly = false): Promise<{ decision: Decision; signatures?: SignatureReport }> {
+  return verifyDigestDecision(service, ref, tag, await planDigestUnsigned(service, ref, tag, ctx, isFailed, runningOnly), verifyContext(ref, ctx));
+}
+
+function verifyContext(ref: ImageReference, ctx: PlanContext): VerifyContext {
+  return { registry: ctx.registry, docker: ctx.docker, config: ctx.config, configPath: ctx.configPath, registryEntry: ctx.registryPolicySource(ref.registry) as VerifyContext['registryEntry'] };
+}
+
+async function planDigestUnsigned(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, isFailed: (tag: string, digest?: string) => boolean, runningOnly: boolean): Promise<Decision> {
   const engine = ctx.engine ?? engineView(ctx.docker, ctx.projectName);
   const containers = await engine.containers(service.name);
   const running = containers.find((c) => c.state === 'running');

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need: Docker engine, a CNCF registry, busybox (for tiny images),
-# the Compose v2 plugin (from Debian trixie's docker-compose package) and apache2-utils (htpasswd); the benchmarks install skopeo themselves.
+# the Compose v2 plugin (from Debian trixie's docker-compose package) and apache2-utils (htpasswd), cosign (from trixie); the benchmarks install skopeo themselves.
 # Idempotent: skips what is already there.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -18,9 +18,10 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-plugin=/usr/local/lib/docker/cli-plugins/docker-compose
-if [ ! -x "$plugin" ]; then
-  # Compose v2 is not packaged for bookworm; trixie's plugin binary is static Go and runs here.
+# Extracts one binary from a Debian trixie package (static Go binaries that run here) without installing the
+# package or keeping trixie in the sources: from_trixie PACKAGE PATH-IN-PACKAGE DESTINATION
+from_trixie() {
+  local pkg=$1 inside=$2 dest=$3 tmp
   tmp=$(mktemp -d)
   echo "deb http://deb.debian.org/debian trixie main" > /etc/apt/sources.list.d/trixie-dosync.list
   cat > /etc/apt/preferences.d/trixie-dosync <<'PREF'
@@ -29,12 +30,17 @@ Pin: release n=trixie
 Pin-Priority: 50
 PREF
   apt-get update -qq
-  (cd "$tmp" && apt-get download -qq -t trixie docker-compose >/dev/null)
-  dpkg -x "$tmp"/docker-compose_*.deb "$tmp/x"
-  mkdir -p "$(dirname "$plugin")"
-  cp "$tmp/x/usr/libexec/docker/cli-plugins/docker-compose" "$plugin"
-  chmod +x "$plugin"
+  (cd "$tmp" && apt-get download -qq -t trixie "$pkg" >/dev/null)
+  dpkg -x "$tmp"/"$pkg"_*.deb "$tmp/x"
+  mkdir -p "$(dirname "$dest")"
+  cp "$tmp/x/$inside" "$dest"
+  chmod +x "$dest"
   rm -rf "$tmp" /etc/apt/sources.list.d/trixie-dosync.list /etc/apt/preferences.d/trixie-dosync
   apt-get update -qq
-fi
-echo "install: docker $(dockerd --version | cut -d' ' -f3 | tr -d ,), compose $(docker compose version --short 2>/dev/null || echo none)"
+}
+# Compose v2 is not packaged for bookworm.
+plugin=/usr/local/lib/docker/cli-plugins/docker-compose
+[ -x "$plugin" ] || from_trixie docker-compose usr/libexec/docker/cli-plugins/docker-compose "$plugin"
+# Signature tests sign with the real cosign (trixie packages 2.5).
+[ -x /usr/local/bin/cosign ] || from_trixie cosign usr/bin/cosign /usr/local/bin/cosign
+echo "install: docker $(dockerd --version | cut -d' ' -f3 | tr -d ,), compose $(docker compose version --short 2>/dev/null || echo none), cosign $(command -v cosign || echo none)"

@@ -9,6 +9,7 @@ const ICON: Record<EventView['kind'], string> = {
   'update-failed': ':x:',
   'rolled-back': ':rewind:',
   'error-persisting': ':rotating_light:',
+  'signature-invalid': ':warning:',
 };
 
 /** Incoming webhook (https://api.slack.com/messaging/webhooks): `text` is the notification fallback, blocks the body. */
@@ -31,6 +32,7 @@ function section(v: EventView): string {
     'update-failed': `update ${change} failed`,
     'rolled-back': `rolled back${v.from ? ` to ${code(v.from)}` : ''}${v.to && v.to !== v.from ? ` (${code(v.to)} failed)` : ''}`,
     'error-persisting': `failing${v.cycles ? ` for ${v.cycles} cycles` : ''}`,
+    'signature-invalid': `running image${v.from ? ` ${code(v.from)}` : ''} does not verify (not redeployed)`,
   };
   const lines = [`${ICON[v.kind]} *${escape(v.subject)}* ${what[v.kind].trim()}`];
   if (v.reason) lines.push(`> ${escape(v.reason)}`);

@@ -17,6 +17,7 @@ test('every dosync metric is declared with its type, before anything is recorded
     dosync_ratelimit_remaining: 'gauge',
     dosync_last_successful_cycle_timestamp_seconds: 'gauge',
     dosync_update_available: 'gauge',
+    dosync_signature_unverified: 'gauge',
     dosync_cycle_duration_seconds: 'histogram',
   });
 });
@@ -32,6 +33,8 @@ test('helpers record what they say', async () => {
   m.rolledBack('db');
   m.setUpdateAvailable('web', false);
   m.setUpdateAvailable('db', true);
+  m.setSignatureUnverified('web', true);
+  m.setSignatureUnverified('db', false);
   m.cycleFinished({ durationMs: 1500, ok: true, at: new Date('2025-03-01T10:00:00Z') });
   m.cycleFinished({ durationMs: 700, ok: false, at: new Date('2025-03-01T11:00:00Z') });
   const f = parsePromText(await m.render());
@@ -43,6 +46,8 @@ test('helpers record what they say', async () => {
   assert.equal(sampleValue(f, 'dosync_rollbacks_total', { service: 'db' }), 1);
   assert.equal(sampleValue(f, 'dosync_update_available', { service: 'web' }), 0);
   assert.equal(sampleValue(f, 'dosync_update_available', { service: 'db' }), 1);
+  assert.equal(sampleValue(f, 'dosync_signature_unverified', { service: 'web' }), 1);
+  assert.equal(sampleValue(f, 'dosync_signature_unverified', { service: 'db' }), 0);
   // Only the cycle without errors moves the timestamp.
   assert.equal(sampleValue(f, 'dosync_last_successful_cycle_timestamp_seconds'), Date.parse('2025-03-01T10:00:00Z') / 1000);
   assert.equal(sampleValue(f, 'dosync_cycle_duration_seconds_count'), 2);
