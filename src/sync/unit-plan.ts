@@ -164,7 +164,8 @@ function planUnit(unit: Unit, members: ServicePlan[], input: UnitPlanInput): Uni
     if (p.running > 0 || p.job || input.updateStopped(u.service)) continue;
     const what = p.containers === 0 ? 'has no container' : 'is not running';
     const reason = `${u.service.name} ${what}: left alone (its next start would run an image nobody health-checked); start it, or set update_stopped: true${shared ? ` (unit ${unit.label})` : ''}`;
-    return result({ kind: 'skipped', reason }, members.map((m) => (m.decision.kind === 'update' ? { ...m, decision: { kind: 'skipped', reason } } : m)), planned.passedOver);
+    const toTag = (m: ServicePlan) => planned.updates.find((x) => x.service.name === m.service.name)?.decision.toTag ?? (m.decision.kind === 'update' ? m.decision.toTag : '');
+    return result({ kind: 'held', reason }, members.map((m) => (m.decision.kind === 'update' ? { ...m, decision: { kind: 'held', toTag: toTag(m), reason } } : m)), planned.passedOver);
   }
 
   const changed = new Set(planned.updates.map((u) => u.service.name));
@@ -182,7 +183,11 @@ function planUnit(unit: Unit, members: ServicePlan[], input: UnitPlanInput): Uni
 function unitTag(unit: Unit, members: ServicePlan[], lead: UpdatePlan, stack: Stack, forced = false): { updates: UpdatePlan[]; edits: ImageEdit[]; passedOver: UnitPlan['passedOver'] } | { stay: string; passedOver: UnitPlan['passedOver'] } {
   const passedOver: UnitPlan['passedOver'] = [];
   const leadTag = lead.decision.fromTag;
-  for (const { tag } of forced ? [{ tag: lead.decision.toTag }] : lead.selection?.candidates ?? [{ tag: lead.decision.toTag }]) {
+  // From the lead's own choice down: tags it passed over (failed before, unsigned) stay passed over.
+  const ranked = lead.selection?.candidates.map((c) => c.tag) ?? [];
+  const from = ranked.indexOf(lead.decision.toTag);
+  const offered = forced || from < 0 ? [lead.decision.toTag] : ranked.slice(from);
+  for (const tag of offered) {
     if (tag === leadTag) break;
     const leadImage = tag === lead.decision.toTag ? lead.decision.newImage : replaceTag(lead.service.image!, tag);
     const edits: ImageEdit[] = [planImageEdit(lead.service, leadImage)];

@@ -28,7 +28,8 @@ test('registry.custom.tag_pattern filters the tags dosync check considers for th
   ].join('\n'));
   const check = async (registry: string): Promise<Record<string, Row>> => {
     const config = join(p.dir, 'dosync.yaml');
-    await writeFile(config, registry);
+    // The stack is not started: update_stopped lets check show the update a stopped service would get.
+    await writeFile(config, `update_stopped: true\n${registry}`);
     const r = await dosync(['check', '-f', p.file, '-c', config, '--json'], { cwd: p.dir });
     assert.equal(r.code, 10, r.stdout + r.stderr);
     return Object.fromEntries((JSON.parse(r.stdout) as { services: Row[] }).services.map((s) => [s.service, s]));
