@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../util/errors.js';
 import { envFlag, envValue } from './env-defaults.js';
 import type { MirrorConfig } from '../mirror/index.js';
@@ -9,6 +10,7 @@ interface MirrorFlags {
   config?: string; source?: string; target?: string; tags?: string; exclude?: string[]; latest?: string; maxAge?: string; platform?: string[];
   once?: boolean; dryRun?: boolean; verbose?: boolean; interval?: string; schedule?: string; parallel?: string; maxErrors?: string;
   chunkSize?: string; insecureRegistry?: string[]; listen?: string; logFormat?: string;
+  purge?: boolean; purgeMax?: string; referrers?: boolean; state?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -30,6 +32,10 @@ export function registerMirrorCommand(program: Command): void {
     .option('--parallel <n>', 'one-shot: tags copied at once (default 4)')
     .option('--max-errors <n>', 'one-shot: failures after which a cycle stops and dosync exits 1 (default 5)')
     .option('--chunk-size <size>', 'one-shot: upload blobs in PATCH chunks of this size (e.g. 8MiB) instead of one PUT')
+    .option('--purge', 'one-shot: delete target tags the source no longer has or the filter no longer selects')
+    .option('--purge-max <cap>', 'one-shot: refuse a purge deleting more than this share or number of tags (default 10%)')
+    .option('--no-referrers', 'one-shot: do not copy signatures, SBOMs and attestations attached to the images')
+    .option('--state <file>', 'where blob locations and upload sessions are kept across runs (env DOSYNC_MIRROR_STATE; default ~/.local/state/dosync/mirror-state.json)')
     .option('--once', 'run one cycle of every task and exit: 0 = all copied or up to date, 1 = something failed')
     .option('--dry-run', 'show what would be copied (reads only; implies --once)')
     .option('--insecure-registry <host>', 'reach this registry over plain http (loopback hosts always are; repeatable)', collect)
@@ -44,6 +50,12 @@ Examples:
     .action(async (flags: MirrorFlags) => {
       process.exitCode = await mirrorAction(flags);
     });
+}
+
+/** The XDG state directory (`$XDG_STATE_HOME`, else ~/.local/state), as the spec puts it for data that outlives a run. */
+function defaultStatePath(env: NodeJS.ProcessEnv): string {
+  const base = envValue(env, 'XDG_STATE_HOME') ?? join(homedir(), '.local', 'state');
+  return join(base, 'dosync', 'mirror-state.json');
 }
 
 function count(value: string | undefined, flag: string, min: number): number | undefined {
@@ -66,8 +78,8 @@ async function mirrorAction(flags: MirrorFlags): Promise<number> {
   let configPath: string | undefined;
   if (configFile !== undefined && oneShot) throw new ConfigError('give either -c mirror.yaml or --source/--target, not both');
   if (configFile !== undefined) {
-    const stray = (['tags', 'latest', 'maxAge', 'interval', 'schedule', 'parallel', 'maxErrors', 'chunkSize'] as const).filter((k) => flags[k] !== undefined);
-    if (stray.length > 0 || flags.exclude !== undefined || flags.platform !== undefined) throw new ConfigError('--tags, --exclude, --platform and the other one-shot flags go with --source/--target; with -c set them in the file');
+    const stray = (['tags', 'latest', 'maxAge', 'interval', 'schedule', 'parallel', 'maxErrors', 'chunkSize', 'purge', 'purgeMax'] as const).filter((k) => flags[k] !== undefined);
+    if (stray.length > 0 || flags.exclude !== undefined || flags.platform !== undefined || flags.referrers === false) throw new ConfigError('--tags, --exclude, --platform and the other one-shot flags go with --source/--target; with -c set them in the file');
   }
   if (configFile !== undefined) {
     configPath = resolve(configFile);
@@ -81,7 +93,7 @@ async function mirrorAction(flags: MirrorFlags): Promise<number> {
       tasks: [oneShotTask({
         source: flags.source, target: flags.target, tags: flags.tags, exclude: flags.exclude, latest: count(flags.latest, '--latest', 1),
         maxAge: flags.maxAge, platforms: flags.platform, parallel: count(flags.parallel, '--parallel', 1), maxErrors: count(flags.maxErrors, '--max-errors', 1),
-        chunkSize: flags.chunkSize, interval: flags.interval, schedule: flags.schedule,
+        chunkSize: flags.chunkSize, interval: flags.interval, schedule: flags.schedule, purge: flags.purge, purgeMax: flags.purgeMax, referrers: flags.referrers,
       })],
     };
   } else {
@@ -99,8 +111,14 @@ async function mirrorAction(flags: MirrorFlags): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  const stateFlag = flags.state ?? envValue(env, 'DOSYNC_MIRROR_STATE');
+  const statePath = stateFlag !== undefined
+    ? resolve(stateFlag)
+    : config.state !== undefined
+      ? resolve(dirname(configPath ?? '.'), config.state)
+      : defaultStatePath(env);
   return mirrorCommand({
-    config, configPath, env, logger, once: flags.once ?? false, dryRun: flags.dryRun ?? false,
+    config, configPath, env, logger, statePath, once: flags.once ?? false, dryRun: flags.dryRun ?? false,
     insecureRegistries: flags.insecureRegistry, listen: flags.listen ?? envValue(env, 'DOSYNC_MIRROR_LISTEN'), signal: controller.signal,
   });
 }

@@ -1,8 +1,10 @@
 /**
  * Getting one blob into a target repository, cheapest way first: already there (HEAD), mounted from
- * another repository of the same registry (the source, or a target repository this process put it
- * in), else streamed from the source with its digest verified on the way. Copies of one blob into
- * one repository share a single transfer, and at most `streams` transfers run at once.
+ * another repository of the same registry (the source, or a target repository the state file
+ * knows holds it, from this run or an earlier one), else streamed from the source with its digest
+ * verified on the way. Chunked uploads (`chunkSize`) keep their session in the state file: a run
+ * killed mid-blob, or a retry after the source failed, continues where the target stopped. Copies of one blob into one
+ * repository share a single transfer, and at most `streams` transfers run at once.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { RegistryClient } from '../registry/client.js';
@@ -11,6 +13,7 @@ import { isRetryableStatus } from '../registry/transport.js';
 import type { RepositoryRef } from '../registry/types.js';
 import { RegistryError } from '../util/errors.js';
 import type { Descriptor } from './manifest.js';
+import { MirrorStateFile } from './state-file.js';
 
 export type BlobOutcome = 'present' | 'mounted' | 'uploaded';
 
@@ -31,22 +34,21 @@ export interface BlobCopierOptions {
   backoffMs?: number;
   sleep?: (ms: number) => Promise<void>;
   onEvent?: (e: BlobEvent) => void;
+  /** Blob locations and upload sessions kept across runs (default: this process only). */
+  state?: MirrorStateFile;
 }
 
 /** Chunk size used when a registry refuses a blob that large in one request (HTTP 413). */
 const FALLBACK_CHUNK = 4 * 1024 * 1024;
-/** Blob locations remembered per registry, for mounts (digests are immutable, so entries never go stale). */
-const MAX_KNOWN = 200_000;
 
 export class BlobCopier {
   private readonly limit: LimitFunction;
   private readonly inflight = new Map<string, Promise<BlobOutcome>>();
-  /** registry -> digest -> repositories known to hold it. */
-  private readonly known = new Map<string, Map<string, Set<string>>>();
-  private knownCount = 0;
+  readonly state: MirrorStateFile;
 
   constructor(private readonly opts: BlobCopierOptions) {
     this.limit = pLimit(opts.streams ?? 4);
+    this.state = opts.state ?? MirrorStateFile.inMemory();
   }
 
   /**
@@ -68,26 +70,39 @@ export class BlobCopier {
   private async copy(source: RepositoryRef, target: RepositoryRef, blob: Descriptor, chunkSize?: number): Promise<BlobOutcome> {
     const { client } = this.opts;
     const scope = pushScope(target.repository);
+    const upload = `${target.registry}/${target.repository}@${blob.digest}`;
     const done = (outcome: BlobOutcome, bytes: number): BlobOutcome => {
-      this.remember(target, blob.digest);
+      this.state.remember(target.registry, target.repository, blob.digest);
+      if (source.registry === target.registry) this.state.remember(source.registry, source.repository, blob.digest);
       this.opts.onEvent?.({ type: 'blob', outcome, target, digest: blob.digest, bytes });
       return outcome;
     };
-    if ((await client.headBlob(target, blob.digest, { scope })) !== null) return done('present', 0);
+    if ((await client.headBlob(target, blob.digest, { scope })) !== null) {
+      this.state.dropSession(upload);
+      return done('present', 0);
+    }
 
     let location: URL | undefined;
-    const from = this.mountSource(source, target, blob.digest);
+    const resumable = this.state.session(upload) !== undefined;
+    const from = resumable ? undefined : this.mountSource(source, target, blob.digest);
     if (from) {
       const mount = await client.mountBlob(target, blob.digest, from);
       if (mount.mounted) return done('mounted', 0);
+      // Refused: that repository no longer has it (or we may not read it); not offered again.
+      if (from !== source.repository || source.registry !== target.registry) this.state.forget(target.registry, from, blob.digest);
       location = mount.location;
     }
     const attempts = this.opts.attempts ?? 3;
     let chunks = chunkSize;
+    const sourceName = `${source.registry}/${source.repository}@${blob.digest}`;
+    const onSession = (url: URL | undefined) => (url ? this.state.setSession(upload, url.href) : this.state.dropSession(upload));
     for (let attempt = 1; ; attempt++) {
       try {
+        const saved = location ? undefined : this.state.session(upload);
         const bytes = await this.limit(() =>
-          client.pushBlob(target, blob.digest, blob.size, async () => (await client.openBlob(source, blob.digest)).stream, { location, chunkSize: chunks }));
+          client.pushBlob(target, blob.digest, blob.size, async () => (await client.openBlob(source, blob.digest)).stream, {
+            location, chunkSize: chunks, resume: saved ? new URL(saved.url) : undefined, onSession, sourceName,
+          }));
         return done('uploaded', bytes);
       } catch (err) {
         // The session a refused mount opened is used (or cancelled) by the first attempt only.
@@ -102,28 +117,28 @@ export class BlobCopier {
     }
   }
 
-  /** A repository of the target's registry that has the blob: the source itself, or one we copied it to. */
+  /** A repository of the target's registry that has the blob: the source itself, or one the state knows. */
   private mountSource(source: RepositoryRef, target: RepositoryRef, digest: string): string | undefined {
     if (source.registry === target.registry) return source.repository;
-    const repos = this.known.get(target.registry)?.get(digest);
-    if (!repos) return undefined;
-    for (const r of repos) if (r !== target.repository) return r;
-    return undefined;
+    return this.state.locations(target.registry, digest).find((r) => r !== target.repository);
   }
 
-  private remember(repo: RepositoryRef, digest: string): void {
-    if (this.knownCount >= MAX_KNOWN) {
-      this.known.clear();
-      this.knownCount = 0;
+  /**
+   * Cancels the upload sessions the state file holds that no copy has moved on since `before` (ms):
+   * a blob no longer wanted, or a run that ended before it could resume them. Returns how many.
+   */
+  async cancelOrphans(before: number, owned: (target: RepositoryRef) => boolean = () => true): Promise<number> {
+    let cancelled = 0;
+    for (const [upload, session] of this.state.sessions()) {
+      if (session.at >= before || this.inflight.has(upload)) continue;
+      const m = /^([^/]+)\/(.+)@([^@]+)$/.exec(upload);
+      if (m && !owned({ registry: m[1]!, repository: m[2]! })) continue;
+      this.state.dropSession(upload);
+      if (!m) continue;
+      await this.opts.client.cancelUpload({ registry: m[1]!, repository: m[2]! }, new URL(session.url)).catch(() => undefined);
+      cancelled++;
     }
-    let byDigest = this.known.get(repo.registry);
-    if (!byDigest) this.known.set(repo.registry, (byDigest = new Map()));
-    let repos = byDigest.get(digest);
-    if (!repos) byDigest.set(digest, (repos = new Set()));
-    if (!repos.has(repo.repository)) {
-      repos.add(repo.repository);
-      this.knownCount++;
-    }
+    return cancelled;
   }
 }
 

@@ -26,6 +26,7 @@ import type { RepositoryRef } from '../registry/types.js';
 import { ConfigError } from '../util/errors.js';
 import { parseDuration } from '../util/duration.js';
 import { parsePlatform, type PlatformSpec } from './manifest.js';
+import { DEFAULT_PURGE_MAX, parsePurgeMax, type PurgeLimit } from './purge.js';
 import { parseEndpoint, parseRename, sourceRepository, targetRepository, type Endpoint } from './naming.js';
 import { compileTagSelector, type TagSelector, type TagSelectorInput } from './tags.js';
 
@@ -35,6 +36,10 @@ export interface MirrorImage {
   tags: TagSelector;
   /** 'all' copies indexes byte-exact; a list builds a platform subset (a new digest). */
   platforms: 'all' | PlatformSpec[];
+  /** Delete target tags the source no longer has (or the filter no longer selects), within this cap; undefined = never. */
+  purge?: PurgeLimit;
+  /** Copy the signatures, SBOMs and attestations attached to each copied manifest (default true). */
+  referrers: boolean;
   /** `mirror.yaml: tasks[0].images[1]`, for messages. */
   where: string;
 }
@@ -52,6 +57,8 @@ export interface MirrorTask {
   maxErrors: number;
   /** Upload blobs in PATCH chunks of this size instead of one PUT. */
   chunkSize?: number;
+  /** ECR targets: create a missing target repository before the first push. */
+  createRepositories: boolean;
   images: MirrorImage[];
 }
 
@@ -59,6 +66,8 @@ export interface MirrorConfig {
   tasks: MirrorTask[];
   /** The raw `registry:` section (credentials), for the registry module. */
   registry?: Record<string, unknown>;
+  /** `state:` the file that keeps blob locations and open upload sessions across runs. */
+  state?: string;
 }
 
 export const DEFAULTS = { intervalMs: 3_600_000, parallel: 4, maxErrors: 5 };
@@ -80,14 +89,26 @@ const tagsObject = z.object({
 const tagsField = z.union([z.array(z.union([z.string(), z.number()]).transform(String)), tagsObject]);
 const platformsField = z.union([z.literal('all'), stringList]);
 
+const purgeMaxField = z.union([z.number(), z.string()]);
+
+/** Set per image, per task or under defaults (the nearest wins). */
+const copyFields = {
+  purge: z.boolean().optional(),
+  purge_max: purgeMaxField.optional(),
+  referrers: z.boolean().optional(),
+};
+
 const imageSchema = z.object({
   from: z.string().min(1),
   to: z.union([z.string().min(1), z.object({ match: z.string(), replace: z.string() }).strict()]).optional(),
   tags: tagsField.optional(),
   platforms: platformsField.optional(),
+  ...copyFields,
 }).strict();
 
 const commonFields = {
+  ...copyFields,
+  create_repositories: z.boolean().optional(),
   interval: durationText.optional(),
   schedule: z.string().optional(),
   parallel: z.number().int().min(1).max(64).optional(),
@@ -106,13 +127,14 @@ const taskSchema = z.object({
 
 const fileSchema = z.object({
   registry: z.record(z.unknown()).optional(),
+  state: z.string().min(1).optional(),
   defaults: z.object(commonFields).strict().optional(),
   tasks: z.array(taskSchema).min(1),
 }).strict();
 
 type RawTask = z.infer<typeof taskSchema>;
 type RawImage = z.infer<typeof imageSchema>;
-type Common = Partial<Pick<RawTask, 'interval' | 'schedule' | 'parallel' | 'maxErrors' | 'platforms' | 'chunkSize'>>;
+type Common = Partial<Pick<RawTask, 'interval' | 'schedule' | 'parallel' | 'maxErrors' | 'platforms' | 'chunkSize' | 'purge' | 'purge_max' | 'referrers' | 'create_repositories'>>;
 
 /** Parses mirror.yaml text. `${VAR}` is expanded in `source` and `target` only (tag patterns and renames use `$`). */
 export function parseMirrorConfig(text: string, file: string, env: Record<string, string | undefined> = {}): MirrorConfig {
@@ -132,7 +154,7 @@ export function parseMirrorConfig(text: string, file: string, env: Record<string
     names.add(task.name);
     return task;
   });
-  return { tasks, registry: parsed.data.registry };
+  return { tasks, registry: parsed.data.registry, ...(parsed.data.state !== undefined ? { state: parsed.data.state } : {}) };
 }
 
 function zodError(err: z.ZodError, file: string): ConfigError {
@@ -170,12 +192,14 @@ function buildTask(raw: RawTask, defaults: Common, where: string, name: string):
     parallel: pick('parallel') ?? DEFAULTS.parallel,
     maxErrors: pick('maxErrors') ?? DEFAULTS.maxErrors,
     ...(chunk !== undefined ? { chunkSize: parseSize(chunk, `${where}.chunkSize`) } : {}),
+    createRepositories: pick('create_repositories') ?? false,
     images: [],
   };
   const taskPlatforms = pick('platforms');
+  const inherited: CopyDefaults = { purge: pick('purge'), purge_max: pick('purge_max'), referrers: pick('referrers') };
   const seen = new Map<string, string>();
   raw.images.forEach((img, j) => {
-    const image = buildImage(img, source, target, taskPlatforms, `${where}.images[${j}]`);
+    const image = buildImage(img, source, target, taskPlatforms, inherited, `${where}.images[${j}]`);
     const key = `${image.target.registry}/${image.target.repository}`;
     const other = seen.get(key);
     if (other) throw new ConfigError(`${image.where}: copies into ${key}, as ${other} does; give one of them another "to"`);
@@ -185,7 +209,9 @@ function buildTask(raw: RawTask, defaults: Common, where: string, name: string):
   return task;
 }
 
-function buildImage(raw: RawImage, source: Endpoint, target: Endpoint, taskPlatforms: Common['platforms'], where: string): MirrorImage {
+type CopyDefaults = Pick<Common, 'purge' | 'purge_max' | 'referrers'>;
+
+function buildImage(raw: RawImage, source: Endpoint, target: Endpoint, taskPlatforms: Common['platforms'], inherited: CopyDefaults, where: string): MirrorImage {
   const src = sourceRepository(raw.from, source, `${where}.from`);
   const rename = parseRename(raw.to, `${where}.to`);
   // Renames apply to the path as written under the source prefix (`library/nginx`, not a re-normalised one).
@@ -194,7 +220,18 @@ function buildImage(raw: RawImage, source: Endpoint, target: Endpoint, taskPlatf
   if (src.registry === dst.registry && src.repository === dst.repository) {
     throw new ConfigError(`${where}: source and target are the same repository (${src.registry}/${src.repository})`);
   }
-  return { source: src, target: dst, tags: compileTags(raw.tags, `${where}.tags`), platforms: compilePlatforms(raw.platforms ?? taskPlatforms, `${where}.platforms`), where };
+  const purge = raw.purge ?? inherited.purge ?? false;
+  const purgeMax = raw.purge_max ?? inherited.purge_max;
+  if (!purge && raw.purge_max !== undefined) throw new ConfigError(`${where}.purge_max: only means something with purge: true`);
+  return {
+    source: src,
+    target: dst,
+    tags: compileTags(raw.tags, `${where}.tags`),
+    platforms: compilePlatforms(raw.platforms ?? taskPlatforms, `${where}.platforms`),
+    ...(purge ? { purge: parsePurgeMax(purgeMax ?? DEFAULT_PURGE_MAX, `${where}.purge_max`) } : {}),
+    referrers: raw.referrers ?? inherited.referrers ?? true,
+    where,
+  };
 }
 
 function compileTags(raw: RawImage['tags'], where: string): TagSelector {
@@ -263,6 +300,9 @@ export interface OneShotFlags {
   chunkSize?: string;
   interval?: string;
   schedule?: string;
+  purge?: boolean;
+  purgeMax?: string;
+  referrers?: boolean;
 }
 
 /**
@@ -285,6 +325,7 @@ export function oneShotTask(flags: OneShotFlags): MirrorTask {
   if (flags.latest !== undefined) input.latest = flags.latest;
   if (flags.maxAge !== undefined) input.maxAgeMs = positiveDuration(flags.maxAge, '--max-age');
   if (flags.interval !== undefined && flags.schedule !== undefined) throw new ConfigError('set either --interval or --schedule, not both');
+  if (flags.purgeMax !== undefined && !flags.purge) throw new ConfigError('--purge-max: only means something with --purge');
   const timing: Pick<MirrorTask, 'intervalMs' | 'cron'> = flags.schedule !== undefined
     ? { cron: checkCron(flags.schedule, '--schedule') }
     : { intervalMs: flags.interval !== undefined ? positiveDuration(flags.interval, '--interval') : DEFAULTS.intervalMs };
@@ -296,11 +337,14 @@ export function oneShotTask(flags: OneShotFlags): MirrorTask {
     parallel: flags.parallel ?? DEFAULTS.parallel,
     maxErrors: flags.maxErrors ?? DEFAULTS.maxErrors,
     ...(flags.chunkSize !== undefined ? { chunkSize: parseSize(flags.chunkSize, '--chunk-size') } : {}),
+    createRepositories: false,
     images: [{
       source,
       target,
       tags: compileTagSelector(input, '--tags'),
       platforms: compilePlatforms(platformFlags(flags.platforms), '--platform'),
+      ...(flags.purge ? { purge: parsePurgeMax(flags.purgeMax ?? DEFAULT_PURGE_MAX, '--purge-max') } : {}),
+      referrers: flags.referrers ?? true,
       where: `${flags.source} -> ${flags.target}`,
     }],
   };

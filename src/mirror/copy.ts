@@ -13,7 +13,7 @@
  */
 import pLimit from 'p-limit';
 import type { RegistryClient } from '../registry/client.js';
-import { pushScope } from '../registry/client.js';
+import { pushScope, referenceName } from '../registry/client.js';
 import type { RepositoryRef } from '../registry/types.js';
 import { RegistryError } from '../util/errors.js';
 import { digestOf } from '../registry/upload.js';
@@ -63,7 +63,7 @@ export async function copyTag(source: RepositoryRef, target: RepositoryRef, tag:
     if (dst?.digest === src.digest) return { ...result, status: 'skipped', targetDigest: dst.digest };
     if (ctx.dryRun) return { ...result, status: 'planned', targetDigest: src.digest, note: why };
     const manifest = await ctx.client.getManifest(source, src.digest);
-    await new Copier(source, target, ctx, result).pushTree(manifest.bytes, manifest.mediaType, manifest.digest, tag);
+    await new Copier(source, target, tag, ctx, result).pushTree(manifest.bytes, manifest.mediaType, manifest.digest, tag);
     return { ...result, targetDigest: src.digest, note: why };
   }
 
@@ -77,7 +77,7 @@ export async function copyTag(source: RepositoryRef, target: RepositoryRef, tag:
     ctx.memory.subsets.set(key, src.digest);
     if (dst?.digest === src.digest) return { ...result, status: 'skipped', targetDigest: src.digest };
     if (ctx.dryRun) return { ...result, status: 'planned', targetDigest: src.digest, note: why };
-    await new Copier(source, target, ctx, result).pushTree(manifest.bytes, manifest.mediaType, manifest.digest, tag);
+    await new Copier(source, target, tag, ctx, result).pushTree(manifest.bytes, manifest.mediaType, manifest.digest, tag);
     return { ...result, targetDigest: src.digest, note: why };
   }
   const subset = subsetIndex(manifest.bytes, ctx.platforms);
@@ -91,7 +91,7 @@ export async function copyTag(source: RepositoryRef, target: RepositoryRef, tag:
   const note = subset.complete ? undefined : subsetNote(digest, src.digest);
   if (dst?.digest === digest) return { ...result, status: 'skipped', targetDigest: digest, note };
   if (ctx.dryRun) return { ...result, status: 'planned', targetDigest: digest, note: [why, note].filter(Boolean).join('; ') };
-  const copier = new Copier(source, target, ctx, result);
+  const copier = new Copier(source, target, tag, ctx, result);
   await copier.children(subset.kept);
   await copier.put(tag, bytes, parsed.mediaType, digest);
   return { ...result, targetDigest: digest, note };
@@ -107,6 +107,8 @@ class Copier {
   constructor(
     private readonly source: RepositoryRef,
     private readonly target: RepositoryRef,
+    /** The tag being copied, for messages about its children. */
+    private readonly tag: string,
     private readonly ctx: CopyContext,
     private readonly result: CopyResult,
   ) {
@@ -130,7 +132,11 @@ class Copier {
         this.result.manifests.present++;
         return;
       }
-      const m = await this.ctx.client.getManifest(this.source, child.digest);
+      const m = await this.ctx.client.getManifest(this.source, child.digest).catch((err: unknown) => {
+        if (!(err instanceof RegistryError) || err.status !== 404) throw err;
+        const platform = child.platform ? ` for ${formatPlatform(child.platform)}` : '';
+        throw new RegistryError(`${referenceName(this.source, child.digest)}: missing on the source, though the index of ${this.source.registry}/${this.source.repository}:${this.tag} lists it${platform} (HTTP 404)`, { status: 404 });
+      });
       await this.pushTree(m.bytes, m.mediaType || child.mediaType || '', child.digest, child.digest);
     })));
   }
@@ -143,11 +149,26 @@ class Copier {
     }));
   }
 
+  /** Whether the last manifest put had its `subject` indexed by the target (OCI-Subject). */
+  subjectIndexed = false;
+
   async put(reference: string, bytes: Buffer, mediaType: string, digest: string): Promise<void> {
-    const stored = await this.ctx.client.putManifest(this.target, reference, bytes, mediaType);
-    if (stored !== digest) throw new RegistryError(`${this.target.registry}/${this.target.repository}:${reference}: pushed manifest has digest ${stored}, expected ${digest}`);
+    const stored = await this.ctx.client.putManifestAnswer(this.target, reference, bytes, mediaType);
+    if (stored.digest !== digest) throw new RegistryError(`${referenceName(this.target, reference)}: pushed manifest has digest ${stored.digest}, expected ${digest}`);
+    this.subjectIndexed = stored.subjectIndexed;
     this.result.manifests.pushed++;
   }
+}
+
+/**
+ * Copies one manifest (by digest or tag, `reference` on the target) with everything it references,
+ * skipping what the target has. For referrers: their counts go into `result`.
+ */
+export async function copyManifest(source: RepositoryRef, target: RepositoryRef, sourceRef: string, reference: string, ctx: CopyContext, result: CopyResult): Promise<{ digest: string; subjectIndexed: boolean }> {
+  const m = await ctx.client.getManifest(source, sourceRef);
+  const copier = new Copier(source, target, reference, ctx, result);
+  await copier.pushTree(m.bytes, m.mediaType, m.digest, reference);
+  return { digest: m.digest, subjectIndexed: copier.subjectIndexed };
 }
 
 /** Waits for every task (so none is left running unobserved), then throws the first failure. */

@@ -16,6 +16,7 @@ import type { Logger } from '../util/logger.js';
 import type { MirrorConfig, MirrorTask } from './config.js';
 import { runMirrorDaemon } from './daemon.js';
 import { createMirrorMetrics } from './metrics.js';
+import { MirrorStateFile } from './state-file.js';
 import { MirrorState, runTask, summaryLine, type TaskSummary } from './run.js';
 
 export { parseMirrorConfig, oneShotTask, type MirrorConfig, type MirrorTask, type MirrorImage, type OneShotFlags } from './config.js';
@@ -23,6 +24,7 @@ export { runTask, summaryLine, MirrorState, type TaskSummary, type ItemResult, t
 export { copyTag, type CopyResult } from './copy.js';
 export { createMirrorMetrics, type MirrorMetrics } from './metrics.js';
 export { runMirrorDaemon } from './daemon.js';
+export { MirrorStateFile } from './state-file.js';
 
 export interface MirrorRuntime {
   client: RegistryClient;
@@ -32,7 +34,7 @@ export interface MirrorRuntime {
 /** The OCI client with credentials from the `registry:` section, the environment and Docker's config. */
 export function createMirrorRuntime(
   config: Pick<MirrorConfig, 'registry'>,
-  opts: { env: Record<string, string | undefined>; logger: Logger; file?: string; insecureRegistries?: string[]; observer?: RequestObserver },
+  opts: { env: Record<string, string | undefined>; logger: Logger; file?: string; insecureRegistries?: string[]; observer?: RequestObserver; stateFile?: MirrorStateFile },
 ): MirrorRuntime {
   const parsed = parseRegistryConfig(config.registry ?? {}, { env: opts.env, file: opts.file ?? 'mirror.yaml' });
   for (const w of parsed.warnings) opts.logger.warn(w);
@@ -44,7 +46,7 @@ export function createMirrorRuntime(
   });
   ctx.registry = client;
   const pushTimes = async (repo: { registry: string; repository: string }) => providerFor(repo.registry, ctx).pushTimes?.(repo);
-  return { client, state: new MirrorState(client, { pushTimes }) };
+  return { client, state: new MirrorState(client, { pushTimes, file: opts.stateFile }) };
 }
 
 export interface MirrorCommandSettings {
@@ -59,13 +61,16 @@ export interface MirrorCommandSettings {
   listen?: string;
   /** Stops the daemon (the CLI wires SIGTERM/SIGINT to it). */
   signal?: AbortSignal;
+  /** The state file (blob locations, upload sessions); undefined keeps them for this process only. */
+  statePath?: string;
 }
 
 /** Runs the command; resolves with the exit code (0 fine, 1 an image failed / maxErrors reached). */
 export async function mirrorCommand(s: MirrorCommandSettings): Promise<number> {
   // dosync's metrics (registry requests, rate-limit budget, process) with the mirror's counters beside them.
   const base = createMetrics();
-  const { client, state } = createMirrorRuntime(s.config, { env: s.env, logger: s.logger, file: s.configPath, insecureRegistries: s.insecureRegistries, observer: base });
+  const stateFile = s.statePath ? await MirrorStateFile.open(s.statePath, (msg) => s.logger.warn(msg)) : undefined;
+  const { client, state } = createMirrorRuntime(s.config, { env: s.env, logger: s.logger, file: s.configPath, insecureRegistries: s.insecureRegistries, observer: base, stateFile });
   const promRegistry = base.registry;
   const metrics = createMirrorMetrics(promRegistry);
   const cycle = async (task: MirrorTask): Promise<TaskSummary> => {

@@ -9,13 +9,18 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { scrubSecrets } from '../util/logger.js';
 import { BlobCopier, type BlobEvent } from './blobs.js';
+import type { MirrorStateFile } from './state-file.js';
 import type { MirrorImage, MirrorTask } from './config.js';
 import { CopyMemory, copyTag, type CopyResult } from './copy.js';
 import type { MirrorMetrics } from './metrics.js';
+import { isReferrerTag } from './purge.js';
+import { purgeTags } from './purge-run.js';
+import { copyReferrers } from './referrers.js';
 import { filterTags, namesOnly, needsTimes, rankTags } from './tags.js';
 import { TagTimes, type PushTimesLookup } from './times.js';
 
-export type ItemStatus = 'copied' | 'skipped' | 'planned' | 'failed';
+/** `deleted` / `would-delete`: a target tag purged (or to be purged by a dry run). */
+export type ItemStatus = 'copied' | 'skipped' | 'planned' | 'failed' | 'deleted' | 'would-delete';
 
 export interface ItemResult {
   /** `registry/repository:tag` */
@@ -39,6 +44,8 @@ export interface TaskSummary {
   skipped: number;
   planned: number;
   failed: number;
+  /** Target tags purged (or, in a dry run, that would be). */
+  deleted: number;
   /** Blob bytes uploaded. */
   bytes: number;
   blobs: { present: number; mounted: number; uploaded: number };
@@ -54,8 +61,10 @@ export class MirrorState {
   readonly memory = new CopyMemory();
   readonly blobs: BlobCopier;
   readonly times: TagTimes;
-  constructor(client: RegistryClient, opts: { pushTimes?: PushTimesLookup; streams?: number; onBlob?: (e: BlobEvent) => void } = {}) {
-    this.blobs = new BlobCopier({ client, streams: opts.streams, onEvent: opts.onBlob });
+  /** Registries found without the OCI referrers API (asked once per process). */
+  readonly noReferrersApi = new Set<string>();
+  constructor(client: RegistryClient, opts: { pushTimes?: PushTimesLookup; streams?: number; onBlob?: (e: BlobEvent) => void; file?: MirrorStateFile } = {}) {
+    this.blobs = new BlobCopier({ client, streams: opts.streams, onEvent: opts.onBlob, state: opts.file });
     this.times = new TagTimes(client, opts.pushTimes);
   }
 }
@@ -74,6 +83,7 @@ export interface RunOptions {
 export async function runTask(task: MirrorTask, opts: RunOptions): Promise<TaskSummary> {
   const now = opts.now ?? Date.now;
   const started = now();
+  const wallStart = Date.now();
   const statsBefore = snapshot(opts.client);
   const items: ItemResult[] = [];
   const blobs = { present: 0, mounted: 0, uploaded: 0 };
@@ -96,14 +106,19 @@ export async function runTask(task: MirrorTask, opts: RunOptions): Promise<TaskS
   };
   const stopped = () => aborted || opts.signal?.aborted === true;
 
-  const copyOne = async (image: MirrorImage, tag: string) => {
+  const copyOne = async (image: MirrorImage, tag: string, sourceTags: ReadonlySet<string>) => {
     if (stopped()) return;
     const source = `${ref(image.source)}:${tag}`;
     const target = `${ref(image.target)}:${tag}`;
     try {
-      const r: CopyResult = await copyTag(image.source, image.target, tag, {
-        client: opts.client, blobs: opts.state.blobs, memory: opts.state.memory, platforms: image.platforms, dryRun: opts.dryRun ?? false, chunkSize: task.chunkSize,
-      });
+      const ctx = { client: opts.client, blobs: opts.state.blobs, memory: opts.state.memory, platforms: image.platforms, dryRun: opts.dryRun ?? false, chunkSize: task.chunkSize };
+      const r: CopyResult = await copyTag(image.source, image.target, tag, ctx);
+      // Signatures and attestations name the digest they sign: a platform subset (a new digest) has none.
+      if (image.referrers && !ctx.dryRun && r.targetDigest === r.sourceDigest) {
+        const attached = await copyReferrers(image.source, image.target, r.sourceDigest, { ...ctx, sourceTags, noReferrersApi: opts.state.noReferrersApi }, r);
+        const parts = [attached.referrers > 0 ? `${attached.referrers} referrer${attached.referrers === 1 ? '' : 's'}` : '', attached.cosignTags > 0 ? `${attached.cosignTags} cosign tag${attached.cosignTags === 1 ? '' : 's'}` : ''].filter(Boolean);
+        if (parts.length > 0) r.note = [r.note, `with ${parts.join(' and ')}`].filter(Boolean).join('; ');
+      }
       blobs.present += r.blobs.present;
       blobs.mounted += r.blobs.mounted;
       blobs.uploaded += r.blobs.uploaded;
@@ -121,16 +136,38 @@ export async function runTask(task: MirrorTask, opts: RunOptions): Promise<TaskS
 
   const perImage = task.images.map(async (image) => {
     let tags: string[];
+    let listed: string[] | undefined;
     try {
-      tags = await selectTags(image, opts, now());
+      ({ selected: tags, listed } = await selectTags(image, opts, now()));
     } catch (err) {
       fail({ source: `${ref(image.source)}`, target: `${ref(image.target)}`, status: 'failed', bytes: 0, error: scrubSecrets(errorMessage(err)) });
       return;
     }
     log.debug({ source: ref(image.source), tags: tags.length, selector: image.tags.describe }, 'tags selected');
-    await Promise.all(tags.map((tag) => limit(() => copyOne(image, tag))));
+    const sourceTags = new Set(listed);
+    await Promise.all(tags.map((tag) => limit(() => copyOne(image, tag, sourceTags))));
+    if (image.purge && !stopped()) {
+      try {
+        const present = new Set(listed);
+        const wanted = new Set(tags.filter((t) => present.has(t)));
+        for (const item of await purgeTags(opts.client, image.target, wanted, image.purge, opts.dryRun ?? false, image.where)) {
+          items.push(item);
+          log.info({ target: item.target, digest: item.targetDigest }, item.status === 'deleted' ? 'purged' : 'would purge');
+        }
+      } catch (err) {
+        fail({ source: `${ref(image.source)}`, target: `${ref(image.target)}`, status: 'failed', bytes: 0, error: scrubSecrets(errorMessage(err)) });
+      }
+    }
   });
   await Promise.all(perImage);
+
+  if (!opts.dryRun && !aborted && opts.signal?.aborted !== true) {
+    // Sessions of this task's repositories that no copy of this cycle resumed: nobody will.
+    const targets = new Set(task.images.map((i) => `${i.target.registry}/${i.target.repository}`));
+    const cancelled = await opts.state.blobs.cancelOrphans(wallStart, (t) => targets.has(`${t.registry}/${t.repository}`));
+    if (cancelled > 0) log.info({ cancelled }, 'cancelled upload sessions no copy resumed');
+  }
+  await opts.state.blobs.state.flush().catch((err: Error) => log.warn({ file: opts.state.blobs.state.path }, `cannot write the mirror state file: ${err.message} (blob locations and upload sessions are not kept for the next run)`));
 
   const statsAfter = snapshot(opts.client);
   const count = (s: ItemStatus) => items.filter((i) => i.status === s).length;
@@ -144,6 +181,7 @@ export async function runTask(task: MirrorTask, opts: RunOptions): Promise<TaskS
     skipped: count('skipped'),
     planned: count('planned'),
     failed: count('failed'),
+    deleted: count('deleted') + count('would-delete'),
     bytes: items.reduce((n, i) => n + i.bytes, 0),
     blobs,
     manifestsPushed,
@@ -154,13 +192,18 @@ export async function runTask(task: MirrorTask, opts: RunOptions): Promise<TaskS
   return summary;
 }
 
-/** The tags of one image to copy: the names as given (no listing needed), or the selector over the source's tag list. */
-async function selectTags(image: MirrorImage, opts: RunOptions, now: number): Promise<string[]> {
-  if (namesOnly(image.tags)) return image.tags.names;
+/**
+ * The tags of one image to copy: the names as given (no listing needed unless a purge must know
+ * what the source still has), or the selector over the source's tag list.
+ */
+async function selectTags(image: MirrorImage, opts: RunOptions, now: number): Promise<{ selected: string[]; listed?: string[] }> {
+  if (namesOnly(image.tags) && !image.purge && !image.referrers) return { selected: image.tags.names };
   const all = await opts.client.listTags(image.source);
-  const { candidates } = filterTags(all, image.tags);
+  if (namesOnly(image.tags)) return { selected: image.tags.names, listed: all };
+  // Fallback and cosign tags travel with the manifest they describe, not as tags of their own.
+  const { candidates } = filterTags(image.referrers ? all.filter((t) => !isReferrerTag(t)) : all, image.tags);
   const infos = needsTimes(image.tags, candidates) ? await opts.state.times.lookup(image.source, candidates) : candidates.map((tag) => ({ tag }));
-  return rankTags(infos, image.tags, now).selected;
+  return { selected: rankTags(infos, image.tags, now).selected, listed: all };
 }
 
 function ref(r: RepositoryRef): string {
@@ -179,9 +222,10 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
 
 /** One line: `copied 3, skipped 10, failed 1; 12.3 MB in 14 blobs (2 mounted, 30 present); 61 requests (HEAD 40, GET 12, ...)`. */
 export function summaryLine(s: TaskSummary): string {
+  const purged = s.deleted > 0 ? `, ${s.dryRun ? 'would purge' : 'purged'} ${s.deleted}` : '';
   const counts = s.dryRun
-    ? `would copy ${s.planned}, up to date ${s.skipped}, failed ${s.failed}`
-    : `copied ${s.copied}, up to date ${s.skipped}, failed ${s.failed}`;
+    ? `would copy ${s.planned}, up to date ${s.skipped}${purged}, failed ${s.failed}`
+    : `copied ${s.copied}, up to date ${s.skipped}${purged}, failed ${s.failed}`;
   const methods = Object.entries(s.requests.byMethod).sort((a, b) => b[1] - a[1]).map(([m, n]) => `${m} ${n}`).join(', ');
   const blobs = s.dryRun ? '' : `; ${formatBytes(s.bytes)} in ${s.blobs.uploaded} blob${s.blobs.uploaded === 1 ? '' : 's'} uploaded (${s.blobs.mounted} mounted, ${s.blobs.present} already there)`;
   return `${s.task}: ${counts}${blobs}; ${s.requests.total} requests${methods ? ` (${methods})` : ''} in ${(s.durationMs / 1000).toFixed(1)}s${s.aborted ? '; stopped at maxErrors' : ''}`;

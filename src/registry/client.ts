@@ -156,7 +156,7 @@ export class RegistryClient {
    * the body — except on Docker Hub, where a GET costs a pull: there it is HEAD or an error.
    */
   async getDigest(repo: RepositoryRef, reference: string): Promise<{ digest: string; mediaType?: string }> {
-    const where = `${repo.registry}/${repo.repository}:${reference}`;
+    const where = referenceName(repo, reference);
     const path = `/v2/${repo.repository}/manifests/${encodeURIComponent(reference).replace(/%3A/gi, ':')}`;
     const headers = { accept: MANIFEST_ACCEPT };
     const head = await this.send(repo.registry, path, { method: 'HEAD', headers, scope: pullScope(repo.repository), kind: 'manifest', context: where });
@@ -194,7 +194,7 @@ export class RegistryClient {
    * `scope` lets a pusher reuse its push token for the check.
    */
   async headManifest(repo: RepositoryRef, reference: string, opts: { scope?: string } = {}): Promise<ManifestHead | null> {
-    const where = `${repo.registry}/${repo.repository}:${reference}`;
+    const where = referenceName(repo, reference);
     const path = manifestPath(repo, reference);
     const scope = opts.scope ?? pullScope(repo.repository);
     const headers = { accept: MANIFEST_ACCEPT };
@@ -219,7 +219,7 @@ export class RegistryClient {
    * A digest reference is verified against the bytes received.
    */
   async getManifest(repo: RepositoryRef, reference: string, opts: { scope?: string } = {}): Promise<Manifest> {
-    const where = `${repo.registry}/${repo.repository}:${reference}`;
+    const where = referenceName(repo, reference);
     const answer = await this.send(repo.registry, manifestPath(repo, reference), {
       method: 'GET', headers: { accept: MANIFEST_ACCEPT }, scope: opts.scope ?? pullScope(repo.repository), kind: 'manifest', context: where,
     });
@@ -240,7 +240,16 @@ export class RegistryClient {
    * those bytes. Every blob and child manifest it references must already be there.
    */
   async putManifest(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
-    const where = `${repo.registry}/${repo.repository}:${reference}`;
+    return (await this.putManifestAnswer(repo, reference, bytes, mediaType)).digest;
+  }
+
+  /**
+   * putManifest, also telling whether the registry indexed the manifest's `subject` for the
+   * referrers API: OCI distribution 1.1 says it answers with an `OCI-Subject` header then; without
+   * it the pusher maintains the `sha256-<hex>` fallback tag itself.
+   */
+  async putManifestAnswer(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string): Promise<{ digest: string; subjectIndexed: boolean }> {
+    const where = referenceName(repo, reference);
     const answer = await this.send(repo.registry, manifestPath(repo, reference), {
       method: 'PUT', headers: { 'content-type': mediaType }, body: bytes, scope: pushScope(repo.repository), kind: 'manifest', context: where,
     });
@@ -250,7 +259,53 @@ export class RegistryClient {
     if (claimed !== undefined && isDigest(claimed) && claimed.startsWith('sha256:') && claimed !== digest) {
       throw new RegistryError(`${where}: ${repo.registry} stored the manifest as ${claimed}, not ${digest} (it rewrote the bytes)`);
     }
-    return digest;
+    return { digest, subjectIndexed: header(answer.res, 'oci-subject') !== undefined };
+  }
+
+  /**
+   * The referrers of a manifest (OCI distribution 1.1 `GET /v2/<name>/referrers/<digest>`), as the
+   * descriptors of the image index it answers; null when the registry has no referrers API (404, as
+   * the spec has registries without it answer). Pages (`Link: rel=next`) are followed.
+   */
+  async listReferrers(repo: RepositoryRef, digest: string): Promise<Array<Record<string, unknown>> | null> {
+    const where = `${referenceName(repo, digest)} referrers`;
+    const base = new URL(this.baseUrl(repo.registry));
+    let url: URL | undefined = new URL(`/v2/${repo.repository}/referrers/${digest}`, base);
+    const out: Array<Record<string, unknown>> = [];
+    for (let page = 1; url; page++) {
+      if (page > this.maxPages) throw new RegistryError(`${where}: more than ${this.maxPages} pages of referrers`);
+      const answer = await this.send(repo.registry, url, { method: 'GET', headers: { accept: 'application/vnd.oci.image.index.v1+json' }, scope: pullScope(repo.repository), kind: 'manifest', context: where });
+      if (answer.res.status === 404 && page === 1) return null;
+      if (answer.res.status !== 200) throw responseError(where, repo.registry, answer, 'manifest');
+      let doc: { manifests?: unknown };
+      try {
+        doc = JSON.parse(answer.res.body.toString('utf8')) as { manifests?: unknown };
+      } catch {
+        throw new RegistryError(`${where}: the referrers answer is not JSON`);
+      }
+      if (!Array.isArray(doc.manifests)) throw new RegistryError(`${where}: the referrers answer is not an image index`);
+      out.push(...(doc.manifests as Array<Record<string, unknown>>));
+      url = nextPage(answer.res, url, base, where);
+    }
+    return out;
+  }
+
+  /**
+   * DELETE a manifest by tag (OCI distribution 1.1 untags) or by digest. 'unsupported' when the
+   * registry refuses that kind of delete: distribution 2.x answers a tag delete with 400
+   * UNSUPPORTED (docs: "Deleting a tag is not supported"), and registries with deletes turned off
+   * answer 405.
+   */
+  async deleteManifest(repo: RepositoryRef, reference: string): Promise<'deleted' | 'not-found' | 'unsupported'> {
+    const where = referenceName(repo, reference);
+    const answer = await this.send(repo.registry, manifestPath(repo, reference), {
+      method: 'DELETE', headers: {}, scope: pushScope(repo.repository, true), kind: 'manifest', context: where,
+    });
+    const status = answer.res.status;
+    if (status === 202 || status === 200 || status === 204) return 'deleted';
+    if (status === 404) return 'not-found';
+    if (status === 405 || (status === 400 && registryErrorCode(answer.res.body) === 'UNSUPPORTED')) return 'unsupported';
+    throw responseError(where, repo.registry, answer, 'push');
   }
 
   /** A blob's size when the repository has it, null when not (404). */
@@ -296,32 +351,53 @@ export class RegistryClient {
   /**
    * Uploads a blob from `content`: a stream, or a function that opens one once the upload session
    * exists. The bytes are verified against `digest` and `size` while they stream, so a wrong byte
-   * aborts the upload before it completes. Monolithic (POST, then one PUT with the body) unless
-   * `chunkSize` is given or the registry asks for chunks (`OCI-Chunk-Min-Length`): then PATCH per
-   * chunk and a closing PUT. `location` is an upload session already opened (by a refused mount).
-   * Returns the bytes sent. A failed upload's session is cancelled (DELETE) on a best-effort basis.
+   * aborts the upload before it completes.
+   *
+   * Monolithic (POST, then one PUT with the body: the fastest, and nothing held in memory) unless
+   * `chunkSize` is given or the registry asks for chunks (`OCI-Chunk-Min-Length`): then a PATCH per
+   * chunk with its Content-Range and a closing PUT, each accepted chunk's session URL going to
+   * `onSession`, so a run killed mid-blob can pass it back as `resume` and send only what the target
+   * lacks (the session's `Range`). A session the target no longer knows is replaced by a fresh one.
+   *
+   * `location` is an upload session already opened (by a refused mount). Returns the bytes sent. A
+   * failed upload's session is cancelled (DELETE), unless it holds accepted chunks and the failure
+   * was the source's: then it is kept for the retry (and `onSession` still knows it).
    */
-  async pushBlob(repo: RepositoryRef, digest: string, size: number | undefined, content: Readable | (() => Promise<Readable>), opts: { location?: URL; chunkSize?: number } = {}): Promise<number> {
+  async pushBlob(repo: RepositoryRef, digest: string, size: number | undefined, content: Readable | (() => Promise<Readable>), opts: PushBlobOptions = {}): Promise<number> {
     const where = `${repo.registry}/${repo.repository}@${digest}`;
     const scope = pushScope(repo.repository);
+    const dropContent = () => {
+      if (typeof content !== 'function') content.destroy();
+    };
     let location = opts.location;
+    let offset = 0;
     let minChunk: number | undefined;
+    if (!location && opts.resume) {
+      const resumed = await this.uploadStatus(repo, opts.resume, where).catch(() => undefined);
+      if (resumed && (size === undefined || resumed.offset < size)) ({ location, offset } = resumed);
+      else opts.onSession?.(undefined);
+    }
     if (!location) {
       const answer = await this.send(repo.registry, `/v2/${repo.repository}/blobs/uploads/`, {
         method: 'POST', headers: { 'content-length': '0' }, scope, kind: 'other', context: where,
       }).catch((err: unknown) => {
-        if (typeof content !== 'function') content.destroy();
+        dropContent();
         throw err;
       });
       if (answer.res.status !== 202) {
-        if (typeof content !== 'function') content.destroy();
+        dropContent();
         throw responseError(where, repo.registry, answer, 'push');
       }
       location = this.uploadLocation(repo, answer.res, where);
       const min = Number(header(answer.res, 'oci-chunk-min-length'));
       if (Number.isFinite(min) && min > 0) minChunk = min;
     }
-    const cancel = () => this.send(repo.registry, location!, { method: 'DELETE', headers: {}, scope, kind: 'other', context: where }).catch(() => undefined);
+    let session = location;
+    let accepted = offset > 0;
+    const cancel = async () => {
+      opts.onSession?.(undefined);
+      await this.send(repo.registry, session, { method: 'DELETE', headers: {}, scope, kind: 'other', context: where }).catch(() => undefined);
+    };
     // The source is opened only once the target has accepted the upload: a refusal costs no download.
     let source: Readable;
     try {
@@ -330,20 +406,56 @@ export class RegistryClient {
       await cancel();
       throw err;
     }
-    const verifier = new VerifyingStream(digest, size, where);
-    source.on('error', (err) => verifier.destroy(err));
+    const sourceName = opts.sourceName ?? where;
+    const verifier = new VerifyingStream(digest, size, sourceName);
+    let sourceFailure: RegistryError | undefined;
+    source.on('error', (err) => {
+      // Named as the source's failure: the target did nothing wrong (and is not marked down for it).
+      sourceFailure = err instanceof RegistryError && err.message.startsWith(sourceName)
+        ? err
+        : new RegistryError(`${sourceName}: the source stopped sending after ${verifier.bytesSeen} of ${size ?? '?'} bytes (${errorText(err)})`, { cause: err });
+      verifier.destroy(sourceFailure);
+    });
     source.pipe(verifier);
     try {
       const chunkSize = opts.chunkSize ?? minChunk;
-      if (chunkSize !== undefined) await this.uploadChunks(repo, location, digest, verifier, Math.max(chunkSize, minChunk ?? 0), where);
-      else await this.uploadWhole(repo, location, digest, size, verifier, where);
-      return verifier.bytesSeen;
+      if (chunkSize !== undefined) {
+        await this.uploadChunks(repo, location, digest, verifier, Math.max(chunkSize, minChunk ?? 0), offset, where, (url) => {
+          session = url;
+          accepted = true;
+          opts.onSession?.(url);
+        });
+      } else {
+        await this.uploadWhole(repo, location, digest, size, verifier, where);
+      }
+      opts.onSession?.(undefined);
+      return verifier.bytesSeen - offset;
     } catch (err) {
       source.destroy();
       verifier.destroy();
-      await cancel();
-      throw err;
+      const failure = sourceFailure ?? (verifier.errored instanceof RegistryError ? verifier.errored : undefined) ?? err;
+      if (!(sourceFailure && accepted)) await cancel();
+      throw failure;
     }
+  }
+
+  /** DELETE an upload session (best effort by the caller: the target may have expired it already). */
+  async cancelUpload(repo: RepositoryRef, url: URL): Promise<void> {
+    const where = `${repo.registry}/${repo.repository}`;
+    const answer = await this.send(repo.registry, url, { method: 'DELETE', headers: {}, scope: pushScope(repo.repository), kind: 'other', context: where });
+    if (answer.res.status >= 300 && answer.res.status !== 404) throw responseError(where, repo.registry, answer, 'push');
+  }
+
+  /** Where an upload session stands: its current URL and the first byte the target still needs. */
+  private async uploadStatus(repo: RepositoryRef, url: URL, where: string): Promise<{ location: URL; offset: number } | undefined> {
+    const status = await this.send(repo.registry, url, { method: 'GET', headers: {}, scope: pushScope(repo.repository), kind: 'other', context: where });
+    if (status.res.status !== 204) return undefined;
+    const range = /^(?:bytes=)?0-(\d+)$/.exec(header(status.res, 'range') ?? '');
+    if (!range) return undefined;
+    // distribution writes "0-0" for an empty session as well as for one byte: taken as empty
+    // (registry/handlers/blobupload.go, GetUploadStatus); a wrong guess ends in a 416 and a restart.
+    const end = Number(range[1]);
+    return { location: this.uploadLocation(repo, status.res, where, url), offset: end === 0 ? 0 : end + 1 };
   }
 
   private async uploadWhole(repo: RepositoryRef, location: URL, digest: string, size: number | undefined, body: VerifyingStream, where: string): Promise<void> {
@@ -356,29 +468,48 @@ export class RegistryClient {
     if (answer.res.status !== 201) throw responseError(where, repo.registry, answer, 'push');
   }
 
-  private async uploadChunks(repo: RepositoryRef, start: URL, digest: string, body: VerifyingStream, chunkSize: number, where: string): Promise<void> {
+  /**
+   * PATCH per chunk, then a closing PUT. Each chunk is read whole before it is sent (the next one is
+   * read while the current one is on its way), so a PATCH never carries part of a chunk when the
+   * source fails: distribution keeps the bytes of a PATCH cut short but its session URL (an HMAC'd
+   * offset, registry/handlers/blobupload.go) then no longer matches, and the session is lost.
+   */
+  private async uploadChunks(
+    repo: RepositoryRef, start: URL, digest: string, body: VerifyingStream, chunkSize: number, offset: number, where: string, accepted: (url: URL) => void,
+  ): Promise<void> {
     const scope = pushScope(repo.repository);
     let location = start;
-    let offset = 0;
-    for await (const chunk of chunksOf(body, chunkSize)) {
-      const end = offset + chunk.length - 1;
-      const answer = await this.send(repo.registry, location, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${offset}-${end}` },
-        body: chunk, scope, kind: 'other', context: where, timeoutMs: UPLOAD_TIMEOUT_MS,
-      });
-      if (answer.res.status === 416) {
-        // A retried PATCH whose first attempt did arrive: the session's Range says how far it got.
-        const status = await this.send(repo.registry, location, { method: 'GET', headers: {}, scope, kind: 'other', context: where });
-        const got = /^(?:bytes=)?0-(\d+)$/.exec(header(status.res, 'range') ?? '');
-        if (status.res.status !== 204 || !got || Number(got[1]) !== end) throw responseError(where, repo.registry, answer, 'push');
-        location = this.uploadLocation(repo, status.res, where, location);
-      } else if (answer.res.status !== 202) {
-        throw responseError(where, repo.registry, answer, 'push');
-      } else {
-        location = this.uploadLocation(repo, answer.res, where, location);
+    let sent = offset;
+    const chunks = chunksOf(body, chunkSize, offset)[Symbol.asyncIterator]();
+    let next = chunks.next();
+    try {
+      for (;;) {
+        const current = await next;
+        if (current.done) break;
+        const chunk = current.value;
+        next = chunks.next();
+        next.catch(() => undefined);
+        const end = sent + chunk.length - 1;
+        const answer = await this.send(repo.registry, location, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${sent}-${end}` },
+          body: chunk, scope, kind: 'other', context: where, timeoutMs: UPLOAD_TIMEOUT_MS,
+        });
+        if (answer.res.status === 416) {
+          // A retried PATCH whose first attempt did arrive: the session's Range says how far it got.
+          const status = await this.uploadStatus(repo, location, where);
+          if (!status || status.offset !== end + 1) throw responseError(where, repo.registry, answer, 'push');
+          location = status.location;
+        } else if (answer.res.status !== 202) {
+          throw responseError(where, repo.registry, answer, 'push');
+        } else {
+          location = this.uploadLocation(repo, answer.res, where, location);
+        }
+        sent = end + 1;
+        accepted(location);
       }
-      offset = end + 1;
+    } finally {
+      await chunks.return(undefined).catch(() => undefined);
     }
     const answer = await this.send(repo.registry, withDigest(location, digest), {
       method: 'PUT', headers: { 'content-length': '0', 'content-type': 'application/octet-stream' }, scope, kind: 'other', context: where, timeoutMs: UPLOAD_TIMEOUT_MS,
@@ -515,6 +646,24 @@ export interface Manifest {
 
 /** How long a registry may take to answer the request that completes an upload (it may verify and move a big blob). */
 const UPLOAD_TIMEOUT_MS = 5 * 60_000;
+export interface PushBlobOptions {
+  /** An upload session already opened (by a refused mount). */
+  location?: URL;
+  /** Upload in PATCH chunks of this size, each accepted chunk's session URL reported to `onSession`. */
+  chunkSize?: number;
+  /** A session a previous attempt or run left: continued from where the target stopped when it still knows it. */
+  resume?: URL;
+  /** The session's URL after each accepted chunk; undefined once it is finished, cancelled or unknown. */
+  onSession?: (url: URL | undefined) => void;
+  /** `registry/repository@digest` of the source, for messages about the bytes it sent. */
+  sourceName?: string;
+}
+
+function errorText(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
+}
 
 /**
  * Docker Hub counts every manifest GET against the pull limit and none of the HEADs, and always
@@ -570,8 +719,9 @@ export function registryBaseUrl(registry: string, insecure: string[] = [], https
 }
 
 /** `repository:<name>:pull,push`, the scope a write needs (it covers reads of that repository too). */
-export function pushScope(repository: string): string {
-  return `repository:${repository}:pull,push`;
+/** `withDelete`: token servers grant DELETE only for the `delete` action (distribution's token auth spec). */
+export function pushScope(repository: string, withDelete = false): string {
+  return `repository:${repository}:pull,push${withDelete ? ',delete' : ''}`;
 }
 
 /** `repository:<name>:pull`, the scope a read needs. */
@@ -674,6 +824,11 @@ function header(res: HttpResponse, name: string): string | undefined {
 
 function mediaTypeOf(res: HttpResponse): string | undefined {
   return header(res, 'content-type')?.split(';')[0]?.trim() || undefined;
+}
+
+/** `registry/repo:tag`, or `registry/repo@sha256:…` for a digest (how Docker writes a reference). */
+export function referenceName(repo: RepositoryRef, reference: string): string {
+  return `${repo.registry}/${repo.repository}${isDigest(reference) ? '@' : ':'}${reference}`;
 }
 
 function isDigest(value: string): boolean {

@@ -6,6 +6,7 @@
 import { createHash, getHashes } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { RegistryError } from '../util/errors.js';
+import { streamed } from '../util/gc-pacer.js';
 
 const HASHES = new Set(getHashes());
 
@@ -44,6 +45,7 @@ export class VerifyingStream extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.bytes += chunk.length;
+    streamed(chunk.length);
     if (this.size !== undefined && this.bytes > this.size) {
       done(new RegistryError(`${this.where}: the source sent more than the ${this.size} bytes its manifest declares`));
       return;
@@ -68,12 +70,21 @@ export class VerifyingStream extends Transform {
   }
 }
 
-/** Reads a stream as chunks of exactly `size` bytes (the last one shorter); at most one chunk is buffered. */
-export async function* chunksOf(stream: Readable, size: number): AsyncGenerator<Buffer> {
+/**
+ * Reads a stream as chunks of exactly `size` bytes (the last one shorter), after dropping its first
+ * `skip` bytes (what a resumed upload's target already has); at most one chunk is buffered.
+ */
+export async function* chunksOf(stream: Readable, size: number, skip = 0): AsyncGenerator<Buffer> {
   let parts: Buffer[] = [];
   let length = 0;
+  let toSkip = skip;
   for await (const data of stream) {
     let buf = Buffer.isBuffer(data) ? data : Buffer.from(data as Uint8Array);
+    if (toSkip > 0) {
+      const dropped = Math.min(toSkip, buf.length);
+      toSkip -= dropped;
+      buf = buf.subarray(dropped);
+    }
     while (buf.length > 0) {
       const take = Math.min(size - length, buf.length);
       parts.push(buf.subarray(0, take));
@@ -88,3 +99,4 @@ export async function* chunksOf(stream: Readable, size: number): AsyncGenerator<
   }
   if (length > 0) yield Buffer.concat(parts, length);
 }
+
