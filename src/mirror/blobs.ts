@@ -17,6 +17,12 @@ import { MirrorStateFile } from './state-file.js';
 
 export type BlobOutcome = 'present' | 'mounted' | 'uploaded';
 
+/** How a blob got there, and the bytes sent for it (less than its size when an upload was resumed). */
+export interface BlobResult {
+  outcome: BlobOutcome;
+  bytes: number;
+}
+
 export interface BlobEvent {
   type: 'blob';
   outcome: BlobOutcome;
@@ -43,7 +49,7 @@ const FALLBACK_CHUNK = 4 * 1024 * 1024;
 
 export class BlobCopier {
   private readonly limit: LimitFunction;
-  private readonly inflight = new Map<string, Promise<BlobOutcome>>();
+  private readonly inflight = new Map<string, Promise<BlobResult>>();
   readonly state: MirrorStateFile;
 
   constructor(private readonly opts: BlobCopierOptions) {
@@ -55,27 +61,27 @@ export class BlobCopier {
    * Makes sure `target` has the blob; `chunkSize` forces chunked uploads. A caller that joins a
    * transfer already under way gets 'present' (the bytes are counted once, by the first caller).
    */
-  async ensure(source: RepositoryRef, target: RepositoryRef, blob: Descriptor, chunkSize?: number): Promise<BlobOutcome> {
+  async ensure(source: RepositoryRef, target: RepositoryRef, blob: Descriptor, chunkSize?: number): Promise<BlobResult> {
     const key = `${target.registry}/${target.repository}@${blob.digest}`;
     const pending = this.inflight.get(key);
     if (pending) {
       await pending;
-      return 'present';
+      return { outcome: 'present', bytes: 0 };
     }
     const started = this.copy(source, target, blob, chunkSize).finally(() => this.inflight.delete(key));
     this.inflight.set(key, started);
     return started;
   }
 
-  private async copy(source: RepositoryRef, target: RepositoryRef, blob: Descriptor, chunkSize?: number): Promise<BlobOutcome> {
+  private async copy(source: RepositoryRef, target: RepositoryRef, blob: Descriptor, chunkSize?: number): Promise<BlobResult> {
     const { client } = this.opts;
     const scope = pushScope(target.repository);
     const upload = `${target.registry}/${target.repository}@${blob.digest}`;
-    const done = (outcome: BlobOutcome, bytes: number): BlobOutcome => {
+    const done = (outcome: BlobOutcome, bytes: number): BlobResult => {
       this.state.remember(target.registry, target.repository, blob.digest);
       if (source.registry === target.registry) this.state.remember(source.registry, source.repository, blob.digest);
       this.opts.onEvent?.({ type: 'blob', outcome, target, digest: blob.digest, bytes });
-      return outcome;
+      return { outcome, bytes };
     };
     if ((await client.headBlob(target, blob.digest, { scope })) !== null) {
       this.state.dropSession(upload);
@@ -95,7 +101,7 @@ export class BlobCopier {
     const attempts = this.opts.attempts ?? 3;
     let chunks = chunkSize;
     const sourceName = `${source.registry}/${source.repository}@${blob.digest}`;
-    const onSession = (url: URL | undefined) => (url ? this.state.setSession(upload, url.href) : this.state.dropSession(upload));
+    const onSession = (url: URL | undefined, offset = 0) => (url ? this.state.setSession(upload, url.href, offset) : this.state.dropSession(upload));
     for (let attempt = 1; ; attempt++) {
       try {
         const saved = location ? undefined : this.state.session(upload);

@@ -22,6 +22,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { Cron } from 'croner';
 import { expandEnv } from '../registry/config.js';
+import { parseEcrHost } from '../registry/providers/ecr.js';
 import type { RepositoryRef } from '../registry/types.js';
 import { ConfigError } from '../util/errors.js';
 import { parseDuration } from '../util/duration.js';
@@ -195,6 +196,9 @@ function buildTask(raw: RawTask, defaults: Common, where: string, name: string):
     createRepositories: pick('create_repositories') ?? false,
     images: [],
   };
+  if (task.createRepositories && !parseEcrHost(target.registry)) {
+    throw new ConfigError(`${where}.create_repositories: ${target.registry} is not a private ECR registry (<account>.dkr.ecr.<region>.amazonaws.com); other registries create repositories on push`);
+  }
   const taskPlatforms = pick('platforms');
   const inherited: CopyDefaults = { purge: pick('purge'), purge_max: pick('purge_max'), referrers: pick('referrers') };
   const seen = new Map<string, string>();

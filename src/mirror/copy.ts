@@ -143,9 +143,9 @@ class Copier {
 
   private async blobs(list: Descriptor[]): Promise<void> {
     await settleAll(list.map(async (blob) => {
-      const outcome = await this.ctx.blobs.ensure(this.source, this.target, blob, this.ctx.chunkSize);
+      const { outcome, bytes } = await this.ctx.blobs.ensure(this.source, this.target, blob, this.ctx.chunkSize);
       this.result.blobs[outcome]++;
-      if (outcome === 'uploaded') this.result.bytes += blob.size;
+      this.result.bytes += bytes;
     }));
   }
 

@@ -13,6 +13,7 @@ import { createCredentialResolver } from '../registry/credentials.js';
 import { providerFor, registryCaFiles, type ProviderContext } from '../registry/providers/index.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import type { RepositoryRef } from '../registry/types.js';
 import type { MirrorConfig, MirrorTask } from './config.js';
 import { runMirrorDaemon } from './daemon.js';
 import { createMirrorMetrics } from './metrics.js';
@@ -46,7 +47,12 @@ export function createMirrorRuntime(
   });
   ctx.registry = client;
   const pushTimes = async (repo: { registry: string; repository: string }) => providerFor(repo.registry, ctx).pushTimes?.(repo);
-  return { client, state: new MirrorState(client, { pushTimes, file: opts.stateFile }) };
+  const createRepository = async (repo: RepositoryRef) => {
+    const create = providerFor(repo.registry, ctx).createRepository;
+    if (!create) throw new ConfigError(`${repo.registry}: create_repositories is for ECR targets; this registry creates repositories on push`);
+    return create.call(providerFor(repo.registry, ctx), repo);
+  };
+  return { client, state: new MirrorState(client, { pushTimes, file: opts.stateFile, createRepository }) };
 }
 
 export interface MirrorCommandSettings {

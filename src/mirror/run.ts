@@ -63,11 +63,31 @@ export class MirrorState {
   readonly times: TagTimes;
   /** Registries found without the OCI referrers API (asked once per process). */
   readonly noReferrersApi = new Set<string>();
-  constructor(client: RegistryClient, opts: { pushTimes?: PushTimesLookup; streams?: number; onBlob?: (e: BlobEvent) => void; file?: MirrorStateFile } = {}) {
+  /** Target repositories made sure of (`create_repositories`), once per process each. */
+  private readonly ensured = new Map<string, Promise<'created' | 'exists'>>();
+  private readonly createRepository?: CreateRepository;
+  constructor(client: RegistryClient, opts: { pushTimes?: PushTimesLookup; streams?: number; onBlob?: (e: BlobEvent) => void; file?: MirrorStateFile; createRepository?: CreateRepository } = {}) {
+    this.createRepository = opts.createRepository;
     this.blobs = new BlobCopier({ client, streams: opts.streams, onEvent: opts.onBlob, state: opts.file });
     this.times = new TagTimes(client, opts.pushTimes);
   }
+
+  /** Creates `repo` when its registry wants that before a push; undefined when it does not. A failure is asked again next time. */
+  ensureRepository(repo: RepositoryRef): Promise<'created' | 'exists'> | undefined {
+    if (!this.createRepository) return undefined;
+    const key = `${repo.registry}/${repo.repository}`;
+    let pending = this.ensured.get(key);
+    if (!pending) {
+      pending = this.createRepository(repo);
+      this.ensured.set(key, pending);
+      pending.catch(() => this.ensured.delete(key));
+    }
+    return pending;
+  }
 }
+
+/** A registry family's way of creating a repository (ECR's CreateRepository). */
+export type CreateRepository = (repo: RepositoryRef) => Promise<'created' | 'exists'>;
 
 export interface RunOptions {
   client: RegistryClient;
@@ -144,6 +164,14 @@ export async function runTask(task: MirrorTask, opts: RunOptions): Promise<TaskS
       return;
     }
     log.debug({ source: ref(image.source), tags: tags.length, selector: image.tags.describe }, 'tags selected');
+    if (task.createRepositories && !opts.dryRun && tags.length > 0) {
+      try {
+        if ((await opts.state.ensureRepository(image.target)) === 'created') log.info({ target: ref(image.target) }, 'created the target repository');
+      } catch (err) {
+        fail({ source: `${ref(image.source)}`, target: `${ref(image.target)}`, status: 'failed', bytes: 0, error: scrubSecrets(errorMessage(err)) });
+        return;
+      }
+    }
     const sourceTags = new Set(listed);
     await Promise.all(tags.map((tag) => limit(() => copyOne(image, tag, sourceTags))));
     if (image.purge && !stopped()) {

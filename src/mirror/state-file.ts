@@ -22,11 +22,13 @@ const fileSchema = z.object({
   /** `registry` -> `digest` -> repositories. */
   blobs: z.record(z.record(z.array(z.string()))).default({}),
   /** `registry/repository@digest` -> the session's URL and when it was last moved on. */
-  uploads: z.record(z.object({ url: z.string(), at: z.number() })).default({}),
+  uploads: z.record(z.object({ url: z.string(), offset: z.number().int().nonnegative(), at: z.number() })).default({}),
 });
 
 export interface UploadSession {
   url: string;
+  /** Bytes the target had accepted then. */
+  offset: number;
   /** ms since the epoch of the last chunk the target accepted. */
   at: number;
 }
@@ -110,9 +112,9 @@ export class MirrorStateFile {
     return [...this.uploads];
   }
 
-  setSession(upload: string, url: string, now = Date.now()): void {
+  setSession(upload: string, url: string, offset: number, now = Date.now()): void {
     this.uploads.delete(upload);
-    this.uploads.set(upload, { url, at: now });
+    this.uploads.set(upload, { url, offset, at: now });
     while (this.uploads.size > MAX_SESSIONS) this.uploads.delete(this.uploads.keys().next().value!);
     this.changed();
   }

@@ -293,8 +293,7 @@ export class RegistryClient {
   /**
    * DELETE a manifest by tag (OCI distribution 1.1 untags) or by digest. 'unsupported' when the
    * registry refuses that kind of delete: distribution 2.x answers a tag delete with 400
-   * UNSUPPORTED (docs: "Deleting a tag is not supported"), and registries with deletes turned off
-   * answer 405.
+   * (DIGEST_INVALID; others UNSUPPORTED), and registries with deletes turned off answer 405.
    */
   async deleteManifest(repo: RepositoryRef, reference: string): Promise<'deleted' | 'not-found' | 'unsupported'> {
     const where = referenceName(repo, reference);
@@ -304,7 +303,8 @@ export class RegistryClient {
     const status = answer.res.status;
     if (status === 202 || status === 200 || status === 204) return 'deleted';
     if (status === 404) return 'not-found';
-    if (status === 405 || (status === 400 && registryErrorCode(answer.res.body) === 'UNSUPPORTED')) return 'unsupported';
+    // distribution 2.x answers a tag with 400 DIGEST_INVALID (it parses every reference as a digest).
+    if (status === 405 || (status === 400 && (registryErrorCode(answer.res.body) === 'UNSUPPORTED' || !isDigest(reference)))) return 'unsupported';
     throw responseError(where, repo.registry, answer, 'push');
   }
 
@@ -420,10 +420,10 @@ export class RegistryClient {
     try {
       const chunkSize = opts.chunkSize ?? minChunk;
       if (chunkSize !== undefined) {
-        await this.uploadChunks(repo, location, digest, verifier, Math.max(chunkSize, minChunk ?? 0), offset, where, (url) => {
+        await this.uploadChunks(repo, location, digest, verifier, Math.max(chunkSize, minChunk ?? 0), offset, where, (url, sent) => {
           session = url;
           accepted = true;
-          opts.onSession?.(url);
+          opts.onSession?.(url, sent);
         });
       } else {
         await this.uploadWhole(repo, location, digest, size, verifier, where);
@@ -475,7 +475,7 @@ export class RegistryClient {
    * offset, registry/handlers/blobupload.go) then no longer matches, and the session is lost.
    */
   private async uploadChunks(
-    repo: RepositoryRef, start: URL, digest: string, body: VerifyingStream, chunkSize: number, offset: number, where: string, accepted: (url: URL) => void,
+    repo: RepositoryRef, start: URL, digest: string, body: VerifyingStream, chunkSize: number, offset: number, where: string, accepted: (url: URL, sent: number) => void,
   ): Promise<void> {
     const scope = pushScope(repo.repository);
     let location = start;
@@ -506,7 +506,7 @@ export class RegistryClient {
           location = this.uploadLocation(repo, answer.res, where, location);
         }
         sent = end + 1;
-        accepted(location);
+        accepted(location, sent);
       }
     } finally {
       await chunks.return(undefined).catch(() => undefined);
@@ -653,8 +653,8 @@ export interface PushBlobOptions {
   chunkSize?: number;
   /** A session a previous attempt or run left: continued from where the target stopped when it still knows it. */
   resume?: URL;
-  /** The session's URL after each accepted chunk; undefined once it is finished, cancelled or unknown. */
-  onSession?: (url: URL | undefined) => void;
+  /** The session's URL and the bytes accepted, after each chunk; undefined once it is finished, cancelled or unknown. */
+  onSession?: (url: URL | undefined, offset?: number) => void;
   /** `registry/repository@digest` of the source, for messages about the bytes it sent. */
   sourceName?: string;
 }

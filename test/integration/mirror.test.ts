@@ -67,7 +67,8 @@ after(async () => {
 describe('copying a multi-platform index', () => {
   const client = mirrorClient();
   const state = new MirrorState(client);
-  const oneTag = () => task({ source: `${src.host}/app/web`, target: `${dst.host}/mirror/web`, tags: '1.0.0' });
+  // Request counts of the copy itself: the referrers lookups (a tag listing per image) are counted in mirror-round2.test.ts.
+  const oneTag = () => task({ source: `${src.host}/app/web`, target: `${dst.host}/mirror/web`, tags: '1.0.0', referrers: false });
 
   test('the target gets the index byte-exact: same digest, every child, and docker pulls it', async () => {
     const s = await runTask(oneTag(), { client, state, logger: logger() });
@@ -119,7 +120,7 @@ describe('copying a multi-platform index', () => {
     const setup = setupClient(src);
     const first = await setup.getManifest(web.repo, web.indexDigest);
     await setup.putManifest(web.repo, 'latest', first.bytes, first.mediaType);
-    const latest = () => task({ source: `${src.host}/app/web`, target: `${dst.host}/mirror/web`, tags: 'latest' });
+    const latest = () => task({ source: `${src.host}/app/web`, target: `${dst.host}/mirror/web`, tags: 'latest', referrers: false });
     let s = await runTask(latest(), { client, state, logger: logger() });
     assert.equal(s.copied, 1);
     // Same digest as 1.0.0, whose children and blobs are there: only the tag is new.
@@ -201,7 +202,7 @@ tasks:
 
   test('a platform subset pushes a new index of the chosen children only, says so, and is skipped when unchanged', async () => {
     const target = { registry: dst.host, repository: 'subset/web' };
-    const make = () => task({ source: `${src.host}/app/web`, target: `${dst.host}/subset/web`, tags: '1.0.0', platforms: ['linux/arm64'] });
+    const make = () => task({ source: `${src.host}/app/web`, target: `${dst.host}/subset/web`, tags: '1.0.0', platforms: ['linux/arm64'], referrers: false });
     const client = mirrorClient();
     const state = new MirrorState(client);
     const s = await runTask(make(), { client, state, logger: logger() });
@@ -398,11 +399,14 @@ describe('transfers', () => {
 });
 
 describe('dosync mirror (CLI)', () => {
+  // The CLI keeps its state file under XDG_STATE_HOME: a directory of the test's own, not the home directory.
+  const cliState = mkdtempSync(join(tmpdir(), 'dosync-mirror-cli-state-'));
+  after(() => rmSync(cliState, { recursive: true, force: true }));
   function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/mirror-cli.ts'), 'mirror', ...args], {
         cwd: ROOT,
-        env: { ...process.env, DOSYNC_LOG_FORMAT: 'json', ...env },
+        env: { ...process.env, DOSYNC_LOG_FORMAT: 'json', XDG_STATE_HOME: cliState, ...env },
       });
       let stdout = '';
       let stderr = '';
@@ -433,7 +437,8 @@ tasks:
       assert.match(once.stdout, /cli: copied 1, up to date 0, failed 0/);
       assert.ok(!once.stdout.includes(PASSWORD));
       const again = await cli(['-c', file, '--once'], { PASS: PASSWORD });
-      assert.match(again.stdout, /cli: copied 0, up to date 1, failed 0; 0 B in 0 blobs uploaded \(0 mounted, 0 already there\); 4 requests \(GET 2, HEAD 2\)/);
+      // GET 4: the two pings, the source's tag list (where referrer tags would be) and one probe of its referrers API.
+      assert.match(again.stdout, /cli: copied 0, up to date 1, failed 0; 0 B in 0 blobs uploaded \(0 mounted, 0 already there\); 6 requests \(GET 4, HEAD 2\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

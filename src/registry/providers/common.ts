@@ -71,6 +71,8 @@ export interface Provider {
   ambientCredential?(registryHost: string): Promise<Credential | undefined>;
   /** When each tag was last pushed, where the registry tells (for the `newest` policy). */
   pushTimes?(repo: RepositoryRef): Promise<Map<string, Date>>;
+  /** Creates a repository on registries that need one before a push (ECR); 'exists' when it was there. */
+  createRepository?(repo: RepositoryRef): Promise<'created' | 'exists'>;
 }
 
 /** Tokens are renewed this long before they expire (or at half their life, if that is shorter). */

@@ -3,7 +3,7 @@
  * base64("AWS:<password>") valid 12 h, used as Basic (ECR challenges with Basic). Explicit AWS keys
  * come from DOSync's `ecr.aws_access_key_id`/`aws_secret_access_key` or AWS_ACCESS_KEY_ID/
  * AWS_SECRET_ACCESS_KEY(/AWS_SESSION_TOKEN); otherwise the SDK's default chain (profiles, SSO,
- * IRSA, ECS/EC2 roles). Push times from DescribeImages. ECR Public (public.ecr.aws) is read
+ * IRSA, ECS/EC2 roles). Push times from DescribeImages; mirror targets created by CreateRepository. ECR Public (public.ecr.aws) is read
  * anonymously. The SDK is loaded only when an ECR registry is used.
  */
 import { RegistryError } from '../../util/errors.js';
@@ -93,6 +93,27 @@ export class EcrProvider implements Provider {
       client.destroy();
     }
     return times;
+  }
+
+  /**
+   * CreateRepository (ECR refuses a push into a repository that does not exist, unlike most
+   * registries); RepositoryAlreadyExistsException means there was one. Settings are ECR's defaults.
+   */
+  async createRepository(repo: RepositoryRef): Promise<'created' | 'exists'> {
+    const ecr = parseEcrHost(repo.registry);
+    if (!ecr) throw new RegistryError(`${repo.registry}: repositories are created only on private ECR registries`);
+    const keys = this.explicitKeys();
+    const { CreateRepositoryCommand } = await import('@aws-sdk/client-ecr');
+    const client = await this.client(repo.registry, ecr, keys, 'other');
+    try {
+      await client.send(new CreateRepositoryCommand({ repositoryName: repo.repository, registryId: ecr.account }));
+      return 'created';
+    } catch (err) {
+      if ((err as { name?: string }).name === 'RepositoryAlreadyExistsException') return 'exists';
+      throw credentialError('ECR CreateRepository', `${repo.registry}/${repo.repository}`, err, [keys?.secretAccessKey, keys?.sessionToken]);
+    } finally {
+      client.destroy();
+    }
   }
 
   private explicitKeys(): StaticKeys | undefined {
