@@ -23,6 +23,7 @@ import { z } from 'zod';
 import { Cron } from 'croner';
 import { expandEnv } from '../registry/config.js';
 import { parseEcrHost } from '../registry/providers/ecr.js';
+import { isStoreRoot } from './store-root.js';
 import type { RepositoryRef } from '../registry/types.js';
 import { ConfigError } from '../util/errors.js';
 import { parseDuration } from '../util/duration.js';
@@ -175,6 +176,7 @@ function deepest(issue: z.ZodIssue): z.ZodIssue {
 
 function buildTask(raw: RawTask, defaults: Common, where: string, name: string): MirrorTask {
   const source = parseEndpoint(raw.source, `${where}.source`);
+  if (isStoreRoot(source.registry)) throw new ConfigError(`${where}.source: an S3/R2 bucket can be a target only; the source must be a registry`);
   const target = parseEndpoint(raw.target, `${where}.target`);
   const pick = <K extends keyof Common>(k: K): Common[K] => (raw[k] !== undefined ? raw[k] : defaults[k]);
   const schedule = pick('schedule');
@@ -361,6 +363,7 @@ function platformFlags(values: string[] | undefined): string[] | undefined {
 }
 
 function repositoryFlag(text: string, flag: string): RepositoryRef {
+  if (isStoreRoot(text.trim())) throw new ConfigError(`${flag}: S3 and R2 targets go in mirror.yaml (target: s3://bucket/prefix), where the repository names under them are clear`);
   const t = text.trim().replace(/^[a-z]+:\/\//i, '');
   const first = t.split('/')[0]!;
   const hasHost = t.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');

@@ -18,6 +18,7 @@ import type { MirrorConfig, MirrorTask } from './config.js';
 import { runMirrorDaemon } from './daemon.js';
 import { createMirrorMetrics } from './metrics.js';
 import { MirrorStateFile } from './state-file.js';
+import { MirrorClient } from './s3-target.js';
 import { MirrorState, runTask, summaryLine, type TaskSummary } from './run.js';
 
 export { parseMirrorConfig, oneShotTask, type MirrorConfig, type MirrorTask, type MirrorImage, type OneShotFlags } from './config.js';
@@ -41,10 +42,10 @@ export function createMirrorRuntime(
   for (const w of parsed.warnings) opts.logger.warn(w);
   const ctx: ProviderContext = { env: opts.env, config: parsed.config, logger: opts.logger };
   const credentials = createCredentialResolver(ctx);
-  const client = new RegistryClient({
+  const client = new MirrorClient({
     credentials, insecureRegistries: [...parsed.insecureRegistries, ...(opts.insecureRegistries ?? [])], httpsRegistries: parsed.httpsRegistries,
     registryCa: readRegistryCas(registryCaFiles(parsed.config), opts.file ?? 'mirror.yaml'), logger: opts.logger, observer: opts.observer,
-  });
+  }, opts.env);
   ctx.registry = client;
   const pushTimes = async (repo: { registry: string; repository: string }) => providerFor(repo.registry, ctx).pushTimes?.(repo);
   const createRepository = async (repo: RepositoryRef) => {

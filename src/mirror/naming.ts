@@ -7,6 +7,7 @@ import { parseImageReference } from '../reference/index.js';
 import { compileGoRegex, expandTemplate, type GoRegex } from '../policy/goregex.js';
 import type { RepositoryRef } from '../registry/types.js';
 import { ConfigError } from '../util/errors.js';
+import { formatStoreRoot, isStoreRoot, parseStoreRoot } from './store-root.js';
 
 export interface Endpoint {
   /** Normalised registry host (`docker.io` for Docker Hub). */
@@ -15,8 +16,12 @@ export interface Endpoint {
   prefix: string;
 }
 
-/** `docker.io`, `ghcr.io/org`, `registry.example.com:5000/mirror`. The first part must be a host. */
+/**
+ * `docker.io`, `ghcr.io/org`, `registry.example.com:5000/mirror`. The first part must be a host.
+ * An S3/R2 root (`s3://bucket/prefix`, targets only) is kept whole as the "registry".
+ */
 export function parseEndpoint(text: string, where: string): Endpoint {
+  if (isStoreRoot(text.trim())) return { registry: formatStoreRoot(parseStoreRoot(text, where)), prefix: '' };
   const t = text.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
   const slash = t.indexOf('/');
   const host = slash < 0 ? t : t.slice(0, slash);
@@ -33,12 +38,13 @@ export function parseEndpoint(text: string, where: string): Endpoint {
 export function repositoryAt(registry: string, path: string, where: string): RepositoryRef {
   let ref;
   try {
-    ref = parseImageReference(`${registry}/${path}`);
+    // A bucket's repositories follow the same naming rules (docker pull reads them through a front).
+    ref = parseImageReference(`${isStoreRoot(registry) ? 'store.invalid' : registry}/${path}`);
   } catch (err) {
     throw new ConfigError(`${where}: "${path}" is not a valid repository name (${(err as Error).message.replace(/^invalid image reference "[^"]*": /, '')})`);
   }
   if (ref.tag !== undefined || ref.digest !== undefined) throw new ConfigError(`${where}: "${path}" must name a repository, without a tag or digest`);
-  return { registry: ref.registry, repository: ref.repository };
+  return { registry: isStoreRoot(registry) ? registry : ref.registry, repository: ref.repository };
 }
 
 function join(prefix: string, path: string): string {
