@@ -1,163 +1,192 @@
-// Mirrors 20 multi-arch images (OCI index over linux/amd64 + linux/arm64, each child with its own
-// 256 KiB layer over the shared busybox base) from one loopback registry into an empty one, then
-// runs again with nothing to do; the same with `skopeo sync --all --preserve-digests` into another
-// empty registry. Prints wall time and request counts (counted by the registries' access logs, so
-// both tools are measured the same way; dosync's own count is shown next to it).
-// Run: node --import tsx bench/mirror.ts            (needs docker, docker-registry, skopeo)
+// `dosync mirror` against skopeo and the copy floor, all in one run on loopback registries.
+//
+// 1. The copy floor: one image with a single 200 MB layer, copied into a fresh repository of
+//    another registry by `curl GET | curl PUT` of the blob (the floor: one stream, no checks), by
+//    `dosync mirror --once` (the CLI process: start-up, HEADs, digest check, config and manifest
+//    included) and by `skopeo copy`. Wall time and peak RSS of each process, median of RUNS.
+// 2. 20 repositories x 5 tags (each tag an OCI index over linux/amd64 + linux/arm64, each child
+//    with its own 256 KiB layer): `dosync mirror --once` into an empty registry and again with
+//    nothing to do, against `skopeo sync --all --preserve-digests`; wall time, peak RSS, and the
+//    requests the registries served (their access logs, so both tools are counted the same way).
+//
+// Run: node --import tsx bench/mirror.ts     (needs docker-registry, curl, skopeo; dist/ built)
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { RegistryClient } from '../src/registry/client.js';
-import { createLogger } from '../src/util/logger.js';
-import { MirrorState, parseMirrorConfig, runTask, type TaskSummary } from '../src/mirror/index.js';
-import { run, removeImages } from '../test/helpers/registry-images.js';
-import { setupClient, startRegistry, type RequestCount, type TestRegistry } from '../test/helpers/mirror-registries.js';
+import type { RepositoryRef } from '../src/registry/types.js';
+import { ensureSkopeo, median, DOSYNC } from './lib/proc.js';
+import { startRegistry, type RequestCount, type TestRegistry } from '../test/helpers/mirror-registries.js';
 
-const IMAGES = 20;
-const LAYER_BYTES = 256 * 1024;
-const PLATFORMS = ['amd64', 'arm64'];
+const RUNS = Number(process.env.BENCH_MIRROR_RUNS ?? 3);
+const LAYER_MB = 200;
+const REPOS = 20;
+const TAGS = 5;
+const OWN_LAYER = 256 * 1024;
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
-async function buildAndPushChild(src: TestRegistry, repository: string, arch: string): Promise<{ digest: string; size: number; mediaType: string }> {
-  const ctx = mkdtempSync(join(tmpdir(), 'dosync-bench-'));
-  const local = `dosync-bench/${repository.replace(/\//g, '-')}:${arch}`;
-  const remote = `${src.host}/${repository}:build-${arch}`;
-  try {
-    writeFileSync(join(ctx, 'payload'), randomBytes(LAYER_BYTES));
-    writeFileSync(join(ctx, 'Dockerfile'), 'FROM dosync-test/base:1\nCOPY payload /payload\n');
-    await run('docker', ['build', '-q', '-t', local, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
-    await run('docker', ['tag', local, remote]);
-    await run('docker', ['push', '-q', remote]);
-  } finally {
-    await removeImages([local, remote]);
-    rmSync(ctx, { recursive: true, force: true });
-  }
-  const m = await setupClient(src).getManifest({ registry: src.host, repository }, `build-${arch}`);
-  return { digest: m.digest, size: m.bytes.length, mediaType: m.mediaType };
+const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+async function pushBytes(client: RegistryClient, repo: RepositoryRef, bytes: Buffer): Promise<string> {
+  const digest = sha256(bytes);
+  if ((await client.headBlob(repo, digest)) === null) await client.pushBlob(repo, digest, bytes.length, Readable.from([bytes]));
+  return digest;
 }
 
-async function seed(src: TestRegistry): Promise<string[]> {
-  const client = setupClient(src);
-  const limit = pLimit(4);
-  const repos = Array.from({ length: IMAGES }, (_, i) => `bench/img-${i + 1}`);
-  await Promise.all(repos.map((repository) => limit(async () => {
-    const manifests = [];
-    for (const arch of PLATFORMS) {
-      const c = await buildAndPushChild(src, repository, arch);
-      manifests.push({ mediaType: c.mediaType, digest: c.digest, size: c.size, platform: { architecture: arch, os: 'linux' } });
-    }
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
-    await client.putManifest({ registry: src.host, repository }, '1.0', index, 'application/vnd.oci.image.index.v1+json');
-  })));
-  return repos;
+/** An image manifest over `layers` (pushed here) and a small config; returns its descriptor. */
+async function pushImage(client: RegistryClient, repo: RepositoryRef, layers: Buffer[], arch: string, reference?: string) {
+  const layerDescs = [];
+  for (const l of layers) layerDescs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: await pushBytes(client, repo, l), size: l.length });
+  const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: layerDescs.map((d) => d.digest) } }));
+  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: await pushBytes(client, repo, config), size: config.length }, layers: layerDescs }));
+  const digest = await client.putManifest(repo, reference ?? sha256(bytes), bytes, OCI_MANIFEST);
+  return { mediaType: OCI_MANIFEST, digest, size: bytes.length, platform: { os: 'linux', architecture: arch } };
 }
 
-interface Row {
-  tool: string;
-  run: string;
-  ms: number;
-  requests: RequestCount;
-  note?: string;
-}
+interface Proc { ms: number; peakMb: number }
 
-async function counted(registries: TestRegistry[], work: () => Promise<string | undefined>): Promise<{ ms: number; requests: RequestCount; note?: string }> {
-  for (const r of registries) r.resetRequests();
-  const t0 = performance.now();
-  const note = await work();
-  const ms = performance.now() - t0;
-  // The access log line is written as each response completes: let the last ones arrive.
-  await new Promise((r) => setTimeout(r, 300));
-  const requests: RequestCount = { total: 0, byMethod: {} };
-  for (const r of registries) {
-    const c = r.requests();
-    requests.total += c.total;
-    for (const [m, n] of Object.entries(c.byMethod)) requests.byMethod[m] = (requests.byMethod[m] ?? 0) + n;
-  }
-  return { ms, requests, note };
-}
-
-function skopeo(args: string[]): Promise<void> {
+/** Runs a command under GNU time: wall time and the child's peak RSS (VmHWM). */
+function measured(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Proc> {
   return new Promise((resolve, reject) => {
-    const child = spawn('skopeo', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const t0 = performance.now();
+    const child = spawn('/usr/bin/time', ['-f', 'BENCH-RSS-KB %M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`skopeo ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`))));
+    child.on('exit', (code) => {
+      const ms = performance.now() - t0;
+      const kb = Number(/BENCH-RSS-KB (\d+)/.exec(err)?.[1]);
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-1500)}`));
+      else resolve({ ms, peakMb: kb / 1024 });
+    });
   });
 }
 
-function methods(c: RequestCount): string {
-  return Object.entries(c.byMethod).sort((a, b) => b[1] - a[1]).map(([m, n]) => `${m} ${n}`).join(', ');
+function counted(registries: TestRegistry[]): () => Promise<RequestCount> {
+  for (const r of registries) r.resetRequests();
+  return async () => {
+    // The access log line is written as each response completes: let the last ones arrive.
+    await new Promise((r) => setTimeout(r, 300));
+    const out: RequestCount = { total: 0, byMethod: {} };
+    for (const r of registries) {
+      const c = r.requests();
+      out.total += c.total;
+      for (const [m, n] of Object.entries(c.byMethod)) out.byMethod[m] = (out.byMethod[m] ?? 0) + n;
+    }
+    return out;
+  };
+}
+
+const methods = (c: RequestCount) => Object.entries(c.byMethod).sort((a, b) => b[1] - a[1]).map(([m, n]) => `${m} ${n}`).join(', ');
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 async function main(): Promise<void> {
-  await run('skopeo', ['--version']).catch(() => {
-    throw new Error('skopeo is not installed (Debian: apt-get install -y skopeo)');
-  });
-  const src = await startRegistry();
-  const forDosync = await startRegistry();
-  const forSkopeo = await startRegistry();
+  const skopeoVersion = await ensureSkopeo((s) => console.log(s));
   const dir = mkdtempSync(join(tmpdir(), 'dosync-bench-mirror-'));
+  const src = await startRegistry();
+  const dst = await startRegistry();
+  const forSkopeo = await startRegistry();
+  const client = new RegistryClient();
+  // skopeo's blob-info cache lives under $HOME: a fresh one per run, or it would mount from an earlier run's repository.
+  const skopeoEnv = (n: string) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: mkdtempSync(join(dir, `home-${n}-`)) };
+    delete env.XDG_DATA_HOME;
+    delete env.XDG_CONFIG_HOME;
+    return env;
+  };
   try {
+    // --- 1. the copy floor -------------------------------------------------------------------
+    const big = { registry: src.host, repository: 'bench/big' };
+    const layer = randomBytes(LAYER_MB * 1024 * 1024);
+    const layerDigest = sha256(layer);
+    await pushImage(client, big, [layer], 'amd64', 'big');
+    console.log(`seeded one image with a ${LAYER_MB} MiB layer; ${RUNS} runs each, alternating tools (${skopeoVersion})`);
+    const floorScript = join(dir, 'floor.sh');
+    writeFileSync(floorScript, [
+      'set -euo pipefail',
+      `loc=$(curl -sS -X POST -D - -o /dev/null "http://${dst.host}/v2/$1/blobs/uploads/" | tr -d '\\r' | sed -n 's/^[Ll]ocation: //p')`,
+      `curl -sS "http://${src.host}/v2/bench/big/blobs/${layerDigest}" | curl -sS -f -X PUT -H 'content-type: application/octet-stream' -T - "$loc&digest=${layerDigest}" -o /dev/null`,
+    ].join('\n'));
+    const floor: Proc[] = [];
+    const dosync: Proc[] = [];
+    const skopeo: Proc[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      floor.push(await measured('bash', [floorScript, `floor/r${i}`]));
+      dosync.push(await measured(DOSYNC[0], [DOSYNC[1], 'mirror', '--source', `${src.host}/bench/big`, '--target', `${dst.host}/dosync/r${i}`, '--tags', 'big', '--once', '--state', join(dir, `state-big-${i}.json`), '--log-format', 'json']));
+      skopeo.push(await measured('skopeo', ['copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${src.host}/bench/big:big`, `docker://${dst.host}/skopeo/r${i}:big`], skopeoEnv(`big${i}`)));
+    }
+    for (let i = 0; i < RUNS; i++) {
+      const got = await client.headBlob({ registry: dst.host, repository: `dosync/r${i}` }, layerDigest);
+      if (got !== layer.length) throw new Error(`dosync/r${i} has no ${LAYER_MB} MiB layer (${got})`);
+    }
+    const med = (xs: Proc[], k: keyof Proc) => median(xs.map((x) => x[k]));
+    const floorMs = med(floor, 'ms');
+    const rows1 = [
+      ['curl GET | curl PUT (floor)', `${(floorMs / 1000).toFixed(2)} s`, '1.00x', `${med(floor, 'peakMb').toFixed(0)} MB (curl)`],
+      ['dosync mirror --once', `${(med(dosync, 'ms') / 1000).toFixed(2)} s`, `${(med(dosync, 'ms') / floorMs).toFixed(2)}x`, `${med(dosync, 'peakMb').toFixed(0)} MB`],
+      ['skopeo copy', `${(med(skopeo, 'ms') / 1000).toFixed(2)} s`, `${(med(skopeo, 'ms') / floorMs).toFixed(2)}x`, `${med(skopeo, 'peakMb').toFixed(0)} MB`],
+    ];
+    console.log(`\n1. one ${LAYER_MB} MiB layer between two loopback registries (process wall time and peak RSS, median of ${RUNS})\n`);
+    console.log(table(['copy', 'time', 'vs floor', 'peak RSS'], rows1));
+
+    // --- 2. 20 repositories x 5 tags ---------------------------------------------------------
     const t0 = performance.now();
-    const repos = await seed(src);
-    console.log(`seeded ${IMAGES} multi-arch images (${PLATFORMS.length} platforms, ${LAYER_BYTES / 1024} KiB own layer each) in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
-
-    const yaml = `tasks:\n  - name: bench\n    source: ${src.host}\n    target: ${forDosync.host}/mirror\n    images:\n${repos.map((r) => `      - { from: ${r}, tags: ['1.0'] }`).join('\n')}\n`;
-    const task = parseMirrorConfig(yaml, 'bench.yaml').tasks[0]!;
-    const logger = createLogger({ destination: new (await import('node:stream')).Writable({ write: (_c, _e, done) => done() }) });
-    const rows: Row[] = [];
-    const dosync = async (label: string, client: RegistryClient, state: MirrorState) => {
-      let summary: TaskSummary | undefined;
-      const r = await counted([src, forDosync], async () => {
-        summary = await runTask(task, { client, state, logger });
-        if (summary.failed > 0) throw new Error(JSON.stringify(summary.items.filter((i) => i.status === 'failed')));
-        return `copied ${summary.copied}, up to date ${summary.skipped}; client counted ${summary.requests.total}`;
-      });
-      rows.push({ tool: 'dosync mirror', run: label, ...r });
-    };
-    const client = new RegistryClient();
-    const state = new MirrorState(client);
-    await dosync('empty target', client, state);
-    const fresh = new RegistryClient();
-    await dosync('no-op (new process)', fresh, new MirrorState(fresh));
-    await dosync('no-op (daemon, next cycle)', client, state);
-
+    const limit = pLimit(4);
+    const repos = Array.from({ length: REPOS }, (_, i) => `bench/img-${i + 1}`);
+    const base = randomBytes(OWN_LAYER);
+    await Promise.all(repos.flatMap((repository) => Array.from({ length: TAGS }, (_, t) => limit(async () => {
+      const repo = { registry: src.host, repository };
+      const children = [];
+      for (const arch of ['amd64', 'arm64']) children.push(await pushImage(client, repo, [base, randomBytes(OWN_LAYER)], arch));
+      const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: children }));
+      await client.putManifest(repo, `1.${t}`, index, OCI_INDEX);
+    }))));
+    console.log(`\nseeded ${REPOS} repositories x ${TAGS} tags in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+    const yaml = join(dir, 'mirror.yaml');
+    writeFileSync(yaml, `tasks:\n  - name: bench\n    source: ${src.host}\n    target: ${dst.host}/mirror\n    images:\n${repos.map((r) => `      - { from: ${r} }`).join('\n')}\n`);
     const skopeoYaml = join(dir, 'skopeo.yaml');
-    writeFileSync(skopeoYaml, `${src.host}:\n  tls-verify: false\n  images:\n${repos.map((r) => `    ${r}: ['1.0']`).join('\n')}\n`);
-    const skopeoArgs = ['sync', '--all', '--preserve-digests', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', skopeoYaml, `${forSkopeo.host}/mirror`];
-    rows.push({ tool: 'skopeo sync', run: 'empty target', ...(await counted([src, forSkopeo], async () => (await skopeo(skopeoArgs), undefined))) });
-    rows.push({ tool: 'skopeo sync', run: 'no-op', ...(await counted([src, forSkopeo], async () => (await skopeo(skopeoArgs), undefined))) });
-
-    // Both must have produced the source's digests.
-    const check = new RegistryClient();
-    for (const repo of repos) {
-      const want = (await check.headManifest({ registry: src.host, repository: repo }, '1.0'))!.digest;
-      // skopeo sync (without --scoped) keeps only the last path component.
-      for (const [target, repository] of [[forDosync, `mirror/${repo}`], [forSkopeo, `mirror/${repo.split('/').pop()}`]] as const) {
-        const got = (await check.headManifest({ registry: target.host, repository }, '1.0'))?.digest;
-        if (got !== want) throw new Error(`${target.host}/${repository}:1.0 is ${got}, source is ${want}`);
+    writeFileSync(skopeoYaml, `${src.host}:\n  tls-verify: false\n  images:\n${repos.map((r) => `    ${r}: [${Array.from({ length: TAGS }, (_, t) => `'1.${t}'`).join(', ')}]`).join('\n')}\n`);
+    const rows2: string[][] = [];
+    const row = async (tool: string, runName: string, registries: TestRegistry[], cmd: string, args: string[], env?: NodeJS.ProcessEnv) => {
+      const done = counted(registries);
+      const p = await measured(cmd, args, env);
+      const c = await done();
+      rows2.push([tool, runName, `${(p.ms / 1000).toFixed(2)} s`, `${p.peakMb.toFixed(0)} MB`, String(c.total), methods(c)]);
+      return p;
+    };
+    const state = join(dir, 'state-20x5.json');
+    const dArgs = [DOSYNC[1], 'mirror', '-c', yaml, '--once', '--state', state, '--log-format', 'json'];
+    const dFull = await row('dosync mirror', 'empty target', [src, dst], DOSYNC[0], dArgs);
+    await row('dosync mirror', 'no-op', [src, dst], DOSYNC[0], dArgs);
+    const sArgs = ['sync', '--all', '--preserve-digests', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', skopeoYaml, `${forSkopeo.host}/mirror`];
+    const sEnv = skopeoEnv('sync');
+    const sFull = await row('skopeo sync', 'empty target', [src, forSkopeo], 'skopeo', sArgs, sEnv);
+    await row('skopeo sync', 'no-op', [src, forSkopeo], 'skopeo', sArgs, sEnv);
+    for (const repository of repos) {
+      for (let t = 0; t < TAGS; t++) {
+        const want = (await client.headManifest({ registry: src.host, repository }, `1.${t}`))!.digest;
+        for (const [target, name] of [[dst, `mirror/${repository}`], [forSkopeo, `mirror/${repository.split('/').pop()}`]] as const) {
+          const got = (await client.headManifest({ registry: target.host, repository: name }, `1.${t}`))?.digest;
+          if (got !== want) throw new Error(`${target.host}/${name}:1.${t} is ${got}, source is ${want}`);
+        }
       }
     }
-
-    console.log(`\n${IMAGES} multi-arch images, loopback registries (requests counted by the registries' access logs)\n`);
-    const header = ['tool', 'run', 'time', 'requests', 'by method', 'note'];
-    const table = rows.map((r) => [r.tool, r.run, `${(r.ms / 1000).toFixed(2)}s`, String(r.requests.total), methods(r.requests), r.note ?? '']);
-    const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-    console.log(line(header));
-    console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-    for (const row of table) console.log(line(row));
-    const pick = (tool: string, label: string) => rows.find((r) => r.tool === tool && r.run === label)!;
-    const full = pick('skopeo sync', 'empty target').ms / pick('dosync mirror', 'empty target').ms;
-    const noop = pick('skopeo sync', 'no-op').ms / pick('dosync mirror', 'no-op (new process)').ms;
-    console.log(`\nskopeo/dosync time: ${full.toFixed(1)}x on the empty target, ${noop.toFixed(1)}x on the no-op run (dosync in-process: no node start-up; skopeo includes its process start)`);
-    console.log('both targets verified: every image has the source index digest');
+    console.log(`\n2. ${REPOS} repositories x ${TAGS} tags (multi-arch), processes; requests from the registries' access logs\n`);
+    console.log(table(['tool', 'run', 'time', 'peak RSS', 'requests', 'by method'], rows2));
+    console.log(`\ndosync/skopeo time on the empty target: ${(dFull.ms / sFull.ms).toFixed(2)}x; every target tag has the source's digest`);
   } finally {
+    await Promise.all([src.stop(), dst.stop(), forSkopeo.stop()]);
     rmSync(dir, { recursive: true, force: true });
-    await Promise.all([src.stop(), forDosync.stop(), forSkopeo.stop()]);
   }
 }
 
