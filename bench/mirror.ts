@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   const dst = await startRegistry();
   const forSkopeo = await startRegistry();
   const client = new RegistryClient();
-  // skopeo's blob-info cache lives under $HOME: a fresh one per run, or it would mount from an earlier run's repository.
+  // skopeo's blob-info cache lives under $HOME for other users: a fresh one per run.
   const skopeoEnv = (n: string) => {
     const env: NodeJS.ProcessEnv = { ...process.env, HOME: mkdtempSync(join(dir, `home-${n}-`)) };
     delete env.XDG_DATA_HOME;
@@ -123,7 +123,15 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       floor.push(await measured('bash', [floorScript, `floor/r${i}`]));
       dosync.push(await measured(DOSYNC[0], [DOSYNC[1], 'mirror', '--source', `${src.host}/bench/big`, '--target', `${dst.host}/dosync/r${i}`, '--tags', 'big', '--once', '--state', join(dir, `state-big-${i}.json`), '--log-format', 'json']));
-      skopeo.push(await measured('skopeo', ['copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${src.host}/bench/big:big`, `docker://${dst.host}/skopeo/r${i}:big`], skopeoEnv(`big${i}`)));
+      // A registry of its own per run: as root, skopeo's blob-info cache is /var/lib/containers/cache
+      // whatever $HOME says, and it would mount the layer from the previous run's repository.
+      const fresh = await startRegistry();
+      try {
+        skopeo.push(await measured('skopeo', ['copy', '-q', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${src.host}/bench/big:big`, `docker://${fresh.host}/skopeo/r${i}:big`], skopeoEnv(`big${i}`)));
+        if ((await client.headBlob({ registry: fresh.host, repository: `skopeo/r${i}` }, layerDigest)) !== layer.length) throw new Error(`skopeo/r${i} has no ${LAYER_MB} MiB layer`);
+      } finally {
+        await fresh.stop();
+      }
     }
     for (let i = 0; i < RUNS; i++) {
       const got = await client.headBlob({ registry: dst.host, repository: `dosync/r${i}` }, layerDigest);
