@@ -21,6 +21,7 @@ import { benchEndToEndUpdate } from './items/e2e-update.js';
 import { benchFootprint } from './items/footprint.js';
 import { benchStartup } from './items/startup.js';
 import { benchVerifyCycle } from './items/verify-cycle.js';
+import { benchRepushed } from './items/repushed.js';
 
 const ITEMS: Record<string, { name: string; run: (ctx: BenchContext) => Promise<ItemResult>; needs: Array<'registry' | 'skopeo' | 'docker'> }> = {
   1: { name: 'check cycle at scale', run: benchCheckCycle, needs: ['registry', 'skopeo', 'docker'] },
@@ -30,6 +31,7 @@ const ITEMS: Record<string, { name: string; run: (ctx: BenchContext) => Promise<
   5: { name: 'daemon footprint', run: benchFootprint, needs: ['registry', 'docker'] },
   6: { name: 'start-up', run: benchStartup, needs: ['registry', 'docker'] },
   7: { name: 'signature verification in a check cycle', run: benchVerifyCycle, needs: ['registry', 'docker'] },
+  10: { name: 're-pushed tags: digest comparison', run: benchRepushed, needs: ['registry', 'docker'] },
 };
 
 const TABLE_HEADER = ['#', 'measure', 'dosync', 'baseline', 'ratio', 'target', 'met'];

@@ -80,10 +80,11 @@ export class BenchContext {
     const dir = join(this.dir, name);
     mkdirSync(dir, { recursive: true });
     const newest = scaleTag(this.scale.tagsPerRepo - 1);
-    const lines = ['services:'];
+    // The bench stacks are not started: update_stopped lets the stopped services get their updates planned.
+    const lines = ['x-bench: &bench', '  labels: [dosync.update_stopped=true]', 'services:'];
     for (let i = 0; i < services; i++) {
       const tag = behindEvery && i % behindEvery === 0 ? scaleTag(0) : newest;
-      lines.push(`  svc-${String(i + 1).padStart(3, '0')}:`, `    image: ${this.registry.host}/${repos[i % repos.length]}:${tag}`);
+      lines.push(`  svc-${String(i + 1).padStart(3, '0')}:`, '    <<: *bench', `    image: ${this.registry.host}/${repos[i % repos.length]}:${tag}`);
     }
     const file = join(dir, 'docker-compose.yml');
     writeFileSync(file, lines.join('\n') + '\n');

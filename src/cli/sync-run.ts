@@ -177,10 +177,14 @@ function recordMetrics(metrics: Metrics, report: CycleReport): void {
     if (plan.decision.kind === 'error') metrics.failed(plan.service.name, 'check');
     if (plan.signatures) metrics.setSignatureUnverified(plan.service.name, plan.signatures.running !== undefined);
   }
-  for (const { service, outcome } of report.outcomes) {
-    metrics.updated(service, outcome.status === 'updated' ? 'success' : outcome.status === 'rolled-back' ? 'rolled-back' : 'failed');
+  const units = new Map<string, string>();
+  for (const { service, outcome, unit } of report.outcomes) {
+    const result = outcome.status === 'updated' ? 'success' : outcome.status === 'rolled-back' ? 'rolled-back' : 'failed';
+    metrics.updated(service, result);
     if (outcome.status === 'rolled-back') metrics.rolledBack(service);
+    if (unit) units.set(unit, result);
   }
+  for (const [unit, result] of units) metrics.unitUpdated(unit, result as 'success' | 'rolled-back' | 'failed');
   metrics.cycleFinished({ durationMs: report.durationMs, ok: report.failures === 0, at: new Date() });
 }
 

@@ -35,6 +35,8 @@ export interface Metrics extends RegistryRequestObserver {
   checked(service: string): void;
   /** An update ended: deployed, failed before deploying, or deployed then rolled back. */
   updated(service: string, result: UpdateResult): void;
+  /** A unit of services that one edit moves together ended its update (once per unit, besides each service's). */
+  unitUpdated(unit: string, result: UpdateResult): void;
   /** Something failed for a service at a stage (`check`, `pull`, `update`, `health`, `rollback`, ...). */
   failed(service: string, stage: string): void;
   rolledBack(service: string): void;
@@ -68,6 +70,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const checks = new Counter({ name: 'dosync_checks_total', help: 'Services checked for a newer image.', labelNames: ['service'] as const, registers });
   const updates = new Counter({ name: 'dosync_updates_total', help: 'Updates by outcome: success, failed (not deployed), rolled-back (deployed, then reverted).', labelNames: ['service', 'result'] as const, registers });
   const failures = new Counter({ name: 'dosync_failures_total', help: 'Failures by service and stage (check, pull, update, health, rollback, ...).', labelNames: ['service', 'stage'] as const, registers });
+  const unitUpdates = new Counter({ name: 'dosync_unit_updates_total', help: 'Updates of units (services that one edit moves together, such as a shared .env tag) by outcome.', labelNames: ['unit', 'result'] as const, registers });
   const rollbacks = new Counter({ name: 'dosync_rollbacks_total', help: 'Rollbacks to the previous image.', labelNames: ['service'] as const, registers });
   const requests = new Counter({ name: 'dosync_registry_requests_total', help: 'HTTP requests to registries by kind and status (error: no response).', labelNames: ['registry', 'kind', 'status'] as const, registers });
   const duration = new Histogram({
@@ -99,6 +102,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     render: () => registry.metrics(),
     checked: (service) => checks.inc({ service }),
     updated: (service, result) => updates.inc({ service, result }),
+    unitUpdated: (unit, result) => unitUpdates.inc({ unit, result }),
     failed(service, stage) {
       failures.inc({ service, stage });
       if (!stagesSeen.has(service)) stagesSeen.set(service, new Set());

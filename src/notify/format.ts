@@ -26,6 +26,8 @@ export interface EventView {
   revision?: string;
   reason?: string;
   cycles?: number;
+  /** The unit the service moved with (`a, b (TAG in .env)`). */
+  unit?: string;
   at: Date;
 }
 
@@ -91,6 +93,7 @@ function viewOf(e: NotifyEvent): EventView {
     revision: e.revision ? shortRevision(e.revision) : undefined,
     reason: e.reason ? oneLine(e.reason) : undefined,
     cycles: e.cycles,
+    unit: e.unit,
     at: e.at,
   };
   return view;
@@ -131,7 +134,7 @@ export function eventLine(v: EventView, arrow = '->'): string {
     'error-persisting': `failing${v.cycles ? ` for ${v.cycles} cycles` : ''}`,
     'signature-invalid': `running image${v.from ? ` ${v.from}` : ''} does not verify (not redeployed)`,
   };
-  return `${v.subject}: ${what[v.kind]}${v.reason ? `: ${v.reason}` : ''}`;
+  return `${v.subject}: ${what[v.kind]}${v.unit ? ` (with its unit ${v.unit})` : ''}${v.reason ? `: ${v.reason}` : ''}`;
 }
 
 /** "digest sha256:0123456789ab", "source https://...", "revision 0123456789ab", each only when known. */

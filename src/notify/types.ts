@@ -24,6 +24,8 @@ export interface NotifyEvent {
   revision?: string;
   /** For `error-persisting`: how many cycles in a row the error was seen. */
   cycles?: number;
+  /** The unit the service moved in, when it moved with others (`n8n, n8n-runner (N8N_VERSION in .env)`). */
+  unit?: string;
   at: Date;
 }
 

@@ -29,10 +29,10 @@ export function cycleEvents(report: CycleReport, opts: { project: string; checkO
       events.push({ ...base, kind: 'update-found', service: name, fromImage: plan.service.image, toImage: d.newImage, fromTag: d.fromTag, toTag: d.toTag, digest: d.remoteDigest });
     }
   }
-  for (const { service, outcome } of report.outcomes) {
+  for (const { service, outcome, unit } of report.outcomes) {
     const plan = report.plans.find((p) => p.service.name === service);
     const d = plan?.decision.kind === 'update' ? plan.decision : undefined;
-    const common = { ...base, service, fromImage: outcome.from, toImage: outcome.to, fromTag: d?.fromTag, toTag: d?.toTag, digest: d?.remoteDigest };
+    const common = { ...base, service, fromImage: outcome.from, toImage: outcome.to, fromTag: d?.fromTag, toTag: d?.toTag, digest: d?.remoteDigest, ...(unit ? { unit } : {}) };
     if (outcome.status === 'updated') events.push({ ...common, kind: 'updated', digest: outcome.digest ?? common.digest, source: outcome.labels?.['org.opencontainers.image.source'], revision: outcome.labels?.['org.opencontainers.image.revision'] });
     else if (outcome.status === 'rolled-back') events.push({ ...common, kind: 'rolled-back', reason: outcome.reason });
     else events.push({ ...common, kind: 'update-failed', reason: outcome.reason });

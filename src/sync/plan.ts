@@ -142,7 +142,7 @@ async function planUnheld(service: StackService, ctx: PlanContext): Promise<Serv
         kind: 'update', mode: 'tag', fromTag: currentTag, toTag,
         newImage: replaceTag(service.image, toTag, remoteDigest),
         pullRef: formatReference({ ...ref, tag: toTag, digest: remoteDigest }),
-        reason: `${currentTag} -> ${toTag} (${policy.describe})`,
+        reason: `${currentTag} -> ${toTag} (${policy.describe})${note}`,
         remoteDigest,
       },
     };

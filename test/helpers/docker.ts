@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { buildFromBase, pushAs, type Login } from './registry-images.js';
+import { assertStackConsistent } from './invariant.js';
+import { existsSync } from 'node:fs';
 
 const exec = promisify(execFile);
 export const REGISTRY = '127.0.0.1:5000';
@@ -87,9 +89,20 @@ export class ComposeProject {
     const ids = await this.containers(service);
     return Promise.all(ids.map((id) => sh('docker', ['exec', id, 'wget', '-qO-', 'http://127.0.0.1:8080/'])));
   }
-  async destroy(): Promise<void> {
+  /** The invariant: what runs is what `docker compose config` names, and every image the file names exists. */
+  assertConsistent(why = this.name): Promise<void> {
+    return assertStackConsistent({ name: this.name, dir: this.dir, files: [this.file] }, why);
+  }
+  /**
+   * Checks the invariant (unless `skipInvariant` says why it cannot hold), then removes the project. A
+   * violation fails the test after the cleanup.
+   */
+  async destroy(opts: { skipInvariant?: string } = {}): Promise<void> {
+    let violation: unknown;
+    if (!opts.skipInvariant && existsSync(this.file)) violation = await this.assertConsistent().then(() => undefined, (err: unknown) => err);
     await this.compose(['down', '-v', '--remove-orphans', '-t', '1']).catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
+    if (violation) throw violation;
   }
 }
 

@@ -116,6 +116,7 @@ describe('per-service problems: a clear log line for that service, the others st
       '    build: .',
       '  good:',
       `    image: ${REGISTRY}/${goodRepo}:1.0.0`,
+      '    labels: [dosync.update_stopped=true]', // the stack is not started
       '',
     ].join('\n');
     const f = await composeFile('mixed', text);

@@ -263,7 +263,7 @@ describe('retries and failures', () => {
   test('notify does not wait for a slow channel to return control; flush waits for delivery', async () => {
     rx.script({ status: 503 });
     let delivered = false;
-    let releaseSleep: () => void = () => undefined;
+    let releaseSleep: (() => void) | undefined;
     const notifier = createNotifier(parseChannels([`webhook+${rx.url}/later`]), {
       retries: 1,
       // The backoff waits until the test lets it go, so delivery is provably still under way.
@@ -272,9 +272,10 @@ describe('retries and failures', () => {
     });
     const pending = notifier.notify([updated]);
     assert.equal(delivered, false);
-    while (rx.requests.length < 1) await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setTimeout(r, 20));
+    // Wait until the notifier is in its backoff (on a busy machine that takes longer than any fixed delay).
+    while (!releaseSleep) await new Promise((r) => setTimeout(r, 5));
     assert.equal(delivered, false, 'still waiting in backoff');
+    assert.equal(rx.requests.length, 1);
     releaseSleep();
     await notifier.flush();
     await pending;

@@ -18,7 +18,8 @@ test('check and pause find the state dir as sync does (DOSYNC_BACKUP_DIR, dosync
   await buildFromBase(`${image}:build`, ['ENV APP_VERSION=1']);
   await pushAs(`${image}:build`, [`${image}:1.0.0`, `${image}:1.1.0`]);
   await sh('docker', ['rmi', `${image}:build`, `${image}:1.0.0`, `${image}:1.1.0`]);
-  const p = await ComposeProject.create(`services:\n  web:\n    image: ${image}:1.0.0\n`);
+  // Not started: update_stopped lets check offer the update a stopped service would get.
+  const p = await ComposeProject.create(`services:\n  web:\n    image: ${image}:1.0.0\n    labels: [dosync.update_stopped=true]\n`);
   const check = async (args: string[], env: NodeJS.ProcessEnv) => {
     const r = await dosync(['check', '-f', p.file, '-p', p.name, '--json', ...args], { cwd: p.dir, env: { DOSYNC_STATE_DIR: '', DOSYNC_CONFIG: '', ...env } });
     const web = (JSON.parse(r.stdout) as { services: Row[] }).services.find((s) => s.service === 'web')!;

@@ -9,6 +9,7 @@ test('every dosync metric is declared with its type, before anything is recorded
   assert.deepEqual(types, {
     dosync_checks_total: 'counter',
     dosync_updates_total: 'counter',
+    dosync_unit_updates_total: 'counter',
     dosync_failures_total: 'counter',
     dosync_rollbacks_total: 'counter',
     dosync_registry_requests_total: 'counter',
@@ -29,6 +30,7 @@ test('helpers record what they say', async () => {
   m.checked('db');
   m.updated('web', 'success');
   m.updated('db', 'rolled-back');
+  m.unitUpdated('a, b (TAG in .env)', 'success');
   m.failed('db', 'health');
   m.rolledBack('db');
   m.setUpdateAvailable('web', false);
@@ -42,6 +44,7 @@ test('helpers record what they say', async () => {
   assert.equal(sampleValue(f, 'dosync_checks_total', { service: 'db' }), 1);
   assert.equal(sampleValue(f, 'dosync_updates_total', { service: 'web', result: 'success' }), 1);
   assert.equal(sampleValue(f, 'dosync_updates_total', { service: 'db', result: 'rolled-back' }), 1);
+  assert.equal(sampleValue(f, 'dosync_unit_updates_total', { unit: 'a, b (TAG in .env)', result: 'success' }), 1);
   assert.equal(sampleValue(f, 'dosync_failures_total', { service: 'db', stage: 'health' }), 1);
   assert.equal(sampleValue(f, 'dosync_rollbacks_total', { service: 'db' }), 1);
   assert.equal(sampleValue(f, 'dosync_update_available', { service: 'web' }), 0);

@@ -26,3 +26,15 @@ test('a running image that stops verifying is notified once, and again only afte
   assert.equal(view.severity, 'error');
   assert.equal(eventLine(view.events[0]), 'web: running image 1.0.0 does not verify (not redeployed): signed by an unknown key');
 });
+
+test('an update of a unit names the unit in its notification', () => {
+  const unit = 'a, b (TAG in .env)';
+  const r: CycleReport = {
+    ...report(false),
+    plans: [],
+    outcomes: [{ service: 'a', unit, outcome: { status: 'updated', from: 'a:1.0.0', to: 'a:1.1.0', pruned: [], recreated: true } }],
+  };
+  const events = cycleEvents(r, { project: 'p', checkOnly: false, errorStreaks: new Map(), persistAfter: 3, now: new Date(0) });
+  assert.equal(events[0].unit, unit);
+  assert.equal(eventLine(buildMessage(events)!.events[0]), `a: updated 1.0.0 -> 1.1.0 (with its unit ${unit})`);
+});
