@@ -15,7 +15,7 @@ export interface ImageLocation {
   /** Source range of the scalar as written (quotes included). */
   start: number;
   end: number;
-  style: 'PLAIN' | 'QUOTE_SINGLE' | 'QUOTE_DOUBLE';
+  style: 'PLAIN' | 'QUOTE_SINGLE' | 'QUOTE_DOUBLE' | 'BLOCK_LITERAL' | 'BLOCK_FOLDED';
   /** The parsed string value. */
   value: string;
   /** Anchor on the scalar (`image: &img nginx:1`), if any. */
@@ -82,9 +82,6 @@ function locateNode(doc: Document.Parsed, service: string, where: string): Scala
     throw new ConfigError(`${where}: services.${service}.image is the alias *${node.source}; change the anchored value &${node.source} instead (it may be shared)`);
   }
   if (!isScalar(node)) throw new ConfigError(`${where}: services.${service}.image is not a single value`);
-  if (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED) {
-    throw new ConfigError(`${where}: services.${service}.image is a block scalar (| or >); write it on one line to let dosync update it`);
-  }
   if (typeof node.value !== 'string' || node.value === '' || !node.range) {
     throw new ConfigError(`${where}: services.${service}.image is empty or not a string`);
   }
@@ -165,6 +162,21 @@ function candidates(value: string, style: ImageLocation['style']): string[] {
 }
 
 /**
+ * A block scalar (`image: >-` and the value on the next line) keeps its header and indentation: the changed
+ * part of a one-line value is replaced where it stands in the source. Nothing when the value spans lines or
+ * its text does not appear once as written (the caller then refuses with a line that says so).
+ */
+function blockCandidates(source: string, value: string, newValue: string): string[] {
+  const core = value.replace(/\n+$/, '');
+  const newCore = newValue.replace(/\n+$/, '');
+  if (core.includes('\n') || newCore.includes('\n') || core === '') return [];
+  const header = source.indexOf('\n');
+  const at = source.indexOf(core, header + 1);
+  if (header < 0 || at < 0 || source.indexOf(core, at + 1) >= 0) return [];
+  return [source.slice(0, at) + newCore + source.slice(at + core.length)];
+}
+
+/**
  * Splices `newValue` into the scalar at `loc`, trying the existing quoting first; each candidate is re-parsed and must
  * yield exactly `newValue` at the same place with the rest of the document unchanged.
  */
@@ -173,7 +185,8 @@ function spliceScalar(text: string, before: Document.Parsed, locate: (doc: Docum
   // What the document must look like afterwards: the same, with this scalar (and its aliases) holding newValue.
   beforeNode.value = newValue;
   const expected = before.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
-  for (const spelling of candidates(newValue, loc.style)) {
+  const spellings = loc.style === 'BLOCK_LITERAL' || loc.style === 'BLOCK_FOLDED' ? blockCandidates(text.slice(loc.start, loc.end), loc.value, newValue) : candidates(newValue, loc.style);
+  for (const spelling of spellings) {
     const candidate = text.slice(0, loc.start) + spelling + text.slice(loc.end);
     let doc: Document.Parsed;
     try {
@@ -198,9 +211,6 @@ function scalarAt(doc: Document.Parsed, offset: number, where: string, text: str
     },
   });
   if (!found || typeof found.value !== 'string') throw new ConfigError(`${where}: no image value at offset ${offset} any more; the file changed`);
-  if (found.type === Scalar.BLOCK_LITERAL || found.type === Scalar.BLOCK_FOLDED) {
-    throw new ConfigError(`${positionOf(text, where, found)}: the image is a block scalar (| or >); write it on one line to let dosync update it`);
-  }
   return found;
 }
 

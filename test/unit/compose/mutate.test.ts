@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { locateServiceImage, setEnvVariable, setImageDefault, setServiceImage } from '../../../src/compose/mutate.js';
+import { locateServiceImage, setEnvVariable, setImageDefault, setScalarAt, setServiceImage } from '../../../src/compose/mutate.js';
 import { parseEnvFile } from '../../../src/compose/envfile.js';
 import { readStack } from '../../../src/compose/stack.js';
 import { ConfigError } from '../../../src/util/errors.js';
@@ -135,13 +135,31 @@ describe('setServiceImage: byte-for-byte', () => {
   });
 });
 
+describe('block scalars keep their header and indentation', () => {
+  const rows: Array<[string, string, string, string]> = [
+    ['folded, strip', 'services:\n  web:\n    image: >-\n      nginx:1.25\n    restart: always\n', 'nginx:1.26', 'services:\n  web:\n    image: >-\n      nginx:1.26\n    restart: always\n'],
+    ['literal, strip', 'services:\n  web:\n    image: |-\n      nginx:1.25\n', 'nginx:1.26', 'services:\n  web:\n    image: |-\n      nginx:1.26\n'],
+  ];
+  for (const [name, before, image, after] of rows) {
+    test(name, () => {
+      const edited = setServiceImage(before, 'web', image);
+      assert.equal(edited, after);
+      assert.equal(readStack([{ path: 'f', text: edited }], {}).services[0].image, image);
+    });
+  }
+  test('an anchored block scalar shared by two services is edited once, at its offset', () => {
+    const before = 'x-img: &img >-\n  app:1.0\nservices:\n  a: {image: *img}\n  b: {image: *img}\n';
+    const stack = readStack([{ path: 'f', text: before }], {});
+    const edited = setScalarAt(before, stack.services[0].imageOffset!, 'app:1.1');
+    assert.equal(edited, 'x-img: &img >-\n  app:1.1\nservices:\n  a: {image: *img}\n  b: {image: *img}\n');
+  });
+});
+
 describe('setServiceImage: refusals name the reason', () => {
   const refusals: Array<{ name: string; text: string; service: string; message: RegExp }> = [
     { name: 'image inherited through a merge key', text: fixture('02-anchors.yml'), service: 'jobs', message: /inherits its image from the anchor &app through a merge key/ },
     { name: 'image is an alias', text: fixture('09-anchored-image.yml'), service: 'replica', message: /alias \*shared; change the anchored value &shared/ },
     { name: 'service is an alias', text: 'x-s: &svc {image: a:1}\nservices:\n  web: *svc\n', service: 'web', message: /services\.web is the alias \*svc/ },
-    { name: 'block literal', text: 'services:\n  web:\n    image: |\n      nginx:1\n', service: 'web', message: /block scalar/ },
-    { name: 'block folded', text: 'services:\n  web:\n    image: >-\n      nginx:1\n', service: 'web', message: /block scalar/ },
     { name: 'build-only service', text: fixture('12-profiles-build.yml'), service: 'tools', message: /services\.tools has no image: in this file/ },
     { name: 'unknown service', text: fixture('01-commented.yml'), service: 'nope', message: /services\.nope is not defined in this file/ },
     { name: 'empty image', text: 'services:\n  web:\n    image:\n', service: 'web', message: /empty or not a string/ },
