@@ -29,6 +29,16 @@ export interface RegistryRuntimeOptions {
   observer?: RegistryClientOptions['observer'];
 }
 
+/** dosync.yaml `limits` as client options (unset keys keep the client's defaults). */
+export function registryLimits(config: ConfigFile): Pick<RegistryClientOptions, 'requestDeadlineMs' | 'tagListDeadlineMs' | 'tagListMaxBytes'> {
+  const l = config.limits;
+  return {
+    requestDeadlineMs: l?.request_timeout,
+    tagListDeadlineMs: l?.tag_list_timeout,
+    tagListMaxBytes: l?.tag_list_max_mib === undefined ? undefined : Math.round(l.tag_list_max_mib * 1024 * 1024),
+  };
+}
+
 /** One registry client and credential resolver for the life of the process, so tokens stay cached across cycles. */
 export async function createRegistryRuntime(config: ConfigFile, env: Record<string, string | undefined>, logger: Logger, configPath?: string, opts: RegistryRuntimeOptions = {}): Promise<RegistryRuntime> {
   const { config: registryConfig, warnings, insecureRegistries, httpsRegistries } = parseRegistryConfig(config.registry ?? {}, { env, file: configPath });
@@ -40,7 +50,7 @@ export async function createRegistryRuntime(config: ConfigFile, env: Record<stri
     fetch: dispatcher ? lazyFetch(dispatcher) : undefined,
   };
   const credentials = createCredentialResolver(ctx);
-  const registry = new RegistryClient({ credentials, insecureRegistries, httpsRegistries, registryCa, logger, dispatcher, observer });
+  const registry = new RegistryClient({ credentials, insecureRegistries, httpsRegistries, registryCa, logger, dispatcher, observer, ...registryLimits(config) });
   ctx.registry = registry;
   // Token calls of the cloud SDKs and vendor APIs count in the same stats as the registry requests.
   ctx.onRequest = (host, kind, method) => registry.recordExternalRequest(host, kind, method);

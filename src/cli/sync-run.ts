@@ -152,6 +152,8 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     if (controller.signal.aborted) { logger.warn(`${sig} again: exiting now`); process.exit(130); }
     logger.info(`${sig} received: finishing the current step, then exiting`);
     controller.abort();
+    // A registry stuck in I/O must not hold the stop: its requests end now, with one line per service.
+    registry.registry.abort();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

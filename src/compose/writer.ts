@@ -4,10 +4,11 @@
  * (EBUSY) and a temp file may sit on another device (EXDEV); then the file is rewritten in place and read
  * back to verify.
  */
-import { constants, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { UserError } from '../util/errors.js';
+import { LocalError, UserError, localError } from '../util/errors.js';
 import { fsyncDir } from '../util/atomic-write.js';
 
 export interface WriteResult {
@@ -38,6 +39,14 @@ export interface ReplaceOptions {
   fs?: Partial<WriterFs>;
 }
 
+/** The one line for a file that is not UTF-8: where the first bad byte is, and what to do. */
+function notUtf8(path: string, bytes: Buffer): LocalError {
+  const text = bytes.toString('utf8');
+  const at = Buffer.byteLength(text.slice(0, text.indexOf('\uFFFD')));
+  const line = bytes.subarray(0, at).toString('latin1').split('\n').length;
+  return new LocalError('not-utf8', path, `${path}:${line}: not valid UTF-8 (byte 0x${bytes[at]?.toString(16).padStart(2, '0')} at offset ${at}); dosync rewrites only UTF-8 files, so it is left as it is: convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8) and it is updated next cycle`);
+}
+
 /** `20240102T030405678Z` */
 export function backupTimestamp(date: Date): string {
   return date.toISOString().replace(/[-:.]/g, '');
@@ -55,32 +64,59 @@ async function writeAndSync(path: string, data: string | Buffer, flags: string, 
   }
 }
 
-/** Copies `content` to `<backupDir>/<fileName>.<timestamp>.bak` (never overwriting an existing backup). */
+/** Hard links cannot be made on this file system (vfat, some FUSE mounts): a plain rename is used instead. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * Copies `content` to `<backupDir>/<fileName>.<timestamp>.bak`, never overwriting an existing backup. Like
+ * every other file, it is written to a temp name, fsynced, then linked to its name (which fails with
+ * EEXIST rather than replace another backup), so a `.bak` is always whole; a failed write removes the
+ * temp file. Errors from the disk come back as one line (LocalError).
+ */
 async function writeBackup(fileName: string, content: Buffer, backupDir: string, now: Date): Promise<string> {
-  await fsp.mkdir(backupDir, { recursive: true });
+  try {
+    await fsp.mkdir(backupDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw localError(err, 'creating the backup dir', backupDir);
+  }
   const stem = `${fileName}.${backupTimestamp(now)}`;
-  for (let n = 0; ; n++) {
-    const path = join(backupDir, n === 0 ? `${stem}.bak` : `${stem}-${n}.bak`);
-    try {
-      await writeAndSync(path, content, 'wx', 0o600);
+  const temp = join(backupDir, `.${stem}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeAndSync(temp, content, 'wx', 0o600);
+    for (let n = 0; ; n++) {
+      const path = join(backupDir, n === 0 ? `${stem}.bak` : `${stem}-${n}.bak`);
+      try {
+        await fsp.link(temp, path);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') continue;
+        if (!code || !NO_LINKS.has(code)) throw err;
+        if (await fsp.lstat(path).then(() => true, () => false)) continue;
+        await fsp.rename(temp, path);
+      }
       await fsyncDir(backupDir);
       return path;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+  } catch (err) {
+    throw localError(err, 'writing the backup of', fileName, `nothing was changed (backup dir ${backupDir})`);
+  } finally {
+    await fsp.rm(temp, { force: true });
   }
 }
 
-/** Deletes all but the newest `keep` backups of `fileName` in `backupDir` (names sort by time). */
-export async function pruneBackups(backupDir: string, fileName: string, keep: number): Promise<string[]> {
+/**
+ * Deletes all but the newest `keep` backups of `fileName` in `backupDir`. Newest by the file's own
+ * modification time, not by the time in its name: a name from the future (a clock corrected backwards,
+ * or a planted file) must not push real backups out. `current` (the backup of the update in progress)
+ * is never deleted, whatever the others look like.
+ */
+export async function pruneBackups(backupDir: string, fileName: string, keep: number, current?: string): Promise<string[]> {
   const pattern = new RegExp(`^${escapeRegExp(fileName)}\\.\\d{8}T\\d{9}Z(?:-\\d+)?\\.bak$`);
-  const ours = (await fsp.readdir(backupDir)).filter((n) => pattern.test(n));
-  const key = (n: string) => {
-    const m = /\.(\d{8}T\d{9}Z)(?:-(\d+))?\.bak$/.exec(n)!;
-    return `${m[1]}.${(m[2] ?? '0').padStart(6, '0')}`;
-  };
-  ours.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-  const doomed = ours.slice(0, Math.max(0, ours.length - Math.max(keep, 1)));
+  const names = (await fsp.readdir(backupDir)).filter((n) => pattern.test(n) && join(backupDir, n) !== current);
+  const withTimes = await Promise.all(names.map(async (n) => ({ n, mtime: (await fsp.lstat(join(backupDir, n)).catch(() => undefined))?.mtimeMs ?? 0 })));
+  withTimes.sort((a, b) => a.mtime - b.mtime || (a.n < b.n ? -1 : a.n > b.n ? 1 : 0));
+  const others = Math.max(keep, 1) - (current ? 1 : 0);
+  const doomed = withTimes.slice(0, Math.max(0, withTimes.length - others)).map((x) => x.n);
   for (const n of doomed) await fsp.rm(join(backupDir, n), { force: true });
   return doomed;
 }
@@ -102,12 +138,17 @@ export async function replaceFileSafely(path: string, newText: string, opts: Rep
   const target = await fsp.realpath(path);
   const dir = dirname(target);
   const expected = Buffer.from(opts.expectedOriginal, 'utf8');
+  const onDisk = await fsp.readFile(target);
+  // Its text was decoded with replacement characters: re-encoding it would change bytes nobody edited.
+  if (!isUtf8(onDisk)) throw notUtf8(path, onDisk);
   const original = await assertUnchanged(target, expected, path);
   const stat = await fsp.stat(target);
 
   const backupDir = opts.backupDir ?? join(dirname(path), 'backups');
   const backupPath = await writeBackup(basename(path), original, backupDir, opts.now ?? new Date());
-  await pruneBackups(backupDir, basename(path), opts.keep ?? 10);
+  await pruneBackups(backupDir, basename(path), opts.keep ?? 10, backupPath).catch((err: unknown) => {
+    throw localError(err, 'pruning the backups in', backupDir, `nothing was changed (the new backup ${backupPath} is kept)`);
+  });
 
   const data = Buffer.from(newText, 'utf8');
   const temp = join(dir, `.${basename(target)}.dosync-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
@@ -123,7 +164,7 @@ export async function replaceFileSafely(path: string, newText: string, opts: Rep
     return { backupPath, mode: 'rename' };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EBUSY' && code !== 'EXDEV') throw err;
+    if (code !== 'EBUSY' && code !== 'EXDEV') throw localError(err, 'writing', path, `nothing was changed (a backup is in ${backupPath})`);
     renameError = err as NodeJS.ErrnoException;
   } finally {
     await fsp.rm(temp, { force: true });

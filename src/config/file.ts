@@ -61,6 +61,13 @@ export const configFileSchema = z.object({
   health: z.object({ timeout: duration.optional(), stable: duration.optional() }).strict().optional(),
   /** cosign signature verification before any update (src/verify/settings.ts checks the block). */
   verify: z.unknown().optional(),
+  /** Bounds on what one registry may cost: time per request, per tag listing and per cycle, bytes per listing. */
+  limits: z.object({
+    request_timeout: duration.optional(),
+    tag_list_timeout: duration.optional(),
+    tag_list_max_mib: z.number().positive().max(4096).optional(),
+    cycle_timeout: duration.optional(),
+  }).strict().optional(),
 }).strict();
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

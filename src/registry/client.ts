@@ -4,6 +4,7 @@
  * registry families differ only in how credentials are obtained (providers/).
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import LinkHeader from 'http-link-header';
 import type { Dispatcher } from '../net/undici-core.js';
@@ -34,6 +35,20 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** Tag-list page cap, default 200. */
   maxPages?: number;
+  /**
+   * Longest one request attempt may take in total (headers and whole body), default 60000: a registry
+   * that drips its answer never trips `timeoutMs`, which bounds only the silence between bytes.
+   */
+  requestDeadlineMs?: number;
+  /** Longest the whole listing of one repository (every page, retries, token requests) may take, default 120000. */
+  tagListDeadlineMs?: number;
+  /** Bytes of tag-list JSON one repository's listing may read over all its pages, default 16 MiB (~1.3 million tags). */
+  tagListMaxBytes?: number;
+  /**
+   * Bytes the listings in progress at once may hold together, default twice `tagListMaxBytes`: many
+   * misbehaving registries listed side by side cannot add up to gigabytes.
+   */
+  tagListsMaxBytes?: number;
   /** `n` of the tag listing, default 1000 (ECR refuses more). */
   pageSize?: number;
   /** Requests at once per registry host, default 6. */
@@ -84,21 +99,33 @@ export class RegistryClient {
   private readonly maxPages: number;
   private readonly pageSize: number;
   private readonly listings = new Map<string, Promise<string[]>>();
+  private readonly tagListDeadlineMs: number;
+  private readonly tagListMaxBytes: number;
+  /** Tag-list bytes held by the listings in progress (see `tagListsMaxBytes`). */
+  private readonly listingBytes: ByteBudget;
+  private readonly logger?: Logger;
+  /** Set on a view made by `bounded()`: every request of the view ends when it aborts. */
+  private outerSignal?: AbortSignal;
 
   constructor(opts: RegistryClientOptions = {}) {
     const now = opts.now ?? Date.now;
-    const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const sleep = opts.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }).catch(() => undefined));
     const maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
     this.insecure = opts.insecureRegistries ?? [];
     this.https = opts.httpsRegistries ?? [];
     this.maxPages = opts.maxPages ?? 200;
     this.pageSize = opts.pageSize ?? 1000;
+    this.logger = opts.logger;
+    this.tagListDeadlineMs = opts.tagListDeadlineMs ?? 120_000;
+    this.tagListMaxBytes = opts.tagListMaxBytes ?? DEFAULT_TAG_LIST_MAX_BYTES;
+    this.listingBytes = new ByteBudget(opts.tagListsMaxBytes ?? 2 * this.tagListMaxBytes);
     const gate = opts.hubRateLimit === false
       ? undefined
       : new HubRateLimitGate({ guard: new HubRateLimitGuard({ reserve: opts.hubRateLimit?.reserve, now }), now, sleep, maxWaitMs: maxRetryAfterMs, logger: opts.logger });
     this.transport = new Transport({
       dispatcher: opts.dispatcher,
       timeoutMs: opts.timeoutMs ?? 15_000,
+      requestDeadlineMs: opts.requestDeadlineMs ?? 60_000,
       retries: opts.retries ?? 3,
       concurrencyPerRegistry: opts.concurrencyPerRegistry ?? 6,
       backoffBaseMs: opts.backoffBaseMs ?? 500,
@@ -121,6 +148,24 @@ export class RegistryClient {
       now,
       logger: opts.logger,
     });
+  }
+
+  /**
+   * Ends every registry request in flight, and refuses new ones, with a RegistryError (code `stopped`):
+   * what SIGTERM calls, so a stop never waits for a registry stuck in I/O.
+   */
+  abort(): void {
+    this.transport.abort();
+  }
+
+  /**
+   * This client (same connections, tokens, stats and shared listings) with every request also ended
+   * when `signal` aborts: a cycle's deadline. The signal's reason (a RegistryError) is the error.
+   */
+  bounded(signal: AbortSignal): RegistryClient {
+    const view = Object.create(this) as RegistryClient;
+    view.outerSignal = this.outerSignal ? AbortSignal.any([this.outerSignal, signal]) : signal;
+    return view;
   }
 
   /** Requests sent so far (every retry, redirect hop, ping and token request counts). */
@@ -549,7 +594,7 @@ export class RegistryClient {
     req: { method: HttpMethod; headers: Record<string, string>; body?: Readable; scope: string; where: string; timeoutMs?: number },
   ): Promise<Answer & { stream?: Readable }> {
     const sameOrigin = url.origin === this.origin(registry);
-    const base = { method: req.method, url, registry, kind: 'other' as const, body: req.body, timeoutMs: req.timeoutMs };
+    const base = { method: req.method, url, registry, kind: 'other' as const, body: req.body, timeoutMs: req.timeoutMs, signal: this.outerSignal };
     try {
       let authorization: Authorization = sameOrigin ? await this.auth.authorize(registry, req.scope) : { withCredentials: false };
       let answer = await this.transport.sendStream({ ...base, headers: withAuthorization(req.headers, authorization) });
@@ -569,47 +614,77 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * Every page of a repository's tag list, inside the listing's deadline and byte budget: the deadline
+   * aborts whatever request is in flight (its own deadline is stacked under it), the budget caps each
+   * page's body at what is left of it. Tags are kept once each (a Set keeps their order); a page's
+   * parsed array is dropped as soon as it is merged. Tags that are not valid tags are left out.
+   */
   private async fetchTags(repo: RepositoryRef): Promise<string[]> {
     const where = `${repo.registry}/${repo.repository}`;
     const base = new URL(this.baseUrl(repo.registry));
     let url: URL | undefined = new URL(`/v2/${repo.repository}/tags/list?n=${this.pageSize}`, base);
     const visited = new Set<string>();
-    const tags: string[] = [];
     const seen = new Set<string>();
-    for (let page = 1; url; page++) {
-      if (page > this.maxPages) {
-        throw new RegistryError(`${where}: the tag list has more than ${this.maxPages} pages of ${this.pageSize}; raise the page cap if this repository really is that large`);
-      }
-      visited.add(url.href);
-      const answer = await this.send(repo.registry, url, { method: 'GET', headers: { accept: 'application/json' }, scope: pullScope(repo.repository), kind: 'tags', context: where });
-      if (answer.res.status !== 200) throw responseError(where, repo.registry, answer, 'tags');
-      for (const tag of parseTagPage(answer.res.body, where)) {
-        if (!seen.has(tag)) {
-          seen.add(tag);
-          tags.push(tag);
+    let dropped = 0;
+    const listing = new AbortController();
+    const timer = setTimeout(() => listing.abort(new RegistryError(
+      `${where}: the tag list was not read within ${Math.round(this.tagListDeadlineMs / 1000)} s (the registry answers too slowly); it is tried again next cycle`, { code: 'timeout' })), this.tagListDeadlineMs);
+    let held = 0;
+    try {
+      for (let page = 1; url; page++) {
+        if (page > this.maxPages) {
+          throw new RegistryError(`${where}: the tag list has more than ${this.maxPages} pages of ${this.pageSize}; raise the page cap if this repository really is that large`, { code: 'too-large' });
         }
+        visited.add(url.href);
+        const own = this.tagListMaxBytes - held;
+        const shared = this.listingBytes.free();
+        let answer: Answer;
+        try {
+          answer = await this.send(repo.registry, url, {
+            method: 'GET', headers: { accept: 'application/json' }, scope: pullScope(repo.repository), kind: 'tags', context: where,
+            signal: listing.signal, maxBodyBytes: Math.max(0, Math.min(own, shared)),
+          });
+        } catch (err) {
+          if (!(err instanceof RegistryError) || err.code !== 'too-large') throw err;
+          throw own <= shared
+            ? new RegistryError(`${where}: the tag list is larger than ${mib(this.tagListMaxBytes)} MiB (limits.tag_list_max_mib in dosync.yaml); raise it if this repository really is that large`, { code: 'too-large', cause: err })
+            : new RegistryError(`${where}: the tag lists read at the same time hold ${mib(this.listingBytes.total)} MiB, dosync's memory budget for them; this one is tried again next cycle`, { code: 'too-large', cause: err });
+        }
+        if (answer.res.status !== 200) throw responseError(where, repo.registry, answer, 'tags');
+        this.listingBytes.take(answer.res.body.length);
+        held += answer.res.body.length;
+        for (const tag of parseTagPage(answer.res.body, where)) {
+          if (isValidTag(tag)) seen.add(tag);
+          else dropped++;
+        }
+        url = nextPage(answer.res, url, base, where);
+        if (url && visited.has(url.href)) throw new RegistryError(`${where}: the tag list's next-page link loops back to a page already read`, { code: 'invalid' });
       }
-      url = nextPage(answer.res, url, base, where);
-      if (url && visited.has(url.href)) throw new RegistryError(`${where}: the tag list's next-page link loops back to a page already read`);
+    } finally {
+      clearTimeout(timer);
+      this.listingBytes.give(held);
     }
-    return tags;
+    if (dropped > 0) this.logger?.debug({ repository: where, dropped }, 'left out tags that are not valid tags (the distribution spec allows [A-Za-z0-9_][A-Za-z0-9._-]{0,127})');
+    return [...seen];
   }
 
   /** One request with the registry's authorization, answering a 401 once with a fresh token. */
   private async send(
     registry: string,
     pathOrUrl: string | URL,
-    req: { method: HttpMethod; headers: Record<string, string>; body?: string | Buffer; timeoutMs?: number; scope?: string; kind: RequestKind; context: string },
+    req: { method: HttpMethod; headers: Record<string, string>; body?: string | Buffer; timeoutMs?: number; scope?: string; kind: RequestKind; context: string; signal?: AbortSignal; maxBodyBytes?: number },
   ): Promise<Answer> {
     const url = typeof pathOrUrl === 'string' ? new URL(pathOrUrl, this.baseUrl(registry)) : pathOrUrl;
-    const base = { method: req.method, url, registry, kind: req.kind, body: req.body, timeoutMs: req.timeoutMs };
+    const signal = req.signal && this.outerSignal ? AbortSignal.any([req.signal, this.outerSignal]) : req.signal ?? this.outerSignal;
+    const base = { method: req.method, url, registry, kind: req.kind, body: req.body, timeoutMs: req.timeoutMs, signal, maxBodyBytes: req.maxBodyBytes };
     try {
       const sameOrigin = url.origin === this.origin(registry);
       // An upload Location may point elsewhere (a storage front): credentials stay with the registry.
-      let authorization: Authorization = sameOrigin ? await this.auth.authorize(registry, req.scope) : { withCredentials: false };
+      let authorization: Authorization = sameOrigin ? await untilAborted(this.auth.authorize(registry, req.scope), signal) : { withCredentials: false };
       let res = await this.transport.send({ ...base, headers: withAuthorization(req.headers, authorization) });
       if (res.status === 401 && sameOrigin) {
-        const retry = await this.auth.reauthorize(registry, req.scope, res, authorization);
+        const retry = await untilAborted(this.auth.reauthorize(registry, req.scope, res, authorization), signal);
         if (retry) {
           authorization = retry;
           res = await this.transport.send({ ...base, headers: withAuthorization(req.headers, authorization) });
@@ -751,7 +826,64 @@ function parseTagPage(body: Buffer, where: string): string[] {
   // An empty repository lists `"tags": null` on CNCF distribution.
   if (isObject && (tags === null || tags === undefined)) return [];
   if (Array.isArray(tags) && tags.every((t) => typeof t === 'string')) return tags as string[];
-  throw new RegistryError(`${where}: the registry's tag list has no "tags" array of strings`, { status: 200 });
+  throw new RegistryError(`${where}: the registry's tag list has no "tags" array of strings`, { status: 200, code: 'invalid' });
+}
+
+/** The distribution spec's tag grammar: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`. Anything else cannot be pulled. */
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
+function isValidTag(tag: string): boolean {
+  return TAG.test(tag);
+}
+
+/** Default of dosync.yaml `limits.cycle_timeout`: how long the registry part of one cycle may take. */
+export const DEFAULT_CYCLE_DEADLINE_MS = 5 * 60_000;
+
+/**
+ * `client` bounded by a cycle's deadline: once `ms` have passed, its requests (and those still waiting)
+ * end with one line per service, and the cycle goes on to apply what it could plan.
+ */
+export function cycleBounded(client: RegistryClient, ms = DEFAULT_CYCLE_DEADLINE_MS): RegistryClient {
+  const deadline = new AbortController();
+  setTimeout(() => deadline.abort(new RegistryError(`the cycle's registry deadline of ${Math.round(ms / 1000)} s passed (limits.cycle_timeout in dosync.yaml); tried again next cycle`, { code: 'timeout' })), ms).unref();
+  return client.bounded(deadline.signal);
+}
+
+/**
+ * `pending`, or the signal's reason once it aborts (token requests go through the transport with their
+ * own deadline, but not with the listing's or the cycle's signal).
+ */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return pending;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => { onAbort = () => reject(abortReason(signal)); });
+  signal.addEventListener('abort', onAbort, { once: true });
+  return Promise.race([pending, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error && !(r.name === 'AbortError' || r.name === 'TimeoutError') ? r : new RegistryError('the registry request was stopped', { code: 'stopped' });
+}
+
+const DEFAULT_TAG_LIST_MAX_BYTES = 16 * 1024 * 1024;
+
+const mib = (bytes: number) => +(bytes / 1024 / 1024).toFixed(1);
+
+/** Bytes shared by the listings in progress: taken as pages arrive, given back when a listing ends. */
+class ByteBudget {
+  private used = 0;
+  constructor(readonly total: number) {}
+  free(): number {
+    return Math.max(0, this.total - this.used);
+  }
+  take(n: number): void {
+    this.used += n;
+  }
+  give(n: number): void {
+    this.used = Math.max(0, this.used - n);
+  }
 }
 
 /** The `rel="next"` Link resolved against the page's URL; refused when it leaves the registry. */

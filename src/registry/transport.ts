@@ -36,6 +36,13 @@ export interface SendRequest {
   kind: RequestKind;
   /** Overrides the transport's timeout for this request (a registry may take long to finish a big upload). */
   timeoutMs?: number;
+  /**
+   * Ends the request (and its retries and backoff waits) when it aborts: the deadline of the whole
+   * operation the request is part of (a tag listing), stacked on the request's own deadline.
+   */
+  signal?: AbortSignal;
+  /** Overrides the transport's body cap (a tag listing passes what is left of its byte budget). */
+  maxBodyBytes?: number;
 }
 
 /** A request whose body is a stream (a blob on its way from one registry to another). */
@@ -85,7 +92,13 @@ export interface RequestGate {
 
 export interface TransportOptions {
   dispatcher?: Dispatcher;
+  /** Longest silence: connect, headers, and the gap between two body chunks. */
   timeoutMs: number;
+  /**
+   * Longest one attempt may take in total, headers and whole body (a registry that drips its answer a
+   * byte at a time never trips `timeoutMs`). Streamed bodies (blobs) are bounded by their reader.
+   */
+  requestDeadlineMs: number;
   retries: number;
   concurrencyPerRegistry: number;
   /** First backoff step; doubles per retry, with full jitter. */
@@ -97,7 +110,8 @@ export interface TransportOptions {
   maxRedirects: number;
   /** Responses larger than this are refused (a tag list of 100k tags is ~3 MB). */
   maxBodyBytes: number;
-  sleep: (ms: number) => Promise<void>;
+  /** Waits `ms`; may end early when `signal` aborts (the transport stops waiting then anyway). */
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   now: () => number;
   random: () => number;
   logger?: Logger;
@@ -125,6 +139,8 @@ export class Transport {
   private readonly hostDispatchers = new Map<string, Dispatcher>();
   private readonly limits = new Map<string, LimitFunction>();
   private readonly unreachable = new Map<string, { message: string; until: number }>();
+  /** Aborted by `abort()` (SIGTERM): every request in flight or waiting ends at once. */
+  private readonly shutdown = new AbortController();
 
   constructor(private readonly opts: TransportOptions) {
     this.dispatcher = opts.dispatcher ?? new Agent({ connect: { timeout: opts.timeoutMs } });
@@ -140,15 +156,18 @@ export class Transport {
    */
   async send(req: SendRequest): Promise<HttpResponse> {
     for (let attempt = 0; ; attempt++) {
+      this.throwIfAborted(req);
       let res: HttpResponse;
       try {
         res = await this.sendFollowingRedirects(req);
       } catch (err) {
+        const stop = this.abortError(req, err);
+        if (stop) throw stop;
         const code = errorCode(err);
         if (code !== undefined && TRANSIENT.has(code) && attempt < this.opts.retries) {
           const delay = this.backoff(attempt);
           this.opts.logger?.warn({ registry: req.registry, host: req.url.host, error: code, attempt: attempt + 1, delayMs: delay }, 'registry request failed, retrying');
-          await this.opts.sleep(delay);
+          await this.wait(delay, req);
           continue;
         }
         throw this.connectionError(req.url, err);
@@ -158,8 +177,50 @@ export class Transport {
       if (retryAfter !== undefined && retryAfter > this.opts.maxRetryAfterMs) return res;
       const delay = retryAfter ?? this.backoff(attempt);
       this.opts.logger?.warn({ registry: req.registry, host: res.url.host, status: res.status, attempt: attempt + 1, delayMs: delay }, 'registry answered with a retryable status, retrying');
-      await this.opts.sleep(delay);
+      await this.wait(delay, req);
     }
+  }
+
+  /**
+   * Ends every request in flight and every one sent from now on with a RegistryError (code `stopped`):
+   * SIGTERM must not wait for a registry that answers slowly or not at all.
+   */
+  abort(): void {
+    this.shutdown.abort();
+  }
+
+  /** A backoff wait that ends early (throwing) when the request's signal or the transport aborts. */
+  private async wait(ms: number, req: { signal?: AbortSignal; url: URL }): Promise<void> {
+    const signal = req.signal ? AbortSignal.any([this.shutdown.signal, req.signal]) : this.shutdown.signal;
+    if (!signal.aborted) {
+      let onAbort!: () => void;
+      const aborted = new Promise<void>((resolve) => { onAbort = resolve; });
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        await Promise.race([this.opts.sleep(ms, signal), aborted]);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    }
+    this.throwIfAborted(req);
+  }
+
+  private throwIfAborted(req: { signal?: AbortSignal; url: URL }): void {
+    const err = this.abortError(req, undefined);
+    if (err) throw err;
+  }
+
+  /**
+   * The error to end a request with when the transport was stopped or the request's own signal (a
+   * listing's deadline or budget) fired; undefined when neither did.
+   */
+  private abortError(req: { signal?: AbortSignal; url: URL }, cause: unknown): RegistryError | undefined {
+    if (this.shutdown.signal.aborted) return new RegistryError(`request to ${req.url.host} stopped: dosync is shutting down`, { code: 'stopped', cause });
+    if (req.signal?.aborted) {
+      const reason: unknown = req.signal.reason;
+      return reason instanceof RegistryError ? reason : new RegistryError(`request to ${req.url.host} aborted`, { code: 'stopped', cause: reason ?? cause });
+    }
+    return undefined;
   }
 
   /**
@@ -176,7 +237,7 @@ export class Transport {
         return await this.sendOnceStreaming(req, req.method, req.url, { ...req.headers }, req.body);
       } catch (err) {
         // The body's own failure (a digest mismatch) is the error to report, not the aborted request.
-        throw this.connectionError(req.url, req.body.errored ?? err);
+        throw this.abortError(req, err) ?? this.connectionError(req.url, req.body.errored ?? err);
       }
     }
     for (let attempt = 0; ; attempt++) {
@@ -184,9 +245,11 @@ export class Transport {
       try {
         answer = await this.streamFollowingRedirects(req);
       } catch (err) {
+        const stop = this.abortError(req, err);
+        if (stop) throw stop;
         const code = errorCode(err);
         if (code !== undefined && TRANSIENT.has(code) && attempt < this.opts.retries) {
-          await this.opts.sleep(this.backoff(attempt));
+          await this.wait(this.backoff(attempt), req);
           continue;
         }
         throw this.connectionError(req.url, err);
@@ -197,7 +260,8 @@ export class Transport {
       if (retryAfter !== undefined && retryAfter > this.opts.maxRetryAfterMs) return answer;
       const delay = retryAfter ?? this.backoff(attempt);
       this.opts.logger?.warn({ registry: req.registry, host: res.url.host, status: res.status, attempt: attempt + 1, delayMs: delay }, 'registry answered with a retryable status, retrying');
-      await this.opts.sleep(delay);
+      answer.stream?.destroy();
+      await this.wait(delay, req);
     }
   }
 
@@ -222,13 +286,19 @@ export class Transport {
     return { url: next, headers: next.origin !== url.origin ? withoutAuthorization(headers) : headers };
   }
 
-  /** One request, inside the host's concurrency slot: fail fast on a host known down, count it, tell the observer. */
-  private async dispatch(req: { registry: string; kind: RequestKind }, method: HttpMethod, url: URL, headers: Record<string, string>, body: Dispatcher.DispatchOptions['body'], timeout: number) {
-    // Checked again: the host may have been found down while this request waited for a slot.
+  /**
+   * One request, inside the host's concurrency slot: fail fast on a host known down, count it, tell the
+   * observer. `deadline` aborts it when the attempt's total time is up, the transport stops or the
+   * request's own signal fires; the caller ends the deadline once it has what it waits for.
+   */
+  private async dispatch(req: { registry: string; kind: RequestKind; signal?: AbortSignal }, method: HttpMethod, url: URL, headers: Record<string, string>, body: Dispatcher.DispatchOptions['body'], timeout: number, deadline: AttemptDeadline) {
+    // Checked again: the host may have been found down, or the request stopped, while it waited for a slot.
     this.failFastIfUnreachable(url.host);
+    this.throwIfAborted({ ...req, url });
     this.count(req, method);
     const started = this.opts.now();
     const dispatcher = (url.protocol === 'https:' && this.hostDispatchers.get(url.host)) || this.dispatcher;
+    deadline.start();
     const res = await this.observed(req, started, dispatcher.request({
       origin: url.origin,
       path: url.pathname + url.search,
@@ -237,20 +307,49 @@ export class Transport {
       body,
       headersTimeout: timeout,
       bodyTimeout: timeout,
+      signal: deadline.signal,
     }));
     this.opts.gate?.after({ registry: req.registry, kind: req.kind, method, url }, res.statusCode, res.headers);
     return { res, started };
   }
 
+  /** The deadline of one attempt, stacked on the transport's stop and the request's own signal. */
+  private attemptDeadline(req: { signal?: AbortSignal }, url: URL): AttemptDeadline {
+    return new AttemptDeadline(this.opts.requestDeadlineMs, url.host, [this.shutdown.signal, ...(req.signal ? [req.signal] : [])]);
+  }
+
+  /** The gate's wait (Docker Hub's pull window) ends early when the request is stopped. */
+  private async passGate(req: { registry: string; kind: RequestKind; signal?: AbortSignal }, method: HttpMethod, url: URL): Promise<void> {
+    if (!this.opts.gate) return;
+    const signal = req.signal ? AbortSignal.any([this.shutdown.signal, req.signal]) : this.shutdown.signal;
+    let onAbort!: () => void;
+    const aborted = new Promise<void>((resolve) => { onAbort = resolve; });
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await Promise.race([this.opts.gate.before({ registry: req.registry, kind: req.kind, method, url }), aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    this.throwIfAborted({ ...req, url });
+  }
+
   private async sendOnceStreaming(req: StreamRequest, method: HttpMethod, url: URL, headers: Record<string, string>, body: Readable | undefined): Promise<StreamAnswer> {
     const hostKey = url.host;
     this.failFastIfUnreachable(hostKey);
-    await this.opts.gate?.before({ registry: req.registry, kind: req.kind, method, url });
+    await this.passGate(req, method, url);
     const timeout = req.timeoutMs ?? this.opts.timeoutMs;
+    const deadline = this.attemptDeadline(req, url);
     const sent = await this.limiter(hostKey)(async () => {
-      const { res, started } = await this.dispatch(req, method, url, headers, body && counting(body, (n) => (this.stats.bytesSent += n)), timeout);
-      this.opts.logger?.debug({ registry: req.registry, kind: req.kind, method, host: url.host, path: url.pathname, status: res.statusCode, ms: this.opts.now() - started }, 'registry request');
-      return res;
+      try {
+        const { res, started } = await this.dispatch(req, method, url, headers, body && counting(body, (n) => (this.stats.bytesSent += n)), timeout, deadline);
+        this.opts.logger?.debug({ registry: req.registry, kind: req.kind, method, host: url.host, path: url.pathname, status: res.statusCode, ms: this.opts.now() - started }, 'registry request');
+        return res;
+      } catch (err) {
+        throw deadline.error(err);
+      } finally {
+        // A streamed body (a blob) takes as long as it takes: its reader bounds it (idle timeout, stop signal).
+        deadline.end();
+      }
     });
     const base = { status: sent.statusCode, statusText: sent.statusText ?? '', headers: sent.headers, url };
     if (method !== 'HEAD' && sent.statusCode >= 200 && sent.statusCode <= 299) {
@@ -284,21 +383,30 @@ export class Transport {
   private async sendOnce(req: SendRequest, method: HttpMethod, url: URL, headers: Record<string, string>, body: string | Buffer | undefined): Promise<HttpResponse> {
     const hostKey = url.host;
     this.failFastIfUnreachable(hostKey);
-    await this.opts.gate?.before({ registry: req.registry, kind: req.kind, method, url });
+    await this.passGate(req, method, url);
     const timeout = req.timeoutMs ?? this.opts.timeoutMs;
+    const max = Math.min(req.maxBodyBytes ?? this.opts.maxBodyBytes, this.opts.maxBodyBytes);
     return this.limiter(hostKey)(async () => {
-      const { res, started } = await this.dispatch(req, method, url, headers, body, timeout);
-      if (body !== undefined) this.stats.bytesSent += Buffer.byteLength(body);
-      let buf: Buffer;
-      if (method === 'HEAD' || isRedirect(res.statusCode)) {
-        await res.body.dump();
-        buf = Buffer.alloc(0);
-      } else {
-        buf = await readLimited(res.body, this.opts.maxBodyBytes, url.host);
-        this.stats.bytesReceived += buf.length;
+      // The whole attempt, body included, is inside the deadline: the slot is never held longer than that.
+      const deadline = this.attemptDeadline(req, url);
+      try {
+        const { res, started } = await this.dispatch(req, method, url, headers, body, timeout, deadline);
+        if (body !== undefined) this.stats.bytesSent += Buffer.byteLength(body);
+        let buf: Buffer;
+        if (method === 'HEAD' || isRedirect(res.statusCode)) {
+          await res.body.dump();
+          buf = Buffer.alloc(0);
+        } else {
+          buf = await readLimited(res.body, max, url.host, contentLengthOf(res.headers));
+          this.stats.bytesReceived += buf.length;
+        }
+        this.opts.logger?.debug({ registry: req.registry, kind: req.kind, method, host: url.host, path: url.pathname, status: res.statusCode, ms: this.opts.now() - started }, 'registry request');
+        return { status: res.statusCode, statusText: res.statusText ?? '', headers: res.headers, body: buf, url };
+      } catch (err) {
+        throw deadline.error(err);
+      } finally {
+        deadline.end();
       }
-      this.opts.logger?.debug({ registry: req.registry, kind: req.kind, method, host: url.host, path: url.pathname, status: res.statusCode, ms: this.opts.now() - started }, 'registry request');
-      return { status: res.statusCode, statusText: res.statusText ?? '', headers: res.headers, body: buf, url };
     });
   }
 
@@ -366,11 +474,16 @@ export class Transport {
   private failFastIfUnreachable(host: string): void {
     const mark = this.unreachable.get(host);
     if (!mark) return;
-    if (mark.until > this.opts.now()) throw new RegistryError(mark.message);
+    if (mark.until > this.opts.now()) throw new RegistryError(mark.message, { code: 'unreachable' });
     this.unreachable.delete(host);
   }
 
   private connectionError(url: URL, err: unknown): Error {
+    if (err instanceof DeadlineError) {
+      // A host that cannot finish one answer in time will not finish the next one either: fail fast for a while.
+      this.unreachable.set(url.host, { message: err.message, until: this.opts.now() + this.opts.unreachableTtlMs });
+      return new RegistryError(err.message, { code: 'timeout', cause: err });
+    }
     if (err instanceof RegistryError) return err;
     const code = errorCode(err);
     if (code === undefined) return err instanceof Error ? err : new Error(String(err));
@@ -384,7 +497,7 @@ export class Transport {
     if (UNREACHABLE.has(code) || TRANSIENT.has(code) || tls) {
       this.unreachable.set(url.host, { message, until: this.opts.now() + this.opts.unreachableTtlMs });
     }
-    return new RegistryError(message, { cause: err });
+    return new RegistryError(message, { cause: err, code: TIMEOUTS.has(code) ? 'timeout' : 'unreachable' });
   }
 
   private backoff(attempt: number): number {
@@ -480,13 +593,70 @@ function counting(stream: Readable, add: (n: number) => void): Readable {
   return pipeline(stream, counter, () => undefined);
 }
 
-async function readLimited(body: AsyncIterable<Buffer | Uint8Array>, max: number, host: string): Promise<Buffer> {
+/**
+ * The whole body, refused past `max` bytes. When the length is announced (and within the cap) the bytes
+ * go straight into one buffer of that size: no list of chunks plus a concatenated copy.
+ */
+async function readLimited(body: AsyncIterable<Buffer | Uint8Array>, max: number, host: string, announced?: number): Promise<Buffer> {
+  const tooLarge = () => new RegistryError(`${host} sent a response larger than ${max} bytes`, { code: 'too-large' });
+  if (announced !== undefined && announced > max) throw tooLarge();
+  if (announced !== undefined) {
+    const out = Buffer.allocUnsafe(announced);
+    let size = 0;
+    for await (const chunk of body) {
+      if (size + chunk.length > announced) throw new RegistryError(`${host} sent more bytes than its Content-Length (${announced})`);
+      out.set(chunk, size);
+      size += chunk.length;
+    }
+    return size === announced ? out : out.subarray(0, size);
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
-    if (size > max) throw new RegistryError(`${host} sent a response larger than ${max} bytes`);
+    if (size > max) throw tooLarge();
     chunks.push(Buffer.from(chunk));
   }
-  return Buffer.concat(chunks);
+  return Buffer.concat(chunks, size);
+}
+
+function contentLengthOf(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const v = headers['content-length'];
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined;
+  return n !== undefined && Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** An attempt that used up its total time (`requestDeadlineMs`). */
+class DeadlineError extends Error {}
+
+/**
+ * The total deadline of one attempt: its signal aborts when the time is up (started once a slot is
+ * held, so waiting for a slot does not count), or when any of `outer` aborts (stop, the listing's own
+ * deadline or budget).
+ */
+class AttemptDeadline {
+  private readonly own = new AbortController();
+  private timer?: NodeJS.Timeout;
+  private expired = false;
+  readonly signal: AbortSignal;
+
+  constructor(private readonly ms: number, private readonly host: string, outer: AbortSignal[]) {
+    this.signal = AbortSignal.any([this.own.signal, ...outer]);
+  }
+
+  start(): void {
+    this.timer ??= setTimeout(() => {
+      this.expired = true;
+      this.own.abort(new DeadlineError(`${this.host} did not finish its answer within ${this.ms} ms`));
+    }, this.ms);
+  }
+
+  end(): void {
+    clearTimeout(this.timer);
+  }
+
+  /** The error to throw for `err`: the deadline's own when it expired, else `err`. */
+  error(err: unknown): unknown {
+    return this.expired ? (this.own.signal.reason as DeadlineError) : err;
+  }
 }

@@ -37,6 +37,16 @@ export type ApplyOutcome =
   | { status: 'rolled-back'; from: string; to: string; reason: string; failedTag: string; failedDigest?: string }
   | { status: 'failed'; from: string; to: string; reason: string };
 
+/**
+ * Whether an outcome marks its target tag (or digest) as failed, so that it is not tried again: only an image
+ * that was deployed and failed its health gate (or did not start). A local error (disk full, read-only,
+ * permissions, a file that is not UTF-8: LocalError) stops a unit before anything is deployed and ends as
+ * `failed`, which is retried next cycle.
+ */
+export function marksTagFailed(outcome: ApplyOutcome): outcome is Extract<ApplyOutcome, { status: 'rolled-back' }> {
+  return outcome.status === 'rolled-back';
+}
+
 /** One member of the unit: what it ran before and what was done to it, so it can be undone. */
 interface Step {
   plan: UpdatePlan;

@@ -7,7 +7,7 @@ import { ConfigError, UserError, errorMessage } from '../util/errors.js';
 import { parseImageReference } from '../reference/index.js';
 import { readStack, type Stack, type StackService } from '../compose/stack.js';
 import { isPaused, parseWindows, updateHold, validateTimeZone, type PauseStatus } from './schedule.js';
-import type { RegistryClient } from '../registry/client.js';
+import { cycleBounded, type RegistryClient } from '../registry/client.js';
 import type { ConfigFile } from '../config/file.js';
 import type { Credential } from '../registry/types.js';
 import { serviceKey, type StateStore } from './state.js';
@@ -18,7 +18,7 @@ import { resolveProject } from '../engine/project.js';
 import { pingEngine } from '../engine/docker.js';
 import { detectCompose } from '../engine/compose-cli.js';
 import { planService, engineView, type ServicePlan, type PlanContext } from './plan.js';
-import { applyGroup, type ApplyContext, type ApplyOutcome } from './apply.js';
+import { applyGroup, marksTagFailed, type ApplyContext, type ApplyOutcome } from './apply.js';
 import { orderByDependencies } from './groups.js';
 import { planUnits, type ForcedTag, type Presence, type UnitPlan, type UpdatePlan } from './unit-plan.js';
 import { stackUnits } from '../compose/units.js';
@@ -183,6 +183,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   if (!settings.dryRun) void detectCompose().catch(() => undefined);
   const prepared = await prepare(settings, deps);
   const { texts, envFiles, project, planContext: ctx } = prepared;
+  ctx.registry = cycleBounded(deps.registry, settings.config.limits?.cycle_timeout);
   let stack = prepared.stack;
   const applyCtx: ApplyContext = {
     docker: deps.docker, project, logger: deps.logger, credentials: deps.credentials, knownTexts: texts,
@@ -267,7 +268,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
         slog.info({ from: outcome.from, to: outcome.to, backup: outcome.backup, pruned: outcome.pruned.length, rollout: outcome.rollout }, outcome.recreated ? 'updated' : `updated the file (${outcome.note ?? 'not recreated'})`);
       } else if (outcome.status === 'rolled-back') {
         failures++;
-        deps.state?.recordFailed(applyCtx.stateKey(plan.service.name), { tag: outcome.failedTag, digest: outcome.failedDigest, reason: outcome.reason });
+        if (marksTagFailed(outcome)) deps.state?.recordFailed(applyCtx.stateKey(plan.service.name), { tag: outcome.failedTag, digest: outcome.failedDigest, reason: outcome.reason });
         slog.error({ from: outcome.from, to: outcome.to }, `rolled back: ${outcome.reason}`);
       } else {
         failures++;

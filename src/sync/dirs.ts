@@ -3,8 +3,9 @@
  * here, the same way, so `dosync pause`, `check`, `rollback` and `backups` see what a daemon started with the
  * same flags, environment (a systemd unit often sets only DOSYNC_BACKUP_DIR) and dosync.yaml uses.
  */
+import { promises as fsp } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError } from '../util/errors.js';
+import { ConfigError, localError } from '../util/errors.js';
 
 export interface DirSources {
   /** `--state-dir` / `--backup-dir` as given on the command line (commands without one leave it out). */
@@ -45,4 +46,27 @@ export function resolveStateDir(s: DirSources): string {
   if (dir) return resolve(dir);
   if (s.files.length === 0) throw new ConfigError('no state dir: pass --state-dir (or -f docker-compose.yml, whose backups/ dir is the default)');
   return join(dirname(resolve(s.files[0])), 'backups');
+}
+
+/**
+ * Refuses a state dir any local user may write to (world-writable without the sticky bit): they could
+ * plant state.json, the `paused` flag or a backup there. A missing dir is fine (it is created 0700).
+ */
+export async function assertPrivateDir(dir: string): Promise<void> {
+  const stat = await fsp.stat(dir).catch(() => undefined);
+  if (!stat?.isDirectory()) return;
+  if ((stat.mode & 0o002) !== 0 && (stat.mode & 0o1000) === 0) {
+    const mode = (stat.mode & 0o7777).toString(8).padStart(4, '0');
+    throw new ConfigError(`the state dir ${dir} is writable by every user (mode ${mode}), so anyone on this machine could plant its state, pause flag or backups; run chmod 700 ${dir} (or use another --state-dir)`);
+  }
+}
+
+/** Creates the state dir (0700: it names private images and holds the lock), after checking an existing one. */
+export async function ensureStateDir(dir: string): Promise<void> {
+  await assertPrivateDir(dir);
+  try {
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw localError(err, 'creating the state dir', dir, 'check --state-dir');
+  }
 }

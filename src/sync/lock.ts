@@ -11,7 +11,8 @@ import { promises as fsp, readFileSync, unlinkSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { UserError, errorMessage } from '../util/errors.js';
+import { UserError, errorMessage, localError } from '../util/errors.js';
+import { ensureStateDir } from './dirs.js';
 
 export interface LockHolder {
   pid: number;
@@ -110,7 +111,7 @@ export async function acquireLock(stateDir: string, project: string, opts: Acqui
   const path = lockPath(stateDir, project);
   const mine = held.get(path);
   if (mine) throw refusal(project, mine.holder, path);
-  await fsp.mkdir(stateDir, { recursive: true });
+  await ensureStateDir(stateDir);
   const holder: LockHolder = {
     pid: process.pid,
     hostname: osHostname(),
@@ -120,7 +121,9 @@ export async function acquireLock(stateDir: string, project: string, opts: Acqui
     nonce: randomBytes(8).toString('hex'),
   };
   const temp = `${path}.${process.pid}-${holder.nonce}.tmp`;
-  await fsp.writeFile(temp, `${JSON.stringify(holder)}\n`, { flag: 'wx', mode: 0o644 });
+  await fsp.writeFile(temp, `${JSON.stringify(holder)}\n`, { flag: 'wx', mode: 0o600 }).catch((err: unknown) => {
+    throw localError(err, 'writing the lock', path, 'nothing was changed');
+  });
   const warnings: string[] = [];
   try {
     // Bounded: each turn either takes the lock, refuses, or removes one stale file that another instance

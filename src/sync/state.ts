@@ -9,10 +9,11 @@
  * running containers): losing history must never stop the daemon.
  */
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { UserError, errorMessage } from '../util/errors.js';
+import { UserError, errorMessage, localError } from '../util/errors.js';
+import { assertPrivateDir } from './dirs.js';
 
 export const STATE_VERSION = 1;
 export const STATE_FILE_NAME = 'state.json';
@@ -167,6 +168,7 @@ export class StateStore {
   static async open(path: string, opts: StateStoreOptions = {}): Promise<StateStore> {
     const now = opts.now ?? (() => new Date());
     const empty = (): StateDocument => ({ version: STATE_VERSION, updatedAt: now().toISOString(), services: {} });
+    await assertPrivateDir(dirname(path));
     let text: string;
     try {
       text = await fsp.readFile(path, 'utf8');
@@ -312,7 +314,9 @@ export class StateStore {
   save(): Promise<void> {
     const run = async () => {
       this.doc.updatedAt = this.now().toISOString();
-      await writeFileAtomic(this.path, `${JSON.stringify(this.doc, null, 2)}\n`);
+      await writeFileAtomic(this.path, `${JSON.stringify(this.doc, null, 2)}\n`).catch((err: unknown) => {
+        throw localError(err, 'writing the state file', this.path, 'the state of this cycle is saved by the next one');
+      });
     };
     const next = this.saving.then(run, run);
     this.saving = next.catch(() => undefined);

@@ -33,7 +33,8 @@ export function isAtomicTempName(name: string, target: string): boolean {
 
 export async function writeFileAtomic(path: string, data: string | Buffer, opts: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
-  if (opts.mkdir !== false) await fsp.mkdir(dir, { recursive: true });
+  // 0700: these files live in the state dir, which only dosync's user may write to.
+  if (opts.mkdir !== false) await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   const temp = join(dir, `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   let renamed = false;
   try {
