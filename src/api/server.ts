@@ -26,6 +26,15 @@ import type { LoggerLike } from '../notify/types.js';
 import { bearerToken, safeEqual, validHubSignature } from './auth.js';
 import { HookPayloadError, parseRegistryHook } from './hooks.js';
 import { isLoopback, parseListen } from './listen.js';
+import { ConfigError } from '../util/errors.js';
+
+/** A socket that cannot be bound is the user's setting, said in one line (the daemon does not start without its API). */
+function listenError(err: NodeJS.ErrnoException, listen: string): Error {
+  if (err.code === 'EADDRINUSE') return new ConfigError(`--listen ${listen}: the port is already in use; stop what listens there or pick another port`);
+  if (err.code === 'EACCES') return new ConfigError(`--listen ${listen}: not allowed to listen on this port (ports below 1024 need privileges); pick another port`);
+  if (err.code === 'EADDRNOTAVAIL') return new ConfigError(`--listen ${listen}: this machine has no such address; use 127.0.0.1, :PORT or one of its addresses`);
+  return err;
+}
 
 export interface ServiceStatus {
   name: string;
@@ -225,7 +234,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, opts.listen)));
     server.listen(address.port, address.host, () => {
       server.off('error', reject);
       resolve();

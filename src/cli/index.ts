@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isUserError, errorMessage } from '../util/errors.js';
+import { asLocalError, isUserError, errorMessage } from '../util/errors.js';
 import { scrubSecrets } from '../util/scrub.js';
 import { registerSyncCommand } from './sync.js';
 import { registerUpdateCommand } from './update.js';
@@ -61,7 +61,9 @@ export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-  } catch (err) {
+  } catch (caught) {
+    // A file system error nobody turned into a sentence still ends as one line (`disk full writing /x: ...`).
+    const err = asLocalError(caught);
     if (err instanceof CommanderError) {
       // Commander already printed its message; keep its code but map usage errors to 2.
       process.exitCode = err.exitCode === 0 ? 0 : 2;

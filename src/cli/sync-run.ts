@@ -111,8 +111,36 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     return report.failures > 0 ? 1 : 0;
   }
 
+  // The API is bound before the first cycle: a --listen that cannot be bound stops dosync with one line,
+  // instead of leaving a daemon running without its API.
+  let daemon: ReturnType<typeof startDaemon> | undefined;
+  const api = listen && metrics ? await (await import('../api/index.js')).startApiServer({
+    listen, token: flags.apiToken ?? envValue(env, 'DOSYNC_API_TOKEN') ?? config.api_token, metrics, logger,
+    status: () => statusDoc(last.report, state, projectName),
+    trigger: async (what, service) => {
+      const known = last.report?.plans.map((p) => p.service.name);
+      if (service && known && !known.includes(service)) return { accepted: false, reason: `no service "${service}" in the compose file` };
+      requested = { checkOnly: what === 'check', services: service ? [service] : undefined };
+      daemon?.wake();
+      return { accepted: true };
+    },
+    onRegistryPush: async (images) => {
+      // Check at once only the services that run a pushed repository.
+      const pushed = new Set(images.map((i) => { try { return repositoryKey(parseImageReference(i)); } catch { return i; } }));
+      const services = (last.report?.plans ?? []).filter((p) => p.ref && pushed.has(repositoryKey(p.ref))).map((p) => p.service.name);
+      if (services.length === 0) return;
+      requested = { services };
+      daemon?.wake();
+    },
+    healthy: () => {
+      const maxAge = (schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000) * 2 + 300_000;
+      if (!last.at) return { ok: true };
+      return Date.now() - last.at.getTime() < maxAge ? { ok: true } : { ok: false, reason: `no cycle finished since ${last.at.toISOString()}` };
+    },
+  }) : undefined;
+  if (api) logger.info({ url: api.url }, 'HTTP endpoint listening');
   const heartbeat = await startHeartbeat({ intervalMs: schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000 });
-  const daemon = startDaemon({
+  daemon = startDaemon({
     logger, signal: controller.signal, next: (after) => nextRun(schedule, after),
     cycle: async () => {
       try {
@@ -122,31 +150,6 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
       }
     },
   });
-  const api = listen && metrics ? await (await import('../api/index.js')).startApiServer({
-    listen, token: flags.apiToken ?? envValue(env, 'DOSYNC_API_TOKEN') ?? config.api_token, metrics, logger,
-    status: () => statusDoc(last.report, state, projectName),
-    trigger: async (what, service) => {
-      const known = last.report?.plans.map((p) => p.service.name);
-      if (service && known && !known.includes(service)) return { accepted: false, reason: `no service "${service}" in the compose file` };
-      requested = { checkOnly: what === 'check', services: service ? [service] : undefined };
-      daemon.wake();
-      return { accepted: true };
-    },
-    onRegistryPush: async (images) => {
-      // Check at once only the services that run a pushed repository.
-      const pushed = new Set(images.map((i) => { try { return repositoryKey(parseImageReference(i)); } catch { return i; } }));
-      const services = (last.report?.plans ?? []).filter((p) => p.ref && pushed.has(repositoryKey(p.ref))).map((p) => p.service.name);
-      if (services.length === 0) return;
-      requested = { services };
-      daemon.wake();
-    },
-    healthy: () => {
-      const maxAge = (schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000) * 2 + 300_000;
-      if (!last.at) return { ok: true };
-      return Date.now() - last.at.getTime() < maxAge ? { ok: true } : { ok: false, reason: `no cycle finished since ${last.at.toISOString()}` };
-    },
-  }) : undefined;
-  if (api) logger.info({ url: api.url }, 'HTTP endpoint listening');
 
   const stop = (sig: string) => {
     if (controller.signal.aborted) { logger.warn(`${sig} again: exiting now`); process.exit(130); }
@@ -162,7 +165,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     void loadConfigFile(configPath ?? flags.config ?? envValue(env, 'DOSYNC_CONFIG'), configEnv).then(({ config: next }) => {
       settings.config = next;
       logger.info({ config: configPath }, 'SIGHUP: configuration reloaded');
-      daemon.wake();
+      daemon?.wake();
     }, (err) => logger.error(`SIGHUP: the new configuration is invalid, keeping the old one: ${errorMessage(err)}`));
   });
   await daemon.done;

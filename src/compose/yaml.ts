@@ -9,7 +9,16 @@ import { ConfigError } from '../util/errors.js';
 export const YAML_OPTIONS = { merge: true, keepSourceTokens: true, prettyErrors: true, uniqueKeys: true } as const;
 
 /** Parses one compose file. `where` names it in errors (a path, or a phrase such as "compose file"). */
+/**
+ * Largest compose or override file read: a 200-service stack is ~50 KiB, and parsing holds many times a
+ * file's size in memory, so a bigger file is a mistake (a log or a dump passed with -f), said so at once.
+ */
+export const MAX_COMPOSE_FILE_BYTES = 8 * 1024 * 1024;
+
 export function parseComposeDocument(text: string, where: string): Document.Parsed {
+  if (text.length > MAX_COMPOSE_FILE_BYTES) {
+    throw new ConfigError(`${where}: the file is ${(Buffer.byteLength(text) / 1024 / 1024).toFixed(1)} MiB; dosync reads compose files up to ${MAX_COMPOSE_FILE_BYTES / 1024 / 1024} MiB (is it the right file?)`);
+  }
   const doc = parseDocument(text, YAML_OPTIONS);
   const err = doc.errors[0];
   if (err) {
@@ -87,12 +96,18 @@ const MAX_NODES = 100_000;
 /** Converts the AST to plain values, resolving aliases and merge keys; string scalars go through `onString`. */
 export function toPlain(node: unknown, ctx: ConvertContext, where: string): unknown {
   let budget = MAX_NODES;
+  let expansions = 0;
   const active = new Set<unknown>();
   const resolve = aliasResolver(ctx.doc);
   const visit = (n: unknown, path: string[]): unknown => {
-    if (--budget < 0) throw new ConfigError(`${where}: too many alias expansions (more than ${MAX_NODES} nodes)`);
+    if (--budget < 0) {
+      throw new ConfigError(expansions > 0
+        ? `${where}: too many alias expansions (more than ${MAX_NODES} nodes once aliases are expanded)`
+        : `${where}: more than ${MAX_NODES} YAML nodes; dosync reads compose files up to that size (is it the right file?)`);
+    }
     if (n === null || n === undefined) return null;
     if (isAlias(n)) {
+      expansions++;
       const target = resolve(n);
       if (!target) throw new ConfigError(`${positionOf(ctx.text, where, n)}: ${path.join('.')}: unknown alias *${n.source}`);
       if (active.has(target)) throw new ConfigError(`${positionOf(ctx.text, where, n)}: ${path.join('.')}: alias *${n.source} refers to itself`);

@@ -487,6 +487,11 @@ export class Transport {
     if (err instanceof RegistryError) return err;
     const code = errorCode(err);
     if (code === undefined) return err instanceof Error ? err : new Error(String(err));
+    // It did answer, with more header bytes than an HTTP client accepts (a WWW-Authenticate or Link run wild).
+    if (code === 'UND_ERR_HEADERS_OVERFLOW') return new RegistryError(`${url.host} answered with response headers too large to read (${code}); the registry or a proxy in front of it is misbehaving`, { code: 'invalid', cause: err });
+    if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'HPE_INVALID_CONSTANT' || code === 'HPE_INVALID_HEADER_TOKEN') {
+      return new RegistryError(`${url.host} sent an answer that is not valid HTTP (${code})`, { code: 'invalid', cause: err });
+    }
     const tls = tlsProblem(code, url);
     const message = TIMEOUTS.has(code)
       ? `cannot reach ${url.host}: no answer within ${this.opts.timeoutMs} ms (${code})`

@@ -1,5 +1,5 @@
 import type { Logger } from '../util/logger.js';
-import { errorMessage, isUserError } from '../util/errors.js';
+import { asLocalError, errorMessage, isUserError } from '../util/errors.js';
 import { collectWhileIdle } from '../util/idle-gc.js';
 
 export interface DaemonOptions {
@@ -32,7 +32,8 @@ export function startDaemon(opts: DaemonOptions): Daemon {
       woken = false;
       try {
         await opts.cycle();
-      } catch (err) {
+      } catch (caught) {
+        const err = asLocalError(caught);
         if (isUserError(err)) opts.logger.error(errorMessage(err));
         else opts.logger.error({ err }, 'cycle failed unexpectedly');
       }

@@ -102,3 +102,18 @@ export function localError(err: unknown, action: string, path: string, outcome =
 export function isLocalError(err: unknown): err is LocalError {
   return err instanceof LocalError;
 }
+
+const SYSCALL_ACTIONS: Record<string, string> = {
+  open: 'opening', mkdir: 'creating the directory', write: 'writing', rename: 'renaming', unlink: 'removing', rmdir: 'removing',
+  link: 'linking', read: 'reading', scandir: 'listing', stat: 'reading', lstat: 'reading', chmod: 'changing the mode of', fsync: 'writing', copyfile: 'copying',
+};
+
+/**
+ * A Node system error from the file system (with `syscall` and `path`), as the one line of a LocalError
+ * (`permission denied creating the directory /x: ...`) instead of raw errno text; anything else unchanged.
+ */
+export function asLocalError(err: unknown): unknown {
+  const e = err as (NodeJS.ErrnoException & { dest?: string }) | undefined;
+  if (!(err instanceof Error) || isUserError(err) || typeof e?.syscall !== 'string' || typeof e.path !== 'string') return err;
+  return localError(err, SYSCALL_ACTIONS[e.syscall] ?? e.syscall, e.path, '');
+}
