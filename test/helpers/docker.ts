@@ -46,8 +46,10 @@ export async function pushImage(repo: string, tag: string, spec: ImageSpec, targ
   const lines = [`ENV APP_VERSION=${spec.version}`, `LABEL org.opencontainers.image.version=${spec.version} dosync.test.nonce=${randomBytes(4).toString('hex')}`];
   if (spec.exitCode !== undefined) lines.push(`CMD ["sh", "-c", "exit ${spec.exitCode}"]`);
   if (spec.healthcheck || spec.unhealthy) {
-    const probe = spec.unhealthy ? 'false' : 'wget -q -O /dev/null http://127.0.0.1:8080/';
-    lines.push(`HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD ${probe}`);
+    // A healthy image tolerates a slow probe (wget on a loaded machine can take seconds): 5 misses in a row of
+    // 10 s each before Docker calls it unhealthy, which a good release never reaches. A bad one fails at once.
+    const check = spec.unhealthy ? '--timeout=2s --retries=2 CMD false' : '--timeout=10s --retries=5 CMD wget -q -O /dev/null http://127.0.0.1:8080/';
+    lines.push(`HEALTHCHECK --interval=1s ${check}`);
   }
   const ref = `${target.registry ?? REGISTRY}/${repo}:${tag}`;
   await buildFromBase(ref, lines);

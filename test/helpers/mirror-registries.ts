@@ -72,7 +72,8 @@ export async function startRegistry(opts: { auth?: { username: string; password:
     });
     let stderr = '';
     c.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    for (let i = 0; i < 100; i++) {
+    // A hang guard, not a speed limit: on a loaded machine docker-registry can take many seconds to listen.
+    for (const giveUp = Date.now() + 60_000; Date.now() < giveUp;) {
       if (c.exitCode !== null) break;
       try {
         const res = await fetch(`http://${host}/v2/`);

@@ -9,16 +9,25 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/**
+ * Runs a command to its end. Settled on 'close', not 'exit': on a busy machine 'exit' can come before the
+ * last of stdout has been read. A child that exits before reading its stdin (docker refusing a login early)
+ * makes the write fail with EPIPE: that error belongs to the child's exit code, not to the test process,
+ * where an unhandled stream error used to fail the whole run.
+ */
 export async function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdin.end(opts.input ?? '');
+    if (child.stdin) {
+      child.stdin.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') err += `\nstdin: ${e.message}`; });
+      child.stdin.end(opts.input);
+    }
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.trim()}`))));
+    child.on('close', (code, signal) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code ?? signal}: ${err.trim()}`))));
   });
 }
 

@@ -192,7 +192,8 @@ export async function startTokenAuthRegistry(tokens: TokenServer): Promise<Token
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  for (let i = 0; i < 80; i++) {
+  // A hang guard, not a speed limit: on a loaded machine docker-registry can take many seconds to listen.
+  for (const giveUp = Date.now() + 60_000; Date.now() < giveUp;) {
     if (child.exitCode !== null) break;
     try {
       const res = await fetch(`http://${host}/v2/`);

@@ -23,13 +23,14 @@ function dosyncService(image: string, volumes: string[], extra: string[] = []): 
     '    volumes:',
     '      - /var/run/docker.sock:/var/run/docker.sock',
     ...volumes.map((v) => `      - ${v}`),
-    '    command: [sync, -v, -f, /app/docker-compose.yml, --interval, 3s, --health-stable, 2s, --health-timeout, 60s]',
+    // --health-timeout is a hang guard: on a loaded machine a new container can take a minute to be healthy.
+    '    command: [sync, -v, -f, /app/docker-compose.yml, --interval, 3s, --health-stable, 2s, --health-timeout, 180s]',
     // The image's HEALTHCHECK runs every minute; the test stack asks more often.
     '    healthcheck:',
     '      test: [CMD, dosync, health]',
     '      interval: 2s',
-    '      timeout: 10s',
-    '      retries: 3',
+    '      timeout: 20s',
+    '      retries: 5',
   ].join('\n');
 }
 
