@@ -20,8 +20,8 @@ export async function run(cmd: string, args: string[], opts: { input?: string; e
     const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     if (child.stdin) {
       child.stdin.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') err += `\nstdin: ${e.message}`; });
       child.stdin.end(opts.input);
