@@ -608,7 +608,7 @@ export class RegistryClient {
       return { ...answer, authorization };
     } catch (err) {
       if (err instanceof RegistryError && !err.message.startsWith(`${req.where}: `)) {
-        throw new RegistryError(`${req.where}: ${err.message}`, { cause: err, status: err.status });
+        throw new RegistryError(`${req.where}: ${err.message}`, { cause: err, status: err.status, code: err.code });
       }
       throw err;
     }
@@ -693,7 +693,7 @@ export class RegistryClient {
       return { res, authorization };
     } catch (err) {
       if (err instanceof RegistryError && !err.message.startsWith(`${req.context}: `)) {
-        throw new RegistryError(`${req.context}: ${err.message}`, { cause: err, status: err.status });
+        throw new RegistryError(`${req.context}: ${err.message}`, { cause: err, status: err.status, code: err.code });
       }
       throw err;
     }
