@@ -9,7 +9,7 @@ import { isUtf8 } from 'node:buffer';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LocalError, UserError, localError } from '../util/errors.js';
-import { fsyncDir } from '../util/atomic-write.js';
+import { fsyncDir, mkdirPrivate } from '../util/atomic-write.js';
 
 export interface WriteResult {
   backupPath: string;
@@ -75,7 +75,7 @@ const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
  */
 async function writeBackup(fileName: string, content: Buffer, backupDir: string, now: Date): Promise<string> {
   try {
-    await fsp.mkdir(backupDir, { recursive: true, mode: 0o700 });
+    await mkdirPrivate(backupDir);
   } catch (err) {
     throw localError(err, 'creating the backup dir', backupDir);
   }

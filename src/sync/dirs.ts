@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, localError } from '../util/errors.js';
+import { mkdirPrivate } from '../util/atomic-write.js';
 
 export interface DirSources {
   /** `--state-dir` / `--backup-dir` as given on the command line (commands without one leave it out). */
@@ -65,7 +66,7 @@ export async function assertPrivateDir(dir: string): Promise<void> {
 export async function ensureStateDir(dir: string): Promise<void> {
   await assertPrivateDir(dir);
   try {
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    await mkdirPrivate(dir);
   } catch (err) {
     throw localError(err, 'creating the state dir', dir, 'check --state-dir');
   }

@@ -34,7 +34,7 @@ export function isAtomicTempName(name: string, target: string): boolean {
 export async function writeFileAtomic(path: string, data: string | Buffer, opts: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
   // 0700: these files live in the state dir, which only dosync's user may write to.
-  if (opts.mkdir !== false) await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  if (opts.mkdir !== false) await mkdirPrivate(dir);
   const temp = join(dir, `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   let renamed = false;
   try {
@@ -50,5 +50,20 @@ export async function writeFileAtomic(path: string, data: string | Buffer, opts:
     await fsyncDir(dir);
   } finally {
     if (!renamed) await fsp.rm(temp, { force: true });
+  }
+}
+
+/**
+ * `mkdir -p` with mode 0700 for new directories. Node's recursive mkdir reports ENOENT for a directory it
+ * could not create on a read-only file system; asking once more without recursion gives the real cause (EROFS).
+ */
+export async function mkdirPrivate(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const again = await fsp.mkdir(dir, { mode: 0o700 }).then(() => undefined, (e: NodeJS.ErrnoException) => e);
+    if (again === undefined || again.code === 'EEXIST') return;
+    throw again.code === 'ENOENT' ? err : again;
   }
 }
