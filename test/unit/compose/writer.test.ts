@@ -4,6 +4,7 @@ import { mkdtemp, mkdir, readFile, readdir, rm, stat, symlink, writeFile, chmod,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backupTimestamp, ComposeChangedError, replaceFileSafely } from '../../../src/compose/writer.js';
+import { LocalError } from '../../../src/util/errors.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -91,10 +92,11 @@ describe('replaceFileSafely', () => {
     });
   }
 
-  test('any other rename failure propagates, removes the temp file and leaves the original', async () => {
+  test('any other rename failure propagates as one line (a LocalError), removes the temp file and leaves the original', async () => {
     const file = join(dir, 'compose.yml');
     await writeFile(file, ORIGINAL);
-    await assert.rejects(replaceFileSafely(file, UPDATED, { expectedOriginal: ORIGINAL, fs: { rename: fail('EACCES') } }), /simulated EACCES/);
+    await assert.rejects(replaceFileSafely(file, UPDATED, { expectedOriginal: ORIGINAL, fs: { rename: fail('EACCES') } }),
+      (e: unknown) => e instanceof LocalError && e.code === 'permission' && e.message.startsWith(`permission denied writing ${file}: `) && /nothing was changed \(a backup is in .*\.bak\)$/.test(e.message));
     assert.equal(await readFile(file, 'utf8'), ORIGINAL);
     assert.deepEqual(await tempFiles(dir), []);
   });
@@ -132,5 +134,59 @@ describe('replaceFileSafely', () => {
   test('a missing file is an error and creates nothing', async () => {
     await assert.rejects(replaceFileSafely(join(dir, 'nope.yml'), 'x', { expectedOriginal: '' }), { code: 'ENOENT' });
     assert.deepEqual(await readdir(dir), []);
+  });
+});
+
+describe('backups under faults (issue 15)', () => {
+  test('future-dated names (a clock corrected backwards, or planted files) do not push out the backup just taken', async () => {
+    const file = join(dir, 'compose.yml');
+    const backups = join(dir, 'bk');
+    await mkdir(backups);
+    const planted = Array.from({ length: 5 }, (_, i) => `compose.yml.2099010${i}T000000000Z.bak`);
+    for (const n of planted) await writeFile(join(backups, n), 'planted');
+    await writeFile(file, ORIGINAL);
+    const { backupPath } = await replaceFileSafely(file, UPDATED, { expectedOriginal: ORIGINAL, backupDir: backups, keep: 3, now: at(0) });
+    assert.equal(await readFile(backupPath, 'utf8'), ORIGINAL);
+    const left = (await readdir(backups)).sort();
+    // Newest by the files' own times: the new backup and the two planted files written last.
+    assert.deepEqual(left, [...planted.slice(3), 'compose.yml.20240102T030405000Z.bak'].sort());
+  });
+
+  test('with keep 1 the only backup kept is the current one', async () => {
+    const file = join(dir, 'compose.yml');
+    const backups = join(dir, 'bk');
+    await mkdir(backups);
+    await writeFile(join(backups, 'compose.yml.20990101T000000000Z.bak'), 'planted');
+    await writeFile(file, ORIGINAL);
+    const { backupPath } = await replaceFileSafely(file, UPDATED, { expectedOriginal: ORIGINAL, backupDir: backups, keep: 1, now: at(0) });
+    assert.deepEqual(await readdir(backups), [backupPath.slice(backups.length + 1)]);
+  });
+
+  test('a backup is written to a temp name and linked into place: no temp file is left, and the .bak is 0600 under any umask', async () => {
+    const file = join(dir, 'compose.yml');
+    await writeFile(file, ORIGINAL);
+    const old = process.umask(0);
+    try {
+      const { backupPath } = await replaceFileSafely(file, UPDATED, { expectedOriginal: ORIGINAL, now: at(0) });
+      assert.equal((await stat(backupPath)).mode & 0o777, 0o600);
+      assert.equal((await stat(join(dir, 'backups'))).mode & 0o777, 0o700);
+      assert.deepEqual((await readdir(join(dir, 'backups'))).filter((n) => n.startsWith('.')), []);
+    } finally {
+      process.umask(old);
+    }
+  });
+
+  test('a file that is not UTF-8 is refused as such (LocalError not-utf8), not as a concurrent change, and nothing is written', async () => {
+    const file = join(dir, 'compose.yml');
+    const bytes = Buffer.concat([Buffer.from('services:\n  web:\n    image: nginx:1\n# caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
+    await writeFile(file, bytes);
+    await assert.rejects(replaceFileSafely(file, 'x', { expectedOriginal: bytes.toString('utf8') }), (e: unknown) => {
+      assert.ok(e instanceof LocalError && !(e instanceof ComposeChangedError));
+      assert.equal(e.code, 'not-utf8');
+      assert.equal(e.message, `${file}:4: not valid UTF-8 (byte 0xe9 at offset 41); dosync rewrites only UTF-8 files, so it is left as it is: convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8) and it is updated next cycle`);
+      return true;
+    });
+    assert.ok((await readFile(file)).equals(bytes));
+    await assert.rejects(stat(join(dir, 'backups')), { code: 'ENOENT' });
   });
 });

@@ -43,3 +43,25 @@ test('explicitStateDir: only --state-dir and DOSYNC_STATE_DIR, which need no con
   assert.equal(explicitStateDir({ env: { DOSYNC_STATE_DIR: '/b' } }), '/b');
   assert.equal(explicitStateDir({ flags: { backupDir: '/c' }, env: { DOSYNC_BACKUP_DIR: '/d' } }), undefined);
 });
+
+describe('assertPrivateDir (issue 15)', () => {
+  test('a world-writable state dir without the sticky bit is refused in one line (exit 2); sticky, private or missing dirs are fine', async () => {
+    const { mkdtemp, chmod, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { assertPrivateDir } = await import('../../../src/sync/dirs.js');
+    const dir = await mkdtemp(join(tmpdir(), 'i15-dirs-'));
+    try {
+      await chmod(dir, 0o777);
+      await assert.rejects(assertPrivateDir(dir), (e: unknown) => e instanceof ConfigError && e.exitCode === 2
+        && e.message === `the state dir ${dir} is writable by every user (mode 0777), so anyone on this machine could plant its state, pause flag or backups; run chmod 700 ${dir} (or use another --state-dir)`);
+      await chmod(dir, 0o1777);
+      await assertPrivateDir(dir);
+      await chmod(dir, 0o700);
+      await assertPrivateDir(dir);
+      await assertPrivateDir(join(dir, 'missing'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
