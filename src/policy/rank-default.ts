@@ -6,7 +6,7 @@
 import { compareBytes } from './bytes.js';
 import type { Drops } from './drops.js';
 import type { Candidate, Filtered, Ranked, Ranker } from './ranker.js';
-import { compareShapes, parseShape, sameShape, type TagShape } from './shape.js';
+import { compareShapes, sameShape, shapeParser, type TagShape } from './shape.js';
 
 export type Reach = 'patch' | 'minor' | 'major';
 
@@ -33,9 +33,10 @@ export function defaultRanker(current: TagShape, reach: Reach): Ranker {
       const older = drops.rule('older', `older than ${current.tag}`);
       const candidates: Candidate<TagShape>[] = [];
       const { tags } = filtered;
+      const parse = shapeParser(tags.length);
       for (let i = 0; i < tags.length; i++) {
         const tag = tags[i].tag;
-        const s = parseShape(tag);
+        const s = parse(tag);
         if (!s) {
           drops.add(tag, notVersion);
           continue;

@@ -61,6 +61,16 @@ export function parseShape(tag: string): TagShape | null {
   return shape;
 }
 
+/**
+ * The cache is for the many services of a stack that share repositories of ordinary size. A list longer than
+ * the cache would only churn it: every shape kept until the next clear lives long enough to reach V8's old
+ * generation, and a million-tag list then leaves hundreds of MB of garbage there before a full collection.
+ * Parsed without the cache, such shapes die young.
+ */
+export function shapeParser(listLength: number): (tag: string) => TagShape | null {
+  return listLength > SHAPE_CACHE_LIMIT ? parseShapeUncached : parseShape;
+}
+
 function deepFreeze(shape: TagShape): TagShape {
   Object.freeze(shape.parts);
   Object.freeze(shape.nums);

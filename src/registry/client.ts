@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import LinkHeader from 'http-link-header';
 import type { Dispatcher } from '../net/undici-core.js';
 import { RegistryError } from '../util/errors.js';
+import { collectNow } from '../util/idle-gc.js';
 import { Authenticator, type Authorization } from './auth.js';
 import { HubRateLimitGate, HubRateLimitGuard, isDockerHub } from './hub-rate-limit.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
@@ -45,10 +46,11 @@ export interface RegistryClientOptions {
   /** Bytes of tag-list JSON one repository's listing may read over all its pages, default 16 MiB (~1.3 million tags). */
   tagListMaxBytes?: number;
   /**
-   * Bytes the listings in progress at once may hold together, default twice `tagListMaxBytes`: many
-   * misbehaving registries listed side by side cannot add up to gigabytes.
+   * A listing past this many bytes (default 1 MiB, ~80,000 tags) is a large one, and large listings are
+   * read one at a time: many registries that send endless lists side by side cannot add up to gigabytes,
+   * while small lists (nearly all) never wait.
    */
-  tagListsMaxBytes?: number;
+  largeTagListBytes?: number;
   /** `n` of the tag listing, default 1000 (ECR refuses more). */
   pageSize?: number;
   /** Requests at once per registry host, default 6. */
@@ -101,8 +103,9 @@ export class RegistryClient {
   private readonly listings = new Map<string, Promise<string[]>>();
   private readonly tagListDeadlineMs: number;
   private readonly tagListMaxBytes: number;
-  /** Tag-list bytes held by the listings in progress (see `tagListsMaxBytes`). */
-  private readonly listingBytes: ByteBudget;
+  private readonly largeTagListBytes: number;
+  /** The one large listing allowed at a time (see `largeTagListBytes`). */
+  private readonly largeListing = new Turn();
   private readonly logger?: Logger;
   /** Set on a view made by `bounded()`: every request of the view ends when it aborts. */
   private outerSignal?: AbortSignal;
@@ -118,7 +121,7 @@ export class RegistryClient {
     this.logger = opts.logger;
     this.tagListDeadlineMs = opts.tagListDeadlineMs ?? 120_000;
     this.tagListMaxBytes = opts.tagListMaxBytes ?? DEFAULT_TAG_LIST_MAX_BYTES;
-    this.listingBytes = new ByteBudget(opts.tagListsMaxBytes ?? 2 * this.tagListMaxBytes);
+    this.largeTagListBytes = Math.min(opts.largeTagListBytes ?? 1024 * 1024, this.tagListMaxBytes);
     const gate = opts.hubRateLimit === false
       ? undefined
       : new HubRateLimitGate({ guard: new HubRateLimitGuard({ reserve: opts.hubRateLimit?.reserve, now }), now, sleep, maxWaitMs: maxRetryAfterMs, logger: opts.logger });
@@ -617,56 +620,83 @@ export class RegistryClient {
   /**
    * Every page of a repository's tag list, inside the listing's deadline and byte budget: the deadline
    * aborts whatever request is in flight (its own deadline is stacked under it), the budget caps each
-   * page's body at what is left of it. Tags are kept once each (a Set keeps their order); a page's
-   * parsed array is dropped as soon as it is merged. Tags that are not valid tags are left out.
+   * page's body at what is left of it. A listing that grows past `largeTagListBytes` goes on only as the
+   * one large listing of the moment (a page that would cross the line is asked again then). A page's parsed
+   * array is merged into one list (or is the list, for the first page) and dropped. Tags that are not valid
+   * tags are left out.
    */
   private async fetchTags(repo: RepositoryRef): Promise<string[]> {
     const where = `${repo.registry}/${repo.repository}`;
-    const base = new URL(this.baseUrl(repo.registry));
-    let url: URL | undefined = new URL(`/v2/${repo.repository}/tags/list?n=${this.pageSize}`, base);
-    const visited = new Set<string>();
-    const seen = new Set<string>();
-    let dropped = 0;
     const listing = new AbortController();
     const timer = setTimeout(() => listing.abort(new RegistryError(
       `${where}: the tag list was not read within ${Math.round(this.tagListDeadlineMs / 1000)} s (the registry answers too slowly); it is tried again next cycle`, { code: 'timeout' })), this.tagListDeadlineMs);
-    let held = 0;
+    let release: (() => void) | undefined;
     try {
-      for (let page = 1; url; page++) {
-        if (page > this.maxPages) {
-          throw new RegistryError(`${where}: the tag list has more than ${this.maxPages} pages of ${this.pageSize}; raise the page cap if this repository really is that large`, { code: 'too-large' });
-        }
-        visited.add(url.href);
-        const own = this.tagListMaxBytes - held;
-        const shared = this.listingBytes.free();
-        let answer: Answer;
-        try {
-          answer = await this.send(repo.registry, url, {
-            method: 'GET', headers: { accept: 'application/json' }, scope: pullScope(repo.repository), kind: 'tags', context: where,
-            signal: listing.signal, maxBodyBytes: Math.max(0, Math.min(own, shared)),
-          });
-        } catch (err) {
-          if (!(err instanceof RegistryError) || err.code !== 'too-large') throw err;
-          throw own <= shared
-            ? new RegistryError(`${where}: the tag list is larger than ${mib(this.tagListMaxBytes)} MiB (limits.tag_list_max_mib in dosync.yaml); raise it if this repository really is that large`, { code: 'too-large', cause: err })
-            : new RegistryError(`${where}: the tag lists read at the same time hold ${mib(this.listingBytes.total)} MiB, dosync's memory budget for them; this one is tried again next cycle`, { code: 'too-large', cause: err });
-        }
-        if (answer.res.status !== 200) throw responseError(where, repo.registry, answer, 'tags');
-        this.listingBytes.take(answer.res.body.length);
-        held += answer.res.body.length;
-        for (const tag of parseTagPage(answer.res.body, where)) {
-          if (isValidTag(tag)) seen.add(tag);
-          else dropped++;
-        }
-        url = nextPage(answer.res, url, base, where);
-        if (url && visited.has(url.href)) throw new RegistryError(`${where}: the tag list's next-page link loops back to a page already read`, { code: 'invalid' });
-      }
+      // Waiting for the large listing before this one counts against this one's deadline (and the cycle's).
+      const waitSignal = this.outerSignal ? AbortSignal.any([listing.signal, this.outerSignal]) : listing.signal;
+      return await this.readTagPages(repo, where, listing.signal, async () => { release ??= await this.largeListing.acquire(waitSignal); });
     } finally {
       clearTimeout(timer);
-      this.listingBytes.give(held);
+      if (release) {
+        release();
+        // A large listing leaves tens of MB of garbage at once (bodies, text, parsed pages): collected now, the
+        // peak is the tags kept, not the tags plus everything read to get them (a million tags: ~470 -> <200 MB RSS).
+        collectNow();
+      }
+    }
+  }
+
+  private async readTagPages(repo: RepositoryRef, where: string, signal: AbortSignal, becomeLarge: () => Promise<void>): Promise<string[]> {
+    const base = new URL(this.baseUrl(repo.registry));
+    let url: URL | undefined = new URL(`/v2/${repo.repository}/tags/list?n=${this.pageSize}`, base);
+    const visited = new Set<string>();
+    let tags: string[] = [];
+    let dropped = 0;
+    let held = 0;
+    let isLarge = false;
+    for (let page = 1; url; page++) {
+      if (page > this.maxPages) {
+        throw new RegistryError(`${where}: the tag list has more than ${this.maxPages} pages of ${this.pageSize}; raise the page cap if this repository really is that large`, { code: 'too-large' });
+      }
+      visited.add(url.href);
+      if (!isLarge && held >= this.largeTagListBytes) { await becomeLarge(); isLarge = true; }
+      let answer: Answer;
+      try {
+        answer = await this.send(repo.registry, url, {
+          method: 'GET', headers: { accept: 'application/json' }, scope: pullScope(repo.repository), kind: 'tags', context: where,
+          signal, maxBodyBytes: (isLarge ? this.tagListMaxBytes : this.largeTagListBytes) - held,
+        });
+      } catch (err) {
+        if (!(err instanceof RegistryError) || err.code !== 'too-large') throw err;
+        if (isLarge || this.largeTagListBytes >= this.tagListMaxBytes) {
+          throw new RegistryError(`${where}: the tag list is larger than ${mib(this.tagListMaxBytes)} MiB (limits.tag_list_max_mib in dosync.yaml); raise it if this repository really is that large`, { code: 'too-large', cause: err });
+        }
+        // This page makes the listing a large one: ask for it again as the large listing of the moment.
+        await becomeLarge();
+        isLarge = true;
+        visited.delete(url.href);
+        page--;
+        continue;
+      }
+      if (answer.res.status !== 200) throw responseError(where, repo.registry, answer, 'tags');
+      held += answer.res.body.length;
+      const bodyBytes = answer.res.body.length;
+      const parsed = parseTagPage(answer.res.body, where);
+      url = nextPage(answer.res, url, base, where);
+      answer = undefined as unknown as Answer;
+      // A page of megabytes leaves its body and its text behind as garbage: collected before the tags are merged.
+      if (bodyBytes >= this.largeTagListBytes) collectNow();
+      // Kept in one array as they come: no Set of a million strings beside it (the policy de-duplicates the
+      // list it ranks once per list anyway, and a tag listed twice on two pages ranks the same).
+      if (tags.length === 0 && parsed.every(isValidTag)) tags = parsed;
+      else for (const tag of parsed) {
+        if (isValidTag(tag)) tags.push(tag);
+        else dropped++;
+      }
+      if (url && visited.has(url.href)) throw new RegistryError(`${where}: the tag list's next-page link loops back to a page already read`, { code: 'invalid' });
     }
     if (dropped > 0) this.logger?.debug({ repository: where, dropped }, 'left out tags that are not valid tags (the distribution spec allows [A-Za-z0-9_][A-Za-z0-9._-]{0,127})');
-    return [...seen];
+    return tags;
   }
 
   /** One request with the registry's authorization, answering a 401 once with a fresh token. */
@@ -867,24 +897,41 @@ function abortReason(signal: AbortSignal): Error {
   return r instanceof Error && !(r.name === 'AbortError' || r.name === 'TimeoutError') ? r : new RegistryError('the registry request was stopped', { code: 'stopped' });
 }
 
+/**
+ * One holder at a time, first come first served; a waiter whose signal aborts leaves the queue with the
+ * signal's reason. (p-limit, used for the per-host slots, cannot take a waiter out of its queue.)
+ */
+class Turn {
+  private busy = false;
+  private waiting: Array<() => void> = [];
+
+  async acquire(signal: AbortSignal): Promise<() => void> {
+    if (signal.aborted) throw abortReason(signal);
+    if (this.busy) {
+      await new Promise<void>((resolve, reject) => {
+        const wake = () => { signal.removeEventListener('abort', leave); resolve(); };
+        const leave = () => { this.waiting = this.waiting.filter((w) => w !== wake); reject(abortReason(signal)); };
+        this.waiting.push(wake);
+        signal.addEventListener('abort', leave, { once: true });
+      });
+    }
+    this.busy = true;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      // The turn passes straight to the next waiter, or is free.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.busy = false;
+    };
+  }
+}
+
 const DEFAULT_TAG_LIST_MAX_BYTES = 16 * 1024 * 1024;
 
 const mib = (bytes: number) => +(bytes / 1024 / 1024).toFixed(1);
 
-/** Bytes shared by the listings in progress: taken as pages arrive, given back when a listing ends. */
-class ByteBudget {
-  private used = 0;
-  constructor(readonly total: number) {}
-  free(): number {
-    return Math.max(0, this.total - this.used);
-  }
-  take(n: number): void {
-    this.used += n;
-  }
-  give(n: number): void {
-    this.used = Math.max(0, this.used - n);
-  }
-}
 
 /** The `rel="next"` Link resolved against the page's URL; refused when it leaves the registry. */
 function nextPage(res: HttpResponse, current: URL, base: URL, where: string): URL | undefined {

@@ -98,20 +98,26 @@ describe('registry client under fault fixtures (issue 15)', () => {
     assert.ok(grow.tagRequests < 20, `${grow.tagRequests} pages read`);
   });
 
-  test('listings at the same time share one budget: while one holds most of it the next is refused with its own line; once it ends, the bytes are free again', async () => {
-    // Its first page (~840 KB) comes at once, the second only after a minute: the listing holds the page meanwhile.
-    const holder = await faulty('slow-pages', { pageTags: 60_000, pageDelayMs: 60_000 });
-    const big = await faulty('healthy', { tags: Array.from({ length: 60_000 }, (_, i) => `1.${Math.floor(i / 1000)}.${i % 1000}`) });
-    const c = client({ tagListMaxBytes: 4 * 1024 * 1024, tagListsMaxBytes: 1024 * 1024 });
+  test('large listings are read one at a time: a second large list waits for the first (small ones never do), then is read whole', async () => {
+    // ~1.5 MB pages, past the 1 MiB mark of a large listing; the holder's second page comes only after a minute.
+    const holder = await faulty('slow-pages', { pageTags: 100_000, pageDelayMs: 60_000 });
+    const big = await faulty('healthy', { tags: Array.from({ length: 100_000 }, (_, i) => `1.${Math.floor(i / 1000)}.${i % 1000}`) });
+    const small = await faulty('healthy');
+    const c = client({ largeTagListBytes: 1024 * 1024 });
     const stop = new AbortController();
-    const holding = registryError(c.bounded(stop.signal).listTags({ registry: holder.host, repository: 'i15/holder' }));
-    await until('the holder to ask for its second page', () => holder.tagRequests === 2);
-    const refused = await registryError(c.listTags({ registry: big.host, repository: 'i15/big' }));
-    assert.equal(refused.code, 'too-large');
-    assert.match(refused.message, /i15\/big: the tag lists read at the same time hold 1 MiB, dosync's memory budget for them; this one is tried again next cycle$/);
+    const order: string[] = [];
+    const holding = registryError(c.bounded(stop.signal).listTags({ registry: holder.host, repository: 'i15/holder' }).finally(() => order.push('holder')));
+    // Page 1 read as a small listing (cut at 1 MiB), again as the large one, then page 2 is pending.
+    await until('the holder to wait for its second page', () => holder.tagRequests === 3);
+    const waiting = c.listTags({ registry: big.host, repository: 'i15/big' }).finally(() => order.push('big'));
+    await until('the big list to be cut at the mark', () => big.tagRequests === 1);
+    assert.deepEqual(await c.listTags({ registry: small.host, repository: 'i15/small' }), ['1.0.0', '1.1.0'], 'a small list is not held up');
+    assert.deepEqual(order, [], 'the big list waits for the large listing before it');
     stop.abort(new RegistryError('cycle over', { code: 'timeout' }));
     assert.equal((await holding).code, 'timeout');
-    assert.equal((await c.listTags({ registry: big.host, repository: 'i15/big' })).length, 60_000);
+    assert.equal((await waiting).length, 100_000);
+    assert.deepEqual(order, ['holder', 'big']);
+    assert.equal(big.tagRequests, 2, 'asked again, whole, once its turn came');
   });
 
   test('a looping Link header is refused at its first repeat', async () => {
