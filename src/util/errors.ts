@@ -70,7 +70,7 @@ export class LocalError extends UserError {
 
 const LOCAL_CODES: Record<string, LocalErrorCode> = {
   ENOSPC: 'disk-full', EDQUOT: 'disk-full', EROFS: 'read-only', EACCES: 'permission', EPERM: 'permission',
-  ENOENT: 'missing', ENOTDIR: 'missing', EIO: 'io', EISDIR: 'io', EMFILE: 'io', ENFILE: 'io',
+  ENOENT: 'missing', ENOTDIR: 'missing', EIO: 'io', EMFILE: 'io', ENFILE: 'io',
 };
 
 /** What to do about each kind of local error, for the one line the user reads. */
