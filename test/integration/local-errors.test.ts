@@ -78,7 +78,7 @@ describe('local errors change nothing and are retried (issue 15)', () => {
     const full = await sync(p, ['--state-dir', stateDir]);
     assert.equal(full.code, 1, full.stdout + full.stderr);
     assert.equal(errors(full).length, 1);
-    assert.match(errors(full)[0], /^not updated: disk full writing the backup of docker-compose\.yml: free space; nothing was changed \(backup dir .*\/backups\); tried again next cycle$/);
+    assert.match(errors(full)[0], /^update failed: disk full writing the backup of docker-compose\.yml: free space; nothing was changed \(backup dir .*\/backups\)$/);
     assert.deepEqual(await readdir(join(p.dir, 'backups')), [], 'no partial .bak and no temp file');
     assert.equal(await readFile(p.file, 'utf8'), text);
     assert.deepEqual(await failedTags(stateDir, p), []);
@@ -108,7 +108,7 @@ describe('local errors change nothing and are retried (issue 15)', () => {
     const ro = await sync(p, ['--state-dir', stateDir]);
     assert.equal(ro.code, 1, ro.stdout + ro.stderr);
     assert.deepEqual(errors(ro).map((e) => e.replaceAll(p.dir, '<dir>')), [
-      'not updated: read-only file system creating the backup dir <dir>/backups: the file system of <dir>/backups is mounted read-only; remount it read-write; nothing was changed; tried again next cycle',
+      'update failed: read-only file system creating the backup dir <dir>/backups: the file system of <dir>/backups is mounted read-only; remount it read-write; nothing was changed',
     ]);
     assert.deepEqual(await failedTags(stateDir, p), []);
     assert.deepEqual(await p.versions('app'), ['1.0.0']);
@@ -120,7 +120,7 @@ describe('local errors change nothing and are retried (issue 15)', () => {
     const unwritable = await sync(p, ['--state-dir', stateDir, '--backup-dir', backupDir]);
     assert.equal(unwritable.code, 1, unwritable.stdout + unwritable.stderr);
     assert.equal(errors(unwritable).length, 1);
-    assert.match(errors(unwritable)[0], /^not updated: read-only file system writing the backup of docker-compose\.yml: .*; nothing was changed \(backup dir .*\); tried again next cycle$/);
+    assert.match(errors(unwritable)[0], /^update failed: read-only file system writing the backup of docker-compose\.yml: .*; nothing was changed \(backup dir .*\)$/);
     assert.equal(await readFile(p.file, 'utf8'), stackText());
     assert.deepEqual(await failedTags(stateDir, p), []);
 

@@ -44,7 +44,6 @@ describe('marksTagFailed', () => {
   const base = { from: 'a:1', to: 'a:2', reason: 'x', failedTag: '2' };
   const rows: Array<[string, ApplyOutcome, boolean]> = [
     ['a deployed image that failed its health gate', { status: 'rolled-back', ...base }, true],
-    ['a local error, rolled back', { status: 'rolled-back', ...base, local: true }, false],
     ['an update that failed before anything changed (pull)', { status: 'failed', from: 'a:1', to: 'a:2', reason: 'pull failed' }, false],
     ['an update that went through', { status: 'updated', from: 'a:1', to: 'a:2', pruned: [], recreated: true }, false],
   ];
