@@ -134,6 +134,8 @@ describe('local errors change nothing and are retried (issue 15)', () => {
     const p = await ComposeProject.create(stackText(), 'i15-latin1');
     projects.push(p);
     const bytes = Buffer.concat([Buffer.from(`services:\n  app:\n    image: ${IMAGE}:1.0.0\n# caf`), Buffer.from([0xe9]), Buffer.from(' au lait\n')]);
+    // Running (a stopped service is left alone), started from the UTF-8 file: Compose itself refuses the other.
+    await p.compose(['up', '-d', '--wait']);
     await writeFile(p.file, bytes);
     const r = await sync(p);
     assert.equal(r.code, 1, r.stdout + r.stderr);
@@ -143,6 +145,9 @@ describe('local errors change nothing and are retried (issue 15)', () => {
     assert.ok((await readFile(p.file)).equals(bytes), 'the file is byte for byte as it was');
     assert.deepEqual(await failedTags(join(p.dir, 'backups'), p), []);
     assert.deepEqual(await readdir(join(p.dir, 'backups')).then((n) => n.filter((f) => f.endsWith('.bak'))), []);
+    assert.deepEqual(await p.versions('app'), ['1.0.0']);
+    await writeFile(p.file, stackText()); // Compose reads the file for the invariant check and for destroy
+    await assertInvariant(p);
   });
 
   test('future-dated backups in the backup dir: the backup of this update is kept, and the log names a file that exists', async () => {
@@ -151,6 +156,7 @@ describe('local errors change nothing and are retried (issue 15)', () => {
     const backups = join(p.dir, 'backups');
     await mkdir(backups);
     for (let i = 0; i < 10; i++) await writeFile(join(backups, `docker-compose.yml.2099010${i}T000000000Z.bak`), 'planted\n');
+    await p.compose(['up', '-d', '--wait']);
     const r = await sync(p);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const updated = logLines(r.stdout).find((l) => l.service === 'app' && String(l.msg).startsWith('updated'));
@@ -159,12 +165,14 @@ describe('local errors change nothing and are retried (issue 15)', () => {
     const left = (await readdir(backups)).filter((n) => n.endsWith('.bak'));
     assert.equal(left.length, 10, 'keep_backups (10) still holds');
     assert.ok(left.includes(backup.slice(backups.length + 1)));
+    await assertInvariant(p);
   });
 
   test('umask 000: the state dir is created 0700, the lock, state and backups 0600; a world-writable state dir is refused in one line, a sticky one accepted', async () => {
     const p = await ComposeProject.create(stackText(), 'i15-umask');
     projects.push(p);
     const backups = join(p.dir, 'backups');
+    await p.compose(['up', '-d', '--wait']);
     const child = spawn('sh', ['-c', 'umask 000 && exec "$0" "$@"', process.execPath, join(ROOT, 'bin/dosync.js'), 'sync', '-f', p.file, '--interval', '1h', '--no-prune'], {
       env: { ...process.env, DOSYNC_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -172,18 +180,24 @@ describe('local errors change nothing and are retried (issue 15)', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise((resolve) => child.on('close', resolve));
-    for (const giveUp = Date.now() + 120_000; !out.includes('"cycle done"');) {
-      if (Date.now() > giveUp || child.exitCode !== null) { child.kill('SIGKILL'); assert.fail(`no cycle done: ${out}`); }
-      await new Promise((r) => setTimeout(r, 100));
+    try {
+      for (const giveUp = Date.now() + 120_000; !out.includes('"cycle done"');) {
+        if (Date.now() > giveUp || child.exitCode !== null) assert.fail(`no cycle done: ${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const mode = async (path: string) => ((await stat(path)).mode & 0o7777).toString(8);
+      const names = await readdir(backups);
+      const lock = names.find((n) => n.endsWith('.lock'));
+      const bak = names.find((n) => n.endsWith('.bak'));
+      assert.ok(lock && bak, `${names.join(', ')}: ${out}`);
+      assert.deepEqual([await mode(backups), await mode(join(backups, lock)), await mode(join(backups, 'state.json')), await mode(join(backups, bak))], ['700', '600', '600', '600']);
+    } finally {
+      child.kill('SIGTERM');
+      const hang = setTimeout(() => child.kill('SIGKILL'), 30_000); // a hang guard
+      await exited;
+      clearTimeout(hang);
     }
-    const mode = async (path: string) => ((await stat(path)).mode & 0o7777).toString(8);
-    const names = await readdir(backups);
-    const lock = names.find((n) => n.endsWith('.lock'));
-    const bak = names.find((n) => n.endsWith('.bak'));
-    assert.ok(lock && bak, names.join(', '));
-    assert.deepEqual([await mode(backups), await mode(join(backups, lock)), await mode(join(backups, 'state.json')), await mode(join(backups, bak))], ['700', '600', '600', '600']);
-    child.kill('SIGTERM');
-    await exited;
+    await assertInvariant(p);
 
     await chmod(backups, 0o777);
     const refused = await dosync(['sync', '-f', p.file, '--once']);
