@@ -23,11 +23,8 @@ import { benchEndToEndUpdate } from './items/e2e-update.js';
 import { benchFootprint } from './items/footprint.js';
 import { benchStartup } from './items/startup.js';
 import { benchVerifyCycle } from './items/verify-cycle.js';
-<<<<<<< HEAD
 import { benchRepushed } from './items/repushed.js';
-=======
 import { benchFaultDaemon, benchMillionTags } from './items/faults.js';
->>>>>>> 1dd2ad4 (Memory of large tag lists: large listings (past 1 MiB) are read one at a time (a waiter leaves the queue at its deadline), a large listing's garbage is collected when it ends, one array of tags instead of an array plus a Set; the policy keeps only the best candidate (the ranked list comes from a replay, like the dropped one) and parses a list longer than its shape cache without the cache. 1,000,000-tag check: 570 -> 253 MB peak RSS. Bench items 7 and 8 (fault fixtures) next to a baseline build)
 
 const ITEMS: Record<string, { name: string; run: (ctx: BenchContext) => Promise<ItemResult>; needs: Array<'registry' | 'skopeo' | 'docker'> }> = {
   1: { name: 'check cycle at scale', run: benchCheckCycle, needs: ['registry', 'skopeo', 'docker'] },
@@ -37,12 +34,9 @@ const ITEMS: Record<string, { name: string; run: (ctx: BenchContext) => Promise<
   5: { name: 'daemon footprint', run: benchFootprint, needs: ['registry', 'docker'] },
   6: { name: 'start-up', run: benchStartup, needs: ['registry', 'docker'] },
   7: { name: 'signature verification in a check cycle', run: benchVerifyCycle, needs: ['registry', 'docker'] },
-<<<<<<< HEAD
-  10: { name: 're-pushed tags: digest comparison', run: benchRepushed, needs: ['registry', 'docker'] },
-=======
   8: { name: 'a 1,000,000-tag repository (fault fixture)', run: benchMillionTags, needs: ['docker'] },
   9: { name: 'daemon among 17 misbehaving registries (fault fixtures)', run: benchFaultDaemon, needs: ['docker'] },
->>>>>>> 1dd2ad4 (Memory of large tag lists: large listings (past 1 MiB) are read one at a time (a waiter leaves the queue at its deadline), a large listing's garbage is collected when it ends, one array of tags instead of an array plus a Set; the policy keeps only the best candidate (the ranked list comes from a replay, like the dropped one) and parses a list longer than its shape cache without the cache. 1,000,000-tag check: 570 -> 253 MB peak RSS. Bench items 7 and 8 (fault fixtures) next to a baseline build)
+  10: { name: 're-pushed tags: digest comparison', run: benchRepushed, needs: ['registry', 'docker'] },
 };
 
 const TABLE_HEADER = ['#', 'measure', 'dosync', 'baseline', 'ratio', 'target', 'met'];
