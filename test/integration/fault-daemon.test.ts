@@ -15,10 +15,10 @@ import { startFaultRegistry, type FaultRegistry } from '../helpers/fault-registr
 const fixtures: FaultRegistry[] = [];
 const projects: ComposeProject[] = [];
 after(async () => {
+  for (const f of fixtures) await f.stop();
   // The fault fixtures' images exist nowhere by design (the registries never finish listing them); the running
   // containers are checked against the file in each test (assertInvariant).
   for (const p of projects) await p.destroy({ skipInvariant: 'images on fault fixtures do not exist by design' });
-  for (const f of fixtures) await f.stop();
 });
 
 /** Every running container of the project runs the image `docker compose config` names for its service. */
