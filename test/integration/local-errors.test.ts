@@ -23,8 +23,9 @@ before(async () => {
   for (const v of ['1.0.0', '1.1.0']) await pushImage(repo, v, { version: v, healthcheck: true });
 });
 after(async () => {
+  // Projects first: their files (and the invariant destroy checks) live on the mounts.
+  for (const p of projects) await p.destroy().catch(async (err: unknown) => { for (const m of mounts) await sh('umount', ['-l', m]).catch(() => undefined); throw err; });
   for (const m of mounts.reverse()) await sh('umount', ['-l', m]).catch(() => undefined);
-  for (const p of projects) await p.destroy();
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
