@@ -24,8 +24,10 @@ before(async () => {
 });
 after(async () => {
   // Projects first: their files (and the invariant destroy checks) live on the mounts.
-  for (const p of projects) await p.destroy().catch(async (err: unknown) => { for (const m of mounts) await sh('umount', ['-l', m]).catch(() => undefined); throw err; });
+  // A project dir that is itself a mount point cannot be removed (EBUSY) until it is unmounted, below.
+  for (const p of projects) await p.destroy().catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EBUSY') throw err; });
   for (const m of mounts.reverse()) await sh('umount', ['-l', m]).catch(() => undefined);
+  for (const p of projects) await rm(p.dir, { recursive: true, force: true });
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
