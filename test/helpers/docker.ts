@@ -63,6 +63,8 @@ export class ComposeProject {
   readonly dir: string;
   readonly name: string;
   readonly file: string;
+  /** Override files the test deploys with (`-f file -f extra`): the invariant check reads them too. */
+  readonly extraFiles: string[] = [];
   private constructor(dir: string, name: string) {
     this.dir = dir;
     this.name = name;
@@ -93,7 +95,7 @@ export class ComposeProject {
   }
   /** The invariant: what runs is what `docker compose config` names, and every image the file names exists. */
   assertConsistent(why = this.name): Promise<void> {
-    return assertStackConsistent({ name: this.name, dir: this.dir, files: [this.file] }, why);
+    return assertStackConsistent({ name: this.name, dir: this.dir, files: [this.file, ...this.extraFiles] }, why);
   }
   /**
    * Checks the invariant (unless `skipInvariant` says why it cannot hold), then removes the project. A

@@ -94,6 +94,7 @@ describe('where the tag lives', () => {
     const prodFile = join(p.dir, 'prod.yml');
     const prod = `services:\n  api:\n    image: ${REGISTRY}/${repo}:5.0.1\n    labels: [tier=prod]\n`;
     await writeFile(prodFile, prod);
+    p.extraFiles.push(prodFile);
     try {
       await sh('docker', ['compose', '-p', p.name, '-f', p.file, '-f', prodFile, 'up', '-d', '--wait'], { cwd: p.dir });
       const r = await dosync(['sync', '-f', p.file, '-f', prodFile, '--once', ...FAST]);

@@ -184,6 +184,44 @@ describe('enforce mode', () => {
       await p.destroy();
     }
   });
+
+  test('a copy made by dosync mirror --once keeps the .sig tag: refused without reference_aliases, deployed with them', async () => {
+    const origin = unique('i21b-origin');
+    const mirror = unique('i21b-mirror');
+    const digests = await release(origin, ['7.0.0', '7.1.0'], { '7.0.0': keyA, '7.1.0': keyA });
+    const p = await ComposeProject.create(`services:\n  web:\n    image: ${REGISTRY}/${mirror}:7.0.0\n`, 'i21b-');
+    try {
+      const mirrorYaml = join(p.dir, 'mirror.yaml');
+      await writeFile(mirrorYaml, `state: mirror-state.json\ntasks:\n  - name: i21b-sigs\n    source: ${REGISTRY}\n    target: ${REGISTRY}\n    images: [{ from: ${origin}, to: ${mirror}, tags: ['7.0.0', '7.1.0'] }]\n`);
+      const m = await dosync(['mirror', '-c', mirrorYaml, '--once']);
+      assert.equal(m.code, 0, m.stdout + m.stderr);
+      assert.match(m.stdout, /i21b-sigs: copied 2, up to date 0, failed 0/);
+      const client = new RegistryClient();
+      for (const v of ['7.0.0', '7.1.0']) {
+        const sig = `${digests[v].replace(':', '-')}.sig`;
+        const copied = await client.headManifest({ registry: REGISTRY, repository: mirror }, sig);
+        assert.equal(copied?.digest, await digestOf(REGISTRY, origin, sig), `${mirror}:${sig} is the origin's signature manifest, byte for byte`);
+        assert.equal(await digestOf(REGISTRY, mirror, v), digests[v], `${mirror}:${v} keeps its digest, the one signed`);
+      }
+      await p.up();
+      const strict = await config(p, `verify:\n  cosign:\n    keys: [${keyA.pub}]\n`);
+      const check = await dosync(['check', '-f', p.file, '-c', strict, '--explain']);
+      assert.match(check.stdout, new RegExp(`passed over 7\\.1\\.0: signed by key .*cosign\\.pub, but its payload names ${REGISTRY}/${origin}, not ${REGISTRY}/${mirror}`));
+      const refused = await dosync(['sync', '-f', p.file, '-c', strict, '--once', ...FAST]);
+      assert.equal(refused.code, 0, refused.stdout + refused.stderr);
+      assert.deepEqual(await p.versions('web'), ['7.0.0'], 'without reference_aliases the mirrored 7.1.0 is not deployed');
+      const aliased = await config(p, `verify:\n  cosign:\n    keys: [${keyA.pub}]\n    reference_aliases: [${REGISTRY}/${origin}]\n`);
+      const explained = await dosync(['check', '-f', p.file, '-c', aliased, '--explain']);
+      assert.equal(explained.code, 10, explained.stdout + explained.stderr);
+      assert.doesNotMatch(explained.stdout, /passed over|does not verify/);
+      const r = await dosync(['sync', '-f', p.file, '-c', aliased, '--once', ...FAST]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.deepEqual(await p.versions('web'), ['7.1.0']);
+      assert.match(await readFile(p.file, 'utf8'), new RegExp(`${mirror}:7\\.1\\.0\\n`));
+    } finally {
+      await p.destroy();
+    }
+  });
 });
 
 test('a tag tracked by digest (latest): a new unsigned digest is not deployed until it is signed', async () => {
