@@ -259,8 +259,11 @@ describe('listening on every interface', () => {
   test('a port in use is reported by the listen promise', async () => {
     const { server } = await start(TOKEN);
     const port = new URL(server.url).port;
-    // One line that says what to do (exit 2 in the CLI), not the raw EADDRINUSE.
-    await assert.rejects(start(TOKEN, `127.0.0.1:${port}`), (err: Error) => err.name === 'ConfigError' && new RegExp(`--listen 127\\.0\\.0\\.1:${port}: the port is already in use; stop what listens there or pick another port`).test(err.message));
-    await server.close();
+    try {
+      // One line that says what to do (exit 2 in the CLI), not the raw EADDRINUSE.
+      await assert.rejects(start(TOKEN, `127.0.0.1:${port}`), (err: Error) => err.name === 'ConfigError' && new RegExp(`--listen 127\\.0\\.0\\.1:${port}: the port is already in use; stop what listens there or pick another port`).test(err.message));
+    } finally {
+      await server.close(); // an open server would keep the test file from ending
+    }
   });
 });
