@@ -105,6 +105,9 @@ export class ComposeProject {
     let violation: unknown;
     if (!opts.skipInvariant && existsSync(this.file)) violation = await this.assertConsistent().then(() => undefined, (err: unknown) => err);
     await this.compose(['down', '-v', '--remove-orphans', '-t', '1']).catch(() => undefined);
+    // When compose cannot read the project any more (a file the test broke or moved), its containers still go.
+    const left = await sh('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${this.name}`]).catch(() => '');
+    if (left) await sh('docker', ['rm', '-f', ...left.split('\n')]).catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
     if (violation) throw violation;
   }

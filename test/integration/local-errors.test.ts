@@ -25,10 +25,13 @@ before(async () => {
 after(async () => {
   // Projects first: their files (and the invariant destroy checks) live on the mounts.
   // A project dir that is itself a mount point cannot be removed (EBUSY) until it is unmounted, below.
-  for (const p of projects) await p.destroy().catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EBUSY') throw err; });
+  // Every project is removed even when one fails its invariant check; the first failure is reported after.
+  const failures: unknown[] = [];
+  for (const p of projects) await p.destroy().catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EBUSY') failures.push(err); });
   for (const m of mounts.reverse()) await sh('umount', ['-l', m]).catch(() => undefined);
   for (const p of projects) await rm(p.dir, { recursive: true, force: true });
   for (const d of dirs) await rm(d, { recursive: true, force: true });
+  if (failures.length > 0) throw failures[0];
 });
 
 async function mountTmpfs(dir: string, size: string, extra = ''): Promise<void> {
