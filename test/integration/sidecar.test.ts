@@ -154,8 +154,10 @@ describe('dosync as a container in the stack (sidecar)', () => {
       .replace(/command: \[.*\]/, 'command: [sync, --once, -f, /app/docker-compose.yml, --health-stable, 2s, --health-timeout, 60s]');
     const original = `services:\n${webService(`${web}:1.0.0`)}\n${service}\n`;
     const p = await stack(original, 'GREETING=hi\n');
-    // Not `up --wait`: the one-shot dosync exits, which --wait takes for a failure.
-    await sh('docker', ['compose', '-p', p.name, '-f', p.file, 'up', '-d'], { cwd: p.dir });
+    // web first: a service that is not running yet when the one-shot cycle looks is left alone (its next start
+    // would run an unchecked image). Then dosync, without `--wait`: the one-shot dosync exits, which --wait takes for a failure.
+    await sh('docker', ['compose', '-p', p.name, '-f', p.file, 'up', '-d', '--wait', 'web'], { cwd: p.dir });
+    await sh('docker', ['compose', '-p', p.name, '-f', p.file, 'up', '-d', 'dosync'], { cwd: p.dir });
     const sidecar = await only(p, 'dosync');
     const done = await waitFor('the one-shot dosync to exit', async () => {
       const c = await inspectContainer(sidecar);
