@@ -8,7 +8,7 @@ import { composeUp, type ComposeProject } from '../engine/compose-cli.js';
 import { waitHealthy, type ContainerFilter } from '../engine/health.js';
 import type { Credential } from '../registry/types.js';
 import { planImageEdit, type ImageEdit } from '../compose/image-source.js';
-import { applyEdits } from '../compose/units.js';
+import { applyEdits, editFile } from '../compose/units.js';
 import { replaceFileSafely } from '../compose/writer.js';
 import { restoreServiceImage, type RewriteContext } from './rewrite.js';
 import { rollingBlocker, type ServiceSettings } from './service-settings.js';
@@ -178,7 +178,7 @@ async function writeEdits(steps: Step[], ctx: ApplyContext, planned: ImageEdit[]
   const before = await ctx.reloadStack();
   const texts = new Map(ctx.knownTexts);
   for (const e of edits) {
-    const file = e.kind === 'env-variable' ? e.envFile : e.file;
+    const file = editFile(e);
     if (!texts.has(file)) texts.set(file, await readFile(file, 'utf8'));
   }
   const changed = applyEdits(texts, edits);
