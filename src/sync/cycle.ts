@@ -27,6 +27,8 @@ import { exitCodeOf } from '../engine/docker.js';
 import { serviceSettings } from './service-settings.js';
 import { ComposeChangedError } from '../compose/writer.js';
 import { prepareSelfUpdate, selfLast } from './self-update.js';
+import { approvalGate, type Announcement, type ApproveMode } from './approvals.js';
+import { recordStatuses } from './status-record.js';
 
 export interface CycleSettings {
   files: string[];
@@ -54,6 +56,10 @@ export interface CycleSettings {
   projectName?: string;
   /** `dosync update SERVICE --to TAG`: this unit goes to that tag, past its policy (health gate and rollback kept). */
   forced?: ForcedTag;
+  /** issue-18: `--approve manual` (labels and dosync.yaml per service win). */
+  approve?: ApproveMode;
+  /** issue-18: a dry run that still stores the check and status (`--check-only`: the daemon's state is its own). */
+  recordChecks?: boolean;
 }
 
 export interface CycleDeps {
@@ -77,6 +83,8 @@ export interface CycleReport {
   durationMs: number;
   /** Services whose check or update failed (a rollback counts). */
   failures: number;
+  /** Updates that began waiting for approval this cycle (announced once). */
+  announcements?: Announcement[];
 }
 
 async function readText(path: string, what: string): Promise<string> {
@@ -165,8 +173,9 @@ export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' 
   const planContext: PlanContext = {
     docker: deps.docker, registry: deps.registry, projectName: project.name, config: settings.config, configPath: settings.configPath,
     registryPolicySource: deps.registryPolicySource, pushTimes: deps.pushTimes,
-    isFailed: (service, tag, digest) => deps.state?.isFailed(serviceKey(project.name, service), tag, digest) ?? false,
-    failedTags: (service) => deps.state?.failedTags(serviceKey(project.name, service)) ?? new Set(),
+    // `dosync skip SERVICE TAG` takes a tag out of the offer the way a failed one is (newer tags still come).
+    isFailed: (service, tag, digest) => (deps.state?.isFailed(serviceKey(project.name, service), tag, digest) || deps.state?.skippedTags(serviceKey(project.name, service)).has(tag)) ?? false,
+    failedTags: (service) => new Set([...deps.state?.failedTags(serviceKey(project.name, service)) ?? [], ...deps.state?.skippedTags(serviceKey(project.name, service)) ?? []]),
     holdFor: (service, pushedAt) => holdFor(service, pushedAt, settings, paused),
     engine: engineView(deps.docker, project.name),
     digests: new Map(),
@@ -217,6 +226,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   const unitPlans = await planStackUnits(stack, own, ctx, settings.config, settings.forced);
   const plans = unitPlans.flatMap((u) => u.members).sort((a, b) => stack.services.indexOf(a.service) - stack.services.indexOf(b.service));
   const outcomes: CycleReport['outcomes'] = [...self.settled];
+  const announcements: Announcement[] = [];
   let failures = 0;
   const dependsOn = (name: string) => stack.services.find((s) => s.name === name)?.dependsOn.map((d) => d.service) ?? [];
   const groups = unitPlans.map((u) => ({ plans: u.members, unit: u }));
@@ -239,6 +249,11 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
     const log = deps.logger.child(label ? { unit: label } : { service: up.unit.services[0] });
     if (settings.dryRun) { for (const u of decision.updates) deps.logger.child({ service: u.service.name }).info(`would update: ${u.decision.reason}`); continue; }
     if (deps.stopping?.()) { log.info('stop requested: update left for the next run'); continue; }
+    // issue-18: `approve: manual` holds the unit until it is approved (an explicit `update --to` is approval).
+    if (!settings.forced && !approvalGate(up, { state: deps.state, config: settings.config, flag: settings.approve, stateKey: applyCtx.stateKey, now: (settings.now ?? (() => new Date()))(), announce: announcements })) {
+      log.info(`waiting for approval: ${decision.reason} (dosync approve ${up.unit.services[0]})`);
+      continue;
+    }
     try {
       for (const u of decision.updates) applyCtx.settings(u); // a bad dosync.* label fails the unit before anything is touched
     } catch (err) {
@@ -276,12 +291,14 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
       }
     });
   }
-  if (deps.state && !settings.dryRun) {
+  if (deps.state && (!settings.dryRun || settings.recordChecks)) {
     for (const plan of plans) {
       const d = plan.decision;
-      const outcome = d.kind === 'update' ? 'update-available' : d.kind;
+      const applied = outcomes.some((o) => o.service === plan.service.name && o.outcome.status === 'updated');
+      const outcome = applied ? 'up-to-date' : d.kind === 'update' ? 'update-available' : d.kind;
       deps.state.recordCheck(serviceKey(project.name, plan.service.name), outcome, d.reason);
     }
+    await recordStatuses(deps.state, only ? plans.filter((p) => only.includes(p.service.name)) : plans, outcomes, { stateKey: (s) => serviceKey(project.name, s), engine: ctx.engine });
     await deps.state.save();
   }
   const durationMs = Date.now() - started;
@@ -289,7 +306,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   const updated = outcomes.filter((o) => o.outcome.status === 'updated').length;
   deps.logger.info({ durationMs, services: plans.length, updates: settings.dryRun ? count('update') : updated, upToDate: count('up-to-date'), skipped: count('skipped'), errors: failures },
     settings.dryRun ? 'dry run done' : 'cycle done');
-  return { plans, units: unitPlans, outcomes, durationMs, failures };
+  return { plans, units: unitPlans, outcomes, durationMs, failures, announcements };
 }
 
 /** Per-service plans joined into update units, with what runs now and `update_stopped` (label > services.X > top level). */
