@@ -110,6 +110,9 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     wake: () => daemon?.wake(),
   });
   const key = (service: string) => serviceKey(projectName, service);
+  // A cycle asked for some services only leaves the others unplanned: the status shows their last real plan.
+  const planMemory = new Map<string, CycleReport['plans'][number]>();
+  const lastPlans = () => (last.report?.plans ?? []).map((p) => (p.decision.kind === 'skipped' && p.decision.reason === 'not requested in this cycle' ? planMemory.get(p.service.name) ?? p : p));
   const cycle = async () => {
     cycleRunning = true;
     try {
@@ -123,6 +126,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   const afterCycle = (report: CycleReport) => {
     const at = new Date();
     last = { report, at, ok: report.failures === 0 };
+    for (const p of report.plans) if (!(p.decision.kind === 'skipped' && p.decision.reason === 'not requested in this cycle')) planMemory.set(p.service.name, p);
     if (metrics) recordMetrics(metrics, report);
     const events = cycleEvents(report, {
       project: projectName, checkOnly, errorStreaks, unverified, persistAfter: 3, now: at,
@@ -145,7 +149,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   // The API is bound before the first cycle: a --listen that cannot be bound stops dosync with one line,
   // instead of leaving a daemon running without its API.
   const statusNow = async () => buildStatusDoc({
-    project: projectName, plans: last.report?.plans ?? [], get: (k) => state.get(k), key, intent: state.pendingIntent(),
+    project: projectName, plans: lastPlans(), get: (k) => state.get(k), key, intent: state.pendingIntent(),
     paused: (await isPaused(stateDir, env).catch(() => undefined))?.paused, checkOnly,
     cycle: { running: cycleRunning, lastAt: last.at?.toISOString() },
   });

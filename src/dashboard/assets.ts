@@ -15,14 +15,15 @@ header h1{margin:0;font-size:1.25rem}
 main{padding:1rem;max-width:70rem;margin:0 auto}
 main:focus{outline:none}
 h2{font-size:1.1rem;margin:1rem 0 .5rem}
-h3{margin:0 0 .25rem;font-size:1.05rem;word-break:break-all}
+h3{margin:0 0 .25rem;font-size:1.05rem;overflow-wrap:anywhere}
+.backups li,.reason,#live,.summary{overflow-wrap:anywhere}
 .services{list-style:none;padding:0;margin:0;display:grid;gap:.75rem;grid-template-columns:repeat(auto-fill,minmax(min(100%,22rem),1fr))}
 .svc article{border:1px solid var(--line);border-radius:6px;padding:.75rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .75rem;margin:.5rem 0}
-dt{color:var(--muted)}dd{margin:0;word-break:break-all}
+dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere;min-width:0}
 .badge{display:inline-block;margin:0;padding:.1rem .5rem;border-radius:4px;border:1px solid currentColor;font-weight:600}
 .badge.ok{color:var(--ok)}.badge.info{color:var(--info)}.badge.warn{color:var(--warn)}.badge.bad{color:var(--bad)}.badge.busy{color:var(--busy)}.badge.muted,.muted,.hint{color:var(--muted)}
-.reason{margin:.25rem 0;color:var(--muted);word-break:break-word}
+.reason{margin:.25rem 0;color:var(--muted)}
 .actions{display:flex;flex-wrap:wrap;gap:.4rem;margin:.5rem 0}
 form.action{display:inline}
 form.to-tag{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;width:100%}
@@ -62,7 +63,7 @@ export const DASHBOARD_JS = `(function () {
     });
     return open;
   }
-  var refreshing = false, again = false;
+  var refreshing = false, again = false, progress = false;
   function refresh() {
     if (refreshing) { again = true; return; }
     refreshing = true;
@@ -116,7 +117,8 @@ export const DASHBOARD_JS = `(function () {
       try {
         var doc = JSON.parse(ev.data);
         var busy = (doc.services || []).filter(function (s) { return s.status && s.status.kind === 'updating'; });
-        if (busy.length) say(busy.map(function (s) { return s.name + ': ' + s.status.reason; }).join('; '));
+        if (busy.length) { progress = true; say(busy.map(function (s) { return s.name + ': ' + s.status.reason; }).join('; ')); }
+        else if (progress) { progress = false; say('No update running now.'); }
       } catch (e) { /* a bad event is ignored */ }
       refresh();
     });

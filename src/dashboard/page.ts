@@ -58,7 +58,7 @@ function statusText(s: ServiceStatus): { text: string; tone: string } {
 
 function actionForm(m: PageModel, path: string, label: string, fields: Record<string, string | undefined>, opts: { danger?: boolean; describe?: string } = {}): string {
   const hidden = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join('');
-  return `<form method="post" action="${esc(path)}" class="action" data-action><input type="hidden" name="csrf" value="${esc(m.csrf)}">${hidden}<button type="submit"${opts.danger ? ' class="danger"' : ''}${opts.describe ? ` aria-label="${esc(opts.describe)}"` : ''}>${esc(label)}</button></form>`;
+  return `<form method="post" action="${esc(path)}" class="action" data-action><input type="hidden" name="csrf" value="${esc(m.csrf)}">${hidden}<button type="submit"${opts.danger ? ' class="danger"' : ''}>${esc(label)}${opts.describe ? `<span class="sr-only"> ${esc(opts.describe)}</span>` : ''}</button></form>`;
 }
 
 function serviceActions(m: PageModel, s: ServiceStatus): string {
@@ -66,11 +66,13 @@ function serviceActions(m: PageModel, s: ServiceStatus): string {
   const st = s.status;
   const out: string[] = [];
   const n = s.name;
-  if (st?.kind === 'pending-approval') out.push(actionForm(m, '/v1/approve', 'Approve', { service: n, tag: st.tag }, { describe: `Approve ${n} ${st.tag}` }));
-  if (st?.tag && (st.kind === 'pending-approval' || st.kind === 'update-available' || st.kind === 'held')) out.push(actionForm(m, '/v1/skip', `Skip ${st.tag}`, { service: n, tag: st.tag }, { describe: `Skip ${st.tag} for ${n}` }));
-  if (s.failed.length > 0) out.push(actionForm(m, '/v1/retry', 'Retry failed', { service: n }, { describe: `Retry the failed tags of ${n}` }));
-  if (s.history.some((h) => h.outcome === 'updated')) out.push(actionForm(m, '/v1/rollback', 'Roll back', { service: n }, { danger: true, describe: `Roll back ${n}` }));
-  out.push(actionForm(m, '/v1/check', 'Check', { service: n }, { describe: `Check ${n} now` }));
+  if (st?.kind === 'pending-approval') out.push(actionForm(m, '/v1/approve', 'Approve', { service: n, tag: st.tag }, { describe: `${n} ${st.tag}` }));
+  if (st?.tag && (st.kind === 'pending-approval' || st.kind === 'update-available' || st.kind === 'held')) out.push(actionForm(m, '/v1/skip', `Skip ${st.tag}`, { service: n, tag: st.tag }, { describe: `for ${n}` }));
+  if (s.failed.length > 0) out.push(actionForm(m, '/v1/retry', 'Retry failed', { service: n }, { describe: `tags of ${n}` }));
+  // Roll back undoes the last update while it is what runs (as `dosync rollback SERVICE` does).
+  const lastUpdate = s.history.find((h) => h.outcome === 'updated');
+  if (lastUpdate && s.currentTag && lastUpdate.to.endsWith(`:${s.currentTag}`) && lastUpdate.from !== lastUpdate.to) out.push(actionForm(m, '/v1/rollback', 'Roll back', { service: n }, { danger: true, describe: n }));
+  out.push(actionForm(m, '/v1/check', 'Check', { service: n }, { describe: n }));
   const tagId = `${idOf(n)}-tag`;
   out.push(`<form method="post" action="/v1/update" class="action to-tag" data-action><input type="hidden" name="csrf" value="${esc(m.csrf)}"><input type="hidden" name="service" value="${esc(n)}">`
     + `<label for="${tagId}">Update ${esc(n)} to tag</label><input id="${tagId}" name="tag" required pattern="[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,127}" value="${esc(s.availableTag ?? '')}"><button type="submit">Update</button></form>`);

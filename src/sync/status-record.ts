@@ -20,7 +20,7 @@ export async function recordStatuses(
     const labels = tag && plan.service.image && opts.engine ? (await opts.engine.image(plan.service.image).catch(() => undefined))?.labels : undefined;
     const link = releaseLink(tag, plan.service.labels, labels ?? {});
     state.setStatus(key, statusAfterCycle({
-      decision: d, current: plan.ref?.tag, outcome, outcomeTag: tag, pending: saved?.pending, failed: saved?.failed, link,
+      decision: d, current: plan.ref?.tag, outcome, outcomeTag: tag, pending: saved?.pending, failed: saved?.failed, link, previous: saved?.status,
     }));
   }));
 }

@@ -18,6 +18,8 @@ export type StatusInput = {
   pending?: PendingApproval;
   failed?: readonly FailedTag[];
   link?: string;
+  /** The status stored before this cycle. */
+  previous?: ServiceStatusState;
 };
 
 export type ComputedStatus = Omit<ServiceStatusState, 'at'>;
@@ -41,6 +43,11 @@ export function statusAfterCycle(input: StatusInput): ComputedStatus {
     case 'held':
       return { kind: 'held', current, tag: d.toTag, reason: d.reason, ...(d.hold ? { hold: d.hold } : {}), ...(d.until ? { until: d.until.toISOString() } : {}), ...link };
     case 'up-to-date': {
+      // A cycle that changes nothing after a rollback leaves the service as the rollback did.
+      if (input.previous?.kind === 'rolled-back' && input.previous.current === current) {
+        const { at: _at, ...kept } = input.previous;
+        return kept;
+      }
       // A newer tag that failed its health gate is what keeps the service where it is: say so.
       const last = input.failed?.at(-1);
       if (last && last.tag !== current) return { kind: 'failed-tag', current, tag: last.tag, reason: last.reason };

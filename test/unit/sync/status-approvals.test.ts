@@ -154,3 +154,9 @@ describe('notification dedupe', () => {
     assert.equal(cycleEvents(r, { ...opts(a), checkOnly: false }).length, 0);
   });
 });
+
+test('a cycle that changes nothing after a rollback keeps the rolled-back status', () => {
+  const previous = { kind: 'rolled-back' as const, at: new Date(0).toISOString(), current: '1.0.0', tag: '1.1.0', reason: 'rolled back by request' };
+  const s = statusAfterCycle({ decision: { kind: 'up-to-date', reason: 'newest allowed' }, current: '1.0.0', previous, failed: [{ tag: '1.1.0', at: previous.at, reason: 'x' }] });
+  assert.deepEqual(s, { kind: 'rolled-back', current: '1.0.0', tag: '1.1.0', reason: 'rolled back by request' });
+});
