@@ -19,6 +19,8 @@ h3{margin:0 0 .25rem;font-size:1.05rem;overflow-wrap:anywhere}
 .backups li,.reason,#live,.summary{overflow-wrap:anywhere}
 .services{list-style:none;padding:0;margin:0;display:grid;gap:.75rem;grid-template-columns:repeat(auto-fill,minmax(min(100%,22rem),1fr))}
 .svc article{border:1px solid var(--line);border-radius:6px;padding:.75rem}
+/* 300 cards: the browser lays out only those on screen */
+.svc{content-visibility:auto;contain-intrinsic-size:auto 22rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .75rem;margin:.5rem 0}
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere;min-width:0}
 .badge{display:inline-block;margin:0;padding:.1rem .5rem;border-radius:4px;border:1px solid currentColor;font-weight:600}
