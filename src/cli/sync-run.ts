@@ -28,6 +28,7 @@ import { rollbackOne } from '../sync/daemon-rollback.js';
 import { isPaused } from '../sync/schedule.js';
 import { inboxWaiting } from '../sync/control.js';
 import { listBackups } from '../compose/backups.js';
+import { isMqttUrl, parseMqttUrl, startHaBridge } from '../notify/homeassistant.js';
 
 
 export async function syncAction(flags: SyncFlags): Promise<number> {
@@ -94,7 +95,10 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   // --check-only changes no stack, but its state (checks, status, what was announced) is the daemon's own.
   settings.recordChecks = checkOnly && !(flags.dryRun ?? envFlag(env, 'DOSYNC_DRY_RUN') ?? false);
   settings.stateDir = stateDir;
-  const notifyUrls = [...(config.notify ?? []), ...flags.notify, ...(envValue(env, 'DOSYNC_NOTIFY')?.split(/\s*,\s*/).filter(Boolean) ?? [])];
+  const allNotifyUrls = [...(config.notify ?? []), ...flags.notify, ...(envValue(env, 'DOSYNC_NOTIFY')?.split(/\s*,\s*/).filter(Boolean) ?? [])];
+  // mqtt:// and mqtts:// are Home Assistant entities (src/notify/homeassistant.ts), not messages.
+  const mqttTargets = allNotifyUrls.filter(isMqttUrl).map(parseMqttUrl);
+  const notifyUrls = allNotifyUrls.filter((u) => !isMqttUrl(u));
   const notifier = notifyUrls.length > 0 ? createNotifier(parseChannels(notifyUrls), { logger }) : undefined;
   const errorStreaks = new Map<string, number>();
   const unverified = new Set<string>();
@@ -140,6 +144,34 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     return report;
   };
 
+  const statusNow = async () => buildStatusDoc({
+    project: projectName, plans: lastPlans(), get: (k) => state.get(k), key, intent: state.pendingIntent(),
+    paused: (await isPaused(stateDir, env).catch(() => undefined))?.paused, checkOnly,
+    cycle: { running: cycleRunning, lastAt: last.at?.toISOString() },
+  });
+  // Home Assistant: the entities follow the status (each change, at most every 300 ms).
+  const bridges = flags.once ? [] : await Promise.all(mqttTargets.map((t) => startHaBridge(t, {
+    project: projectName, logger, dashboard: config.public_url, current: statusNow,
+    onInstall: async (service) => {
+      if (state.get(key(service))?.pending) {
+        const r = await control.handle({ kind: 'approve', service });
+        return r.message;
+      }
+      if (checkOnly) return 'dosync runs with --check-only: nothing is applied';
+      control.request({ services: [service] });
+      return `${service}: an update cycle runs now`;
+    },
+  })));
+  let bridgeTimer: NodeJS.Timeout | undefined;
+  const publishBridges = () => {
+    if (bridges.length === 0 || bridgeTimer) return;
+    bridgeTimer = setTimeout(() => {
+      bridgeTimer = undefined;
+      void statusNow().then((doc) => Promise.all(bridges.map((b) => b.publish(doc)))).catch((err: unknown) => logger.warn(`MQTT: ${errorMessage(err)}`));
+    }, 300);
+  };
+  if (bridges.length > 0) state.onChange(publishBridges);
+
   if (flags.once) {
     const report = await cycle();
     await notifier?.flush();
@@ -148,11 +180,6 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
 
   // The API is bound before the first cycle: a --listen that cannot be bound stops dosync with one line,
   // instead of leaving a daemon running without its API.
-  const statusNow = async () => buildStatusDoc({
-    project: projectName, plans: lastPlans(), get: (k) => state.get(k), key, intent: state.pendingIntent(),
-    paused: (await isPaused(stateDir, env).catch(() => undefined))?.paused, checkOnly,
-    cycle: { running: cycleRunning, lastAt: last.at?.toISOString() },
-  });
   const api = listen && metrics ? await (await import('../api/index.js')).startApiServer({
     listen, token: flags.apiToken ?? envValue(env, 'DOSYNC_API_TOKEN') ?? config.api_token,
     readonlyToken: envValue(env, 'DOSYNC_API_TOKEN_READONLY') ?? config.api_token_readonly, publicUrl: config.public_url, metrics, logger,
@@ -217,6 +244,8 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   });
   await daemon.done;
   clearInterval(inboxPoll);
+  if (bridgeTimer) clearTimeout(bridgeTimer);
+  await Promise.all(bridges.map((b) => b.close()));
   await api?.close();
   await notifier?.flush();
   return 0;

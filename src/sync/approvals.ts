@@ -71,13 +71,15 @@ export interface Announcement { service: string; tag: string; image: string; fro
  * The hook cycle.ts calls before applying a unit: true when it may go ahead. Writes the pending entries to
  * state (saved with the cycle) and collects what to announce.
  */
-export function approvalGate(up: UnitPlan, opts: { state?: StateStore; config: ConfigFile; flag?: ApproveMode; stateKey: (service: string) => string; now: Date; announce: Announcement[] }): boolean {
+export function approvalGate(up: UnitPlan, opts: { state?: StateStore; config: ConfigFile; flag?: ApproveMode; stateKey: (service: string) => string; now: Date; announce: Announcement[]; dryRun?: boolean }): boolean {
   if (up.decision.kind !== 'update') return true;
   const members = up.decision.updates.map((u): GateMember & { service: string; fromTag?: string } => ({
     service: u.service.name, key: opts.stateKey(u.service.name), tag: u.decision.toTag, image: u.decision.newImage, fromTag: u.decision.fromTag,
     manual: approveMode(u.service, opts.config, opts.flag) === 'manual', pending: opts.state?.get(opts.stateKey(u.service.name))?.pending,
   }));
   const gate = gateDecision(members, opts.now);
+  // A check that would let it through keeps the approval for the cycle that applies it.
+  if (gate.proceed && opts.dryRun) return true;
   for (const c of gate.changes) opts.state?.setPending(c.key, c.pending);
   for (const a of gate.announce) {
     const m = members.find((x) => x.key === a.key)!;

@@ -247,13 +247,14 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
     if (decision.kind !== 'update') continue;
     const label = up.unit.services.length > 1 ? up.unit.label : undefined;
     const log = deps.logger.child(label ? { unit: label } : { service: up.unit.services[0] });
-    if (settings.dryRun) { for (const u of decision.updates) deps.logger.child({ service: u.service.name }).info(`would update: ${u.decision.reason}`); continue; }
-    if (deps.stopping?.()) { log.info('stop requested: update left for the next run'); continue; }
     // issue-18: `approve: manual` holds the unit until it is approved (an explicit `update --to` is approval).
-    if (!settings.forced && !approvalGate(up, { state: deps.state, config: settings.config, flag: settings.approve, stateKey: applyCtx.stateKey, now: (settings.now ?? (() => new Date()))(), announce: announcements })) {
+    // A recorded check (the daemon's /v1/check) keeps the pending approvals current too; it never applies.
+    if (!settings.forced && (!settings.dryRun || settings.recordChecks) && !approvalGate(up, { state: deps.state, config: settings.config, flag: settings.approve, stateKey: applyCtx.stateKey, now: (settings.now ?? (() => new Date()))(), announce: announcements, dryRun: settings.dryRun })) {
       log.info(`waiting for approval: ${decision.reason} (dosync approve ${up.unit.services[0]})`);
       continue;
     }
+    if (settings.dryRun) { for (const u of decision.updates) deps.logger.child({ service: u.service.name }).info(`would update: ${u.decision.reason}`); continue; }
+    if (deps.stopping?.()) { log.info('stop requested: update left for the next run'); continue; }
     try {
       for (const u of decision.updates) applyCtx.settings(u); // a bad dosync.* label fails the unit before anything is touched
     } catch (err) {
