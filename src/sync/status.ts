@@ -66,7 +66,7 @@ export function updatingStatus(current: string | undefined, tag: string, step: s
 }
 
 /**
- * Release notes for a tag: the `dosync.link.template` label (WUD's `wud.link.template` placeholders:
+ * Release notes for a tag: the `dosync.link.template` label (the placeholders of WUD's link template:
  * `${tag}`/`${raw}`, `${major}`, `${minor}`, `${patch}`, `${prerelease}`), else the image's OCI labels
  * (`org.opencontainers.image.url`, then `.source`). Only http(s) links are given out: they end up in HTML.
  */
