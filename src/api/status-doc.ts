@@ -25,6 +25,8 @@ export interface ServiceStatus {
   history: HistoryEntry[];
   failed: FailedTag[];
   skipped: string[];
+  /** Updates of this service paused by a person (dashboard, API). */
+  paused?: boolean;
   held?: string;
   signatureUnverified?: string;
   [key: string]: unknown;
@@ -78,6 +80,7 @@ export function buildStatusDoc(input: {
         history: (saved?.history ?? []).slice(-(input.historyLimit ?? 10)).reverse(),
         failed: saved?.failed ?? [],
         skipped: (saved?.skipped ?? []).map((s) => s.tag),
+        ...(saved?.paused ? { paused: true } : {}),
         held: status?.kind === 'held' ? status.reason : undefined,
         signatureUnverified: p.signatures?.running?.why,
       };

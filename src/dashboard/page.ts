@@ -73,6 +73,7 @@ function serviceActions(m: PageModel, s: ServiceStatus): string {
   const lastUpdate = s.history.find((h) => h.outcome === 'updated');
   if (lastUpdate && s.currentTag && lastUpdate.to.endsWith(`:${s.currentTag}`) && lastUpdate.from !== lastUpdate.to) out.push(actionForm(m, '/v1/rollback', 'Roll back', { service: n }, { danger: true, describe: n }));
   out.push(actionForm(m, '/v1/check', 'Check', { service: n }, { describe: n }));
+  out.push(s.paused ? actionForm(m, '/v1/resume', 'Resume', { service: n }, { describe: n }) : actionForm(m, '/v1/pause', 'Pause', { service: n }, { describe: n }));
   const tagId = `${idOf(n)}-tag`;
   out.push(`<form method="post" action="/v1/update" class="action to-tag" data-action><input type="hidden" name="csrf" value="${esc(m.csrf)}"><input type="hidden" name="service" value="${esc(n)}">`
     + `<label for="${tagId}">Update ${esc(n)} to tag</label><input id="${tagId}" name="tag" required pattern="[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,127}" value="${esc(s.availableTag ?? '')}"><button type="submit">Update</button></form>`);

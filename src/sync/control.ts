@@ -26,8 +26,8 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('update'), service: serviceName, tag: tagName, project: z.string().optional() }),
   z.object({ kind: z.literal('rollback'), service: serviceName, project: z.string().optional() }),
   z.object({ kind: z.literal('retry'), service: serviceName, tag: tagName.optional(), project: z.string().optional() }),
-  z.object({ kind: z.literal('pause'), project: z.string().optional() }),
-  z.object({ kind: z.literal('resume'), project: z.string().optional() }),
+  z.object({ kind: z.literal('pause'), service: serviceName.optional(), project: z.string().optional() }),
+  z.object({ kind: z.literal('resume'), service: serviceName.optional(), project: z.string().optional() }),
 ]);
 export type Action = z.infer<typeof actionSchema>;
 

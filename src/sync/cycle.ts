@@ -176,7 +176,7 @@ export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' 
     // `dosync skip SERVICE TAG` takes a tag out of the offer the way a failed one is (newer tags still come).
     isFailed: (service, tag, digest) => (deps.state?.isFailed(serviceKey(project.name, service), tag, digest) || deps.state?.skippedTags(serviceKey(project.name, service)).has(tag)) ?? false,
     failedTags: (service) => new Set([...deps.state?.failedTags(serviceKey(project.name, service)) ?? [], ...deps.state?.skippedTags(serviceKey(project.name, service)) ?? []]),
-    holdFor: (service, pushedAt) => holdFor(service, pushedAt, settings, paused),
+    holdFor: (service, pushedAt) => holdFor(service, pushedAt, settings, paused, deps.state?.get(serviceKey(project.name, service.name))?.paused !== undefined),
     engine: engineView(deps.docker, project.name),
     digests: new Map(),
   };
@@ -377,11 +377,11 @@ async function applyGroupReplanning(updates: UpdatePlan[], edits: ImageEdit[], u
 }
 
 /** Pause (env, `dosync pause`, `services.X.paused`), min_age and maintenance windows, per service, most specific first. */
-async function holdFor(service: StackService, pushedAt: () => Promise<Date | undefined>, settings: Pick<CycleSettings, 'config' | 'configPath' | 'now'>, pause: PauseStatus | undefined) {
+async function holdFor(service: StackService, pushedAt: () => Promise<Date | undefined>, settings: Pick<CycleSettings, 'config' | 'configPath' | 'now'>, pause: PauseStatus | undefined, servicePaused = false) {
   const cfg = settings.config;
   const own = cfg.services?.[service.name];
   const file = settings.configPath ?? 'dosync.yaml';
-  const paused = own?.paused ? `paused in ${file} (services.${service.name}.paused)` : pause?.paused ? `updates are paused (${pause.source === 'env' ? `${pause.variable}=1` : '`dosync pause`; `dosync resume` ends it'})` : undefined;
+  const paused = own?.paused ? `paused in ${file} (services.${service.name}.paused)` : servicePaused ? 'this service is paused (dashboard or POST /v1/pause?service=); resume it there' : pause?.paused ? `updates are paused (${pause.source === 'env' ? `${pause.variable}=1` : '`dosync pause`; `dosync resume` ends it'})` : undefined;
   const windowText = own?.maintenance_window ?? cfg.maintenance_window;
   const field = own?.maintenance_window ? `${file}: services.${service.name}.maintenance_window` : `${file}: maintenance_window`;
   const minAgeMs = own?.min_age ?? cfg.min_age;

@@ -102,9 +102,20 @@ export function createDaemonControl(opts: ControlOptions): DaemonControl {
         return { ok: true, message: `${action.service}: rollback queued`, queued: true };
       }
       case 'pause':
+        if (action.service) {
+          opts.state.setPaused(key(action.service), true);
+          await opts.state.save();
+          return { ok: true, message: `${action.service}: updates paused (checks go on)` };
+        }
         await pause(opts.stateDir, { now: now(), reason: 'paused from the dashboard/API' });
         return { ok: true, message: 'updates paused (checks go on)' };
       case 'resume':
+        if (action.service) {
+          opts.state.setPaused(key(action.service), false);
+          await opts.state.save();
+          ask({ services: [action.service] });
+          return { ok: true, message: `${action.service}: updates resumed` };
+        }
         await resume(opts.stateDir);
         ask({});
         return { ok: true, message: 'updates resumed' };

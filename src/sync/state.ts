@@ -87,6 +87,8 @@ const serviceSchema = z.object({
   pending: pendingSchema.optional(),
   /** Tags `dosync skip` took out of the offer (newer tags are still offered). */
   skipped: z.array(z.object({ tag: z.string(), at: isoDate })).optional(),
+  /** Updates of this service held by a person (dashboard, API) until resumed; checks go on. */
+  paused: z.object({ at: isoDate }).optional(),
   /** The (tag) last announced as available, so it is announced once (notify_every: once). */
   announced: z.string().optional(),
 });
@@ -328,6 +330,11 @@ export class StateStore {
 
   skippedTags(service: string): Set<string> {
     return new Set((this.doc.services[service]?.skipped ?? []).map((e) => e.tag));
+  }
+
+  setPaused(service: string, paused: boolean): void {
+    const at = this.now().toISOString();
+    this.update(service, (s) => { if (paused) s.paused = { at }; else delete s.paused; });
   }
 
   setAnnounced(service: string, tag: string | undefined): void {
