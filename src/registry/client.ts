@@ -622,9 +622,9 @@ export class RegistryClient {
    * Every page of a repository's tag list, inside the listing's deadline and byte budget: the deadline
    * aborts whatever request is in flight (its own deadline is stacked under it), the budget caps each
    * page's body at what is left of it. A listing that grows past `largeTagListBytes` goes on only as the
-   * one large listing of the moment (a page that would cross the line is asked again then). A page's parsed
-   * array is merged into one list (or is the list, for the first page) and dropped. Tags that are not valid
-   * tags are left out.
+   * one large listing of the moment (a page that would cross the line is asked again then). Each page is read
+   * as it arrives (tag-scanner.ts) straight into the one list; tags that are not valid tags are left out
+   * there, before any policy sees them. A listing that fails leaves nothing behind: its list is dropped.
    */
   private async fetchTags(repo: RepositoryRef): Promise<string[]> {
     const where = `${repo.registry}/${repo.repository}`;
@@ -640,8 +640,8 @@ export class RegistryClient {
       clearTimeout(timer);
       if (release) {
         release();
-        // A large listing leaves tens of MB of garbage at once (bodies, text, parsed pages): collected now, the
-        // peak is the tags kept, not the tags plus everything read to get them (a million tags: ~470 -> <200 MB RSS).
+        // A large listing leaves tens of MB of garbage at once (the chunks read, a failed listing's tags): collected
+        // now, so the next large listing starts from the tags kept, not from those plus everything read to get them.
         collectNow();
       }
     }
