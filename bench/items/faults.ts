@@ -72,15 +72,20 @@ function watched(argv: readonly string[], args: string[], capMs = 600_000): Prom
 
 const MILLION = 1_000_000;
 
+/** A compose file of one service on the fixture's repository `bench/<name>`, and a project name for it. */
+function oneServiceStack(ctx: BenchContext, name: string, fx: FaultRegistry): { file: string; project: string } {
+  const dir = join(ctx.dir, name);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'docker-compose.yml');
+  writeFileSync(file, `services:\n  app:\n    image: ${fx.host}/bench/${name}:1.0.0\n`);
+  return { file, project: `dosyncbench${randomBytes(3).toString('hex')}` };
+}
+
 export async function benchMillionTags(ctx: BenchContext): Promise<ItemResult> {
   const count = ctx.scale.name === 'full' ? MILLION : 20_000;
   const tags = Array.from({ length: count }, (_, i) => `1.${Math.floor(i / 1000)}.${i % 1000}`);
   const fx = await startFaultRegistry('healthy', { tags });
-  const dir = join(ctx.dir, 'million');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'docker-compose.yml');
-  writeFileSync(file, `services:\n  app:\n    image: ${fx.host}/bench/million:1.0.0\n`);
-  const project = `dosyncbench${randomBytes(3).toString('hex')}`;
+  const { file, project } = oneServiceStack(ctx, 'million', fx);
   const results: Record<string, { ms: number; peakMb: number; code: number | null; status?: string }> = {};
   try {
     for (const p of programs()) {
@@ -115,11 +120,7 @@ export async function benchMillionTags(ctx: BenchContext): Promise<ItemResult> {
 async function pagingForever(ctx: BenchContext): Promise<{ rows: Row[]; data: unknown }> {
   const pageTags = ctx.scale.name === 'full' ? 5000 : 100;
   const fx = await startFaultRegistry('grow', { pageTags });
-  const dir = join(ctx.dir, 'paging');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'docker-compose.yml');
-  writeFileSync(file, `services:\n  app:\n    image: ${fx.host}/bench/paging:1.0.0\n`);
-  const project = `dosyncbench${randomBytes(3).toString('hex')}`;
+  const { file, project } = oneServiceStack(ctx, 'paging', fx);
   const results: Record<string, { ms: number; peakMb: number; pages: number; reason?: string }> = {};
   try {
     for (const p of programs()) {
