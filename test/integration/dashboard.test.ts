@@ -13,16 +13,8 @@ import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { ComposeProject, pushImage, unique, logLines, ROOT, REGISTRY } from '../helpers/docker.js';
 import { axeViolations, launchChromium } from '../helpers/browser.js';
+import { until } from '../helpers/wait.js';
 
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const statusOf = (page: Page, service: string) => page.$eval(`li[data-service="${service}"] [data-role="status"]`, (el) => el.textContent ?? '').catch(() => '');
 const attrOf = (page: Page, service: string) => page.$eval(`li[data-service="${service}"]`, (el) => el.getAttribute('data-status') ?? '').catch(() => '');

@@ -13,16 +13,8 @@ import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { ComposeProject, pushImage, unique, logLines, ROOT, REGISTRY } from '../helpers/docker.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
+import { until } from '../helpers/wait.js';
 
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 // The keys of HA's MQTT update platform (https://www.home-assistant.io/integrations/update.mqtt) dosync sets.
 const CONFIG_KEYS = ['availability_topic', 'command_topic', 'device', 'name', 'payload_available', 'payload_install', 'payload_not_available', 'state_topic', 'unique_id'];

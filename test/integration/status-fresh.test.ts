@@ -10,16 +10,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ComposeProject, pushImage, unique, logLines, ROOT, REGISTRY, dosync } from '../helpers/docker.js';
+import { until } from '../helpers/wait.js';
 
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test('status after sync --once is up to date on the new tag; --check-only refreshes lastCheck and refuses /v1/update honestly', async () => {
   const repo = unique('i18/fresh');
