@@ -66,6 +66,8 @@ test('dashboard: sign in, approve and watch it complete, history, roll back, a f
     assert.equal(await statusOf(page, 'worker'), 'Waiting for approval: 1.1.0');
     assert.equal(await page.$eval('li[data-service="web"] a[href^="https://example.org"]', (a) => a.getAttribute('href')), 'https://example.org/releases/1.1.0');
     assert.deepEqual(await axeViolations(page), [], 'axe: no serious or critical violations (desktop)');
+    // The README's picture: a stack with updates waiting for approval.
+    await page.screenshot({ path: join(ROOT, 'docs/images/dashboard.png'), fullPage: true });
 
     // CSRF: the cookie alone cannot change anything.
     const forged = await page.evaluate(async () => (await fetch('/v1/approve', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' }, body: 'service=web' })).status);
@@ -105,7 +107,6 @@ test('dashboard: sign in, approve and watch it complete, history, roll back, a f
     assert.match(reason, /health|unhealthy/i);
     assert.deepEqual(await p.versions('worker'), ['1.0.0']);
 
-    await page.screenshot({ path: join(ROOT, 'docs/images/dashboard.png'), fullPage: true });
 
     // Phone width: nothing wider than the screen, and still no serious violation.
     await page.setViewport({ width: 375, height: 800 });
