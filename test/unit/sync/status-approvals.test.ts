@@ -160,3 +160,16 @@ test('a cycle that changes nothing after a rollback keeps the rolled-back status
   const s = statusAfterCycle({ decision: { kind: 'up-to-date', reason: 'newest allowed' }, current: '1.0.0', previous, failed: [{ tag: '1.1.0', at: previous.at, reason: 'x' }] });
   assert.deepEqual(s, { kind: 'rolled-back', current: '1.0.0', tag: '1.1.0', reason: 'rolled back by request' });
 });
+
+test('the dashboard link (public_url) is in every channel\'s message', async () => {
+  const { buildMessage } = await import('../../../src/notify/format.js');
+  const { renderRequests } = await import('../../../src/notify/render/index.js');
+  const { parseChannels } = await import('../../../src/notify/urls.js');
+  const m = buildMessage([{ kind: 'update-found', service: 'web', toTag: '1.1.0', at: new Date(0), dashboard: 'https://dosync.example/' }])!;
+  const channels = parseChannels(['slack://hooks.slack.com/services/T0/B0/XXXX', 'discord://tok@123', 'telegram://1:abc@telegram?chats=5', 'ntfy://ntfy.sh/t', 'generic+https://h.example/x']);
+  for (const ch of channels) {
+    if (ch.kind === 'email') continue;
+    const bodies = renderRequests(ch, m, []).map((r) => r.body).join('\n');
+    assert.match(bodies, /https:\/\/dosync\.example\//, ch.kind);
+  }
+});
