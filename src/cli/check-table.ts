@@ -30,8 +30,9 @@ export function shortPolicy(policy: ResolvedPolicy, selection?: Selection): stri
   switch (r.kind) {
     case 'default': name = r.reach === 'patch' ? 'patch' : r.reach === 'minor' ? 'same-major' : 'any-major'; break;
     case 'semver': name = `semver ${r.range.source.trim() || '*'}`; break;
-    case 'numerical': name = `numerical ${r.order}`; break;
-    case 'alphabetical': name = `alphabetical ${r.order}`; break;
+    // desc (the highest wins) is what these policies are used for; only asc is worth the width.
+    case 'numerical': name = r.order === 'desc' ? 'numerical' : 'numerical asc'; break;
+    case 'alphabetical': name = r.order === 'desc' ? 'alphabetical' : 'alphabetical asc'; break;
     case 'newest': name = 'newest'; break;
   }
   const filters = [policy.filter.include ? 'include' : '', policy.filter.exclude ? 'exclude' : ''].filter(Boolean);
@@ -111,8 +112,9 @@ export function layoutTable(head: string[], rows: string[][], width?: number, st
       if ('drop' in step) dropped.add(step.drop);
       else widths[step.shorten] = Math.min(widths[step.shorten], Math.max(step.to, head[step.shorten].length, widths[step.shorten] - over));
     }
-    // A column dropped late may leave room: give it back to what was shortened, in the order it was.
-    for (const step of steps) {
+    // A column dropped late may leave room: give it back, last shortened first (the first steps shorten
+    // what matters least).
+    for (const step of [...steps].reverse()) {
       const room = width - total();
       if (room <= 0) break;
       if ('shorten' in step) widths[step.shorten] = Math.min(natural[step.shorten], widths[step.shorten] + room);

@@ -84,8 +84,8 @@ const STATUS = 6;
  * name and tags are shortened.
  */
 const FIT: FitStep[] = [
-  { shorten: STATUS, to: 24 }, { shorten: 3, to: 12 }, { drop: 5 }, { drop: 4 },
-  { shorten: STATUS, to: 16 }, { shorten: 3, to: 8 }, { shorten: 0, to: 10 }, { shorten: 1, to: 8 }, { shorten: 2, to: 8 }, { shorten: STATUS, to: 8 },
+  { shorten: STATUS, to: 24 }, { drop: 5 }, { drop: 4 }, { shorten: STATUS, to: 16 }, { shorten: 3, to: 12 },
+  { shorten: 3, to: 8 }, { shorten: 0, to: 10 }, { shorten: 1, to: 8 }, { shorten: 2, to: 8 }, { shorten: STATUS, to: 8 },
 ];
 
 /**

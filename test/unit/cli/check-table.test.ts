@@ -17,7 +17,7 @@ describe('shortPolicy', () => {
       [{ labels: { 'dosync.update': 'major' } }, 'any-major'],
       [{ labels: { 'dosync.update': 'digest' } }, 'digest'],
       [{ labels: { 'dosync.policy': 'semver:>=1 <2' } }, 'semver >=1 <2'],
-      [{ labels: { 'dosync.policy': 'numerical:desc', 'dosync.tag.include': '^b-(?P<n>\\d+)$', 'dosync.tag.extract': '$n' } }, 'numerical desc +include'],
+      [{ labels: { 'dosync.policy': 'numerical:desc', 'dosync.tag.include': '^b-(?P<n>\\d+)$', 'dosync.tag.extract': '$n' } }, 'numerical +include'],
       [{ labels: { 'dosync.enable': 'false' } }, 'disabled'],
       [{ service: { skip: true } }, 'disabled'],
     ];
