@@ -13,6 +13,7 @@ import { registerPolicyCommand } from './policy.js';
 import { registerInitCommand } from './init.js';
 import { registerHealthCommand } from './health.js';
 import { registerCompletionCommand } from './completion.js';
+import { registerCompleteServicesCommand } from './complete-services.js';
 import { registerRollbackCommand } from './rollback.js';
 import { registerRetryCommand } from './retry.js';
 import { registerBackupsCommand } from './backups.js';
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
   registerConfigCommand(program);
   registerSelfUpdateHelperCommand(program);
   registerCompletionCommand(program);
+  registerCompleteServicesCommand(program);
   return program;
 }
 
