@@ -6,6 +6,7 @@
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,11 +70,22 @@ try {
     legalComments: 'none',
   });
   const bundle = readFileSync(join(fresh, 'dosync.cjs'));
-  writeFileSync(join(fresh, 'build.json'), `${JSON.stringify({ hash: createHash('sha256').update(bundle).digest('hex').slice(0, 16) })}\n`);
+  // The source revision for dosync_build_info and the image's OCI label: DOSYNC_REVISION (an image build
+  // has no .git), else the checkout's commit.
+  const revision = process.env.DOSYNC_REVISION || gitRevision();
+  writeFileSync(join(fresh, 'build.json'), `${JSON.stringify({ hash: createHash('sha256').update(bundle).digest('hex').slice(0, 16), revision })}\n`);
   const old = `${fresh}.old`;
   try { renameSync(join(root, 'dist'), old); } catch (err) { if (err.code !== 'ENOENT') throw err; }
   renameSync(fresh, join(root, 'dist'));
   rmSync(old, { recursive: true, force: true });
 } finally {
   rmSync(fresh, { recursive: true, force: true });
+}
+
+function gitRevision() {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
 }

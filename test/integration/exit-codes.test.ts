@@ -55,7 +55,7 @@ test('exit codes: usage and config errors are 2 with one line, for every command
       'init: no compose file here': { args: ['init'], code: 2, stderr: /no compose file here/ },
       'completion: unknown shell': { args: ['completion', 'tcsh'], code: 2 },
       'mirror: no config': { args: ['mirror', '--once', '-c', join(dir, 'missing.yaml')], code: 2 },
-      'check: updates': { args: ['check', '-f', f], code: 0 },
+      'check: up to date': { args: ['check', '-f', f], code: 0 },
       'version': { args: ['version'], code: 0 },
       'backups list: none': { args: ['backups', 'list', '-f', f], code: 0 },
       'retry: list': { args: ['retry', '-f', f, '--state-dir', state], code: 0 },
