@@ -17,7 +17,8 @@ const require = createRequire(join(root, 'package.json'));
 // Left in node_modules: ssh2 (native add-on) and gRPC are only reached through the lazy stand-ins below;
 // pino-pretty is required only for a terminal; the cloud SDKs and prom-client are large and imported only
 // when a command needs them.
-const external = ['pino-pretty', 'ssh2', '@grpc/*', 'protobufjs', '@aws-sdk/*', '@smithy/*', 'google-auth-library', '@azure/*', 'prom-client', 'nodemailer'];
+// (scripts/externals.json: scripts/prune-runtime.mjs keeps exactly these, and what they need, in the image.)
+const external = JSON.parse(readFileSync(join(root, 'scripts/externals.json'), 'utf8'));
 
 // dockerode requires gRPC + protobufjs (BuildKit sessions) and docker-modem requires ssh2 (ssh:// hosts) at
 // load time: ~60 modules and ~25 MB RSS that dosync never uses with a local socket. Both are single
