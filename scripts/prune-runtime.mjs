@@ -58,15 +58,23 @@ for (const name of readdirSync(modules)) {
   if (name.startsWith('@') && readdirSync(join(modules, name)).length === 0) rmSync(join(modules, name), { recursive: true });
 }
 
+// @azure/identity depends on MSAL's browser build, which its Node build never loads (the image test builds
+// credentials with it gone): 11 MB.
+const NEVER_LOADED = ['@azure/msal-browser'];
+for (const name of NEVER_LOADED) if (existsSync(join(modules, name))) drop(join(modules, name));
+
 // Files no program reads, in what is left.
 const DEAD_FILE = /\.(map|d\.ts|d\.mts|d\.cts|md|markdown)$/i;
 const DEAD_DIR = new Set(['browser', 'react-native']);
+// The AWS SDK's ES-module build next to its CommonJS one (dist-cjs): the bundle requires, Node loads dist-cjs.
+const DEAD_TOP_DIR = new Set(['dist-es', 'dist-types']);
 function sweep(dir, depth) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
       // dist/browser, dist/react-native: builds for other platforms, chosen by bundlers, never by Node.
       if (DEAD_DIR.has(entry.name) && /[\\/]dist$/.test(dir)) drop(path);
+      else if (DEAD_TOP_DIR.has(entry.name) && existsSync(join(dir, 'dist-cjs'))) drop(path);
       else sweep(path, depth + 1);
     } else if (DEAD_FILE.test(entry.name)) drop(path);
   }

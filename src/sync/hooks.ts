@@ -25,17 +25,27 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 /** Output kept from a hook (its tail: where the error usually is). Bounded: a chatty hook must not fill memory. */
 const OUTPUT_LIMIT = 2048;
 
+/** The labels of each phase, dosync's first, then Watchtower's (whose timeout counts minutes). */
+const LABELS: Record<HookPhase, { own: string; ownTimeout: string; watchtower: string; watchtowerTimeout: string }> = {
+  'pre-update': {
+    own: 'dosync.hook.pre-update', ownTimeout: 'dosync.hook.pre-update-timeout',
+    watchtower: 'com.centurylinklabs.watchtower.lifecycle.pre-update', watchtowerTimeout: 'com.centurylinklabs.watchtower.lifecycle.pre-update-timeout',
+  },
+  'post-update': {
+    own: 'dosync.hook.post-update', ownTimeout: 'dosync.hook.post-update-timeout',
+    watchtower: 'com.centurylinklabs.watchtower.lifecycle.post-update', watchtowerTimeout: 'com.centurylinklabs.watchtower.lifecycle.post-update-timeout',
+  },
+};
+
 /** The hook a service's labels set for a phase, dosync's label first, then Watchtower's (pure). */
 export function hookFor(labels: Record<string, string>, phase: HookPhase): Hook | undefined {
-  const own = `dosync.hook.${phase}`;
-  const watchtower = `com.centurylinklabs.watchtower.lifecycle.${phase}`;
-  const label = labels[own]?.trim() ? own : labels[watchtower]?.trim() ? watchtower : undefined;
+  const names = LABELS[phase];
+  const label = labels[names.own]?.trim() ? names.own : labels[names.watchtower]?.trim() ? names.watchtower : undefined;
   if (!label) return undefined;
   let timeoutMs = DEFAULT_TIMEOUT_MS;
-  const ownTimeout = labels[`${own}-timeout`];
-  const wtTimeout = labels[`${watchtower}-timeout`];
-  if (ownTimeout) timeoutMs = parseDuration(ownTimeout, `label ${own}-timeout`);
-  // Watchtower's timeout label counts minutes.
+  const ownTimeout = labels[names.ownTimeout];
+  const wtTimeout = labels[names.watchtowerTimeout];
+  if (ownTimeout) timeoutMs = parseDuration(ownTimeout, `label ${names.ownTimeout}`);
   else if (wtTimeout && /^\d+$/.test(wtTimeout.trim())) timeoutMs = Number(wtTimeout) * 60_000;
   return { phase, command: labels[label].trim(), timeoutMs, label };
 }
@@ -103,7 +113,7 @@ async function runPhase(service: StackService, phase: HookPhase, ctx: HookContex
   return undefined;
 }
 
-const HOOK_LABELS = ['dosync.hook.pre-update', 'dosync.hook.post-update', 'com.centurylinklabs.watchtower.lifecycle.pre-update', 'com.centurylinklabs.watchtower.lifecycle.post-update'];
+const HOOK_LABELS = Object.values(LABELS).flatMap((l) => [l.own, l.watchtower]);
 
 type Outcome = { status: string; reason?: string; note?: string; recreated?: boolean };
 
