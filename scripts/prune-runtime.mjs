@@ -30,8 +30,12 @@ function locate(name, from) {
   return existsSync(join(top, 'package.json')) ? top : undefined;
 }
 
+// External for the bundle but never loaded by dosync: gRPC and protobufjs serve dockerode's BuildKit session
+// (behind a lazy stand-in in scripts/bundle.mjs), and dosync never builds images. ~6 MB with what only they use.
+const UNUSED_EXTERNALS = new Set(['@grpc/*', 'protobufjs']);
+
 const keep = new Set();
-const queue = externals.flatMap(topLevel).map((n) => join(modules, n));
+const queue = externals.filter((e) => !UNUSED_EXTERNALS.has(e)).flatMap(topLevel).map((n) => join(modules, n));
 while (queue.length > 0) {
   const dir = queue.pop();
   if (keep.has(dir)) continue;
