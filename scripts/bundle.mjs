@@ -6,6 +6,7 @@
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,8 @@ const require = createRequire(join(root, 'package.json'));
 // Left in node_modules: ssh2 (native add-on) and gRPC are only reached through the lazy stand-ins below;
 // pino-pretty is required only for a terminal; the cloud SDKs and prom-client are large and imported only
 // when a command needs them.
-const external = ['pino-pretty', 'ssh2', '@grpc/*', 'protobufjs', '@aws-sdk/*', '@smithy/*', 'google-auth-library', '@azure/*', 'prom-client', 'nodemailer'];
+// (scripts/externals.json: scripts/prune-runtime.mjs keeps exactly these, and what they need, in the image.)
+const external = JSON.parse(readFileSync(join(root, 'scripts/externals.json'), 'utf8'));
 
 // dockerode requires gRPC + protobufjs (BuildKit sessions) and docker-modem requires ssh2 (ssh:// hosts) at
 // load time: ~60 modules and ~25 MB RSS that dosync never uses with a local socket. Both are single
@@ -69,11 +71,22 @@ try {
     legalComments: 'none',
   });
   const bundle = readFileSync(join(fresh, 'dosync.cjs'));
-  writeFileSync(join(fresh, 'build.json'), `${JSON.stringify({ hash: createHash('sha256').update(bundle).digest('hex').slice(0, 16) })}\n`);
+  // The source revision for dosync_build_info and the image's OCI label: DOSYNC_REVISION (an image build
+  // has no .git), else the checkout's commit.
+  const revision = process.env.DOSYNC_REVISION || gitRevision();
+  writeFileSync(join(fresh, 'build.json'), `${JSON.stringify({ hash: createHash('sha256').update(bundle).digest('hex').slice(0, 16), revision })}\n`);
   const old = `${fresh}.old`;
   try { renameSync(join(root, 'dist'), old); } catch (err) { if (err.code !== 'ENOENT') throw err; }
   renameSync(fresh, join(root, 'dist'));
   rmSync(old, { recursive: true, force: true });
 } finally {
   rmSync(fresh, { recursive: true, force: true });
+}
+
+function gitRevision() {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
 }

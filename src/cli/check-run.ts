@@ -6,7 +6,8 @@ import { prepare, planStackUnits } from '../sync/cycle.js';
 import { planService } from '../sync/plan.js';
 import { StateStore, defaultStatePath } from '../sync/state.js';
 import { resolveStateDir } from '../sync/dirs.js';
-import { CHECK_EXIT, checkRow, explain, explainUnit, renderTable, renderUnits, type CheckFlags } from './check.js';
+import { terminalWidth } from './check-table.js';
+import { CHECK_EXIT, checkFormat, checkRow, explain, explainUnit, renderTable, renderUnits, type CheckFlags } from './check.js';
 
 export async function checkAction(flags: CheckFlags): Promise<number> {
   // Logs go to stderr so stdout stays the table (or JSON) for scripts.
@@ -15,7 +16,8 @@ export async function checkAction(flags: CheckFlags): Promise<number> {
   const state = await StateStore.open(defaultStatePath(stateDir));
   const runtime = await createRegistryRuntime(inputs.config, inputs.configEnv, inputs.logger, inputs.configPath);
   const deps = { docker: createDocker(), logger: inputs.logger, state, ...runtime };
-  const tty = process.stderr.isTTY && !flags.json;
+  const format = checkFormat(flags);
+  const tty = process.stderr.isTTY && format !== 'json';
   // With the state dir, a `dosync pause` shows as a hold, as the daemon would apply it.
   const prepared = await prepare({ ...inputs, stateDir }, deps);
   if (tty) process.stderr.write(`checking ${prepared.stack.services.length} services...`);
@@ -28,7 +30,7 @@ export async function checkAction(flags: CheckFlags): Promise<number> {
   const labelsOf = async (p: (typeof plans)[number]) => (p.decision.kind === 'update' || p.decision.kind === 'held') && p.service.image
     ? (await prepared.planContext.engine?.image(p.service.image).catch(() => undefined))?.labels : undefined;
   const rows = await Promise.all(plans.map(async (p) => checkRow(p, unitOf(p.service.name), await labelsOf(p))));
-  if (flags.json) {
+  if (format === 'json') {
     // Candidate and dropped tags only on request: for 200 services over 200-tag repositories they are
     // 80,000 entries, which scripts reading the status do not want to parse.
     const services = flags.explain
@@ -40,9 +42,11 @@ export async function checkAction(flags: CheckFlags): Promise<number> {
     }));
     process.stdout.write(`${JSON.stringify({ project: prepared.project.name, services, units: unitList, requests: runtime.registry.stats.requests }, null, 2)}\n`);
   } else {
-    process.stdout.write(`${renderTable(rows)}${renderUnits(units)}\n`);
+    const width = format === 'wide' ? undefined : terminalWidth(process.env, process.stdout);
+    process.stdout.write(`${renderTable(rows, width)}${renderUnits(units)}\n`);
     if (flags.explain) process.stdout.write(`\n${[...plans.map(explain), ...units.map(explainUnit).filter(Boolean)].join('\n\n')}\n`);
   }
   if (rows.some((r) => r.status === 'error')) return CHECK_EXIT.error;
-  return rows.some((r) => r.status === 'update available' || r.status === 'new digest') ? CHECK_EXIT.updates : CHECK_EXIT.upToDate;
+  // A held update is still an update: scripts asking "is anything behind?" get 10, the table says until when.
+  return rows.some((r) => r.status === 'update available' || r.status === 'new digest' || r.status === 'held') ? CHECK_EXIT.updates : CHECK_EXIT.upToDate;
 }

@@ -28,6 +28,10 @@ export interface StackInputs {
 
 export const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** `--log-format`, spelled and documented once for every command that logs. */
+export const LOG_FORMAT_HELP = 'log output: json, pretty (one line per event; NO_COLOR/FORCE_COLOR respected) or logfmt (default: pretty on a TTY, json otherwise; env DOSYNC_LOG_FORMAT)';
+export const LOG_FORMAT_CHOICES = ['json', 'pretty', 'logfmt'];
+
 /** Declares the StackFlags options, so every stack command spells and documents them the same way. */
 export function addStackOptions(command: Command): Command {
   return command
@@ -41,13 +45,13 @@ export function addStackOptions(command: Command): Command {
 /** Resolves the shared flags (each with its DOSYNC_* variable) and loads dosync.yaml. */
 export async function stackInputs(flags: StackFlags, loggerDestination?: NodeJS.WritableStream): Promise<StackInputs> {
   // Loaded here, not at the top: registering commands must not pull in pino, zod and yaml (startup time).
-  const [{ createLogger }, { loadConfigFile }] = await Promise.all([import('../util/logger.js'), import('../config/file.js')]);
+  const [{ createLogger, parseLogFormat }, { loadConfigFile }] = await Promise.all([import('../util/logger.js'), import('../config/file.js')]);
   const env = process.env;
   const files = flags.file.length > 0 ? flags.file : envList(env, 'DOSYNC_FILE') ?? [];
   if (files.length === 0) throw new ConfigError('no compose file given; pass -f docker-compose.yml (or set DOSYNC_FILE)');
   const verbose = flags.verbose ?? envFlag(env, 'DOSYNC_VERBOSE', 'VERBOSE') ?? false;
-  const logFormat = flags.logFormat ?? envValue(env, 'DOSYNC_LOG_FORMAT');
-  const logger = createLogger({ verbose, json: logFormat === 'json' ? true : logFormat === 'pretty' ? false : undefined, destination: loggerDestination });
+  const format = flags.logFormat !== undefined ? parseLogFormat(flags.logFormat, '--log-format') : parseLogFormat(envValue(env, 'DOSYNC_LOG_FORMAT'));
+  const logger = createLogger({ verbose, format, destination: loggerDestination });
   const envFile = flags.envFile ?? envValue(env, 'DOSYNC_ENV_FILE');
   // Credentials in the -e file feed ${VAR} in dosync.yaml too, as in DOSync.
   const fileEnv = envFile ? await import('./env-file.js').then((m) => m.readEnvFile(envFile)) : {};

@@ -13,6 +13,7 @@ import { registerPolicyCommand } from './policy.js';
 import { registerInitCommand } from './init.js';
 import { registerHealthCommand } from './health.js';
 import { registerCompletionCommand } from './completion.js';
+import { registerCompleteServicesCommand } from './complete-services.js';
 import { registerRollbackCommand } from './rollback.js';
 import { registerRetryCommand } from './retry.js';
 import { registerApproveCommands } from './approve.js';
@@ -37,9 +38,11 @@ export function buildProgram(): Command {
   const program = new Command('dosync')
     .description('Keeps the services of a Docker Compose stack on the newest image a policy allows.')
     .version(VERSION, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
+    // Usage errors as the one line every other user error is (`dosync: unknown option '--jsno' (did you
+    // mean --json?); see --help`); subcommands inherit this output configuration.
+    .configureOutput({ outputError: (text, write) => write(usageLine(text)) })
     .exitOverride();
-  program.command('version').description('print the version').action(() => console.log(`dosync ${VERSION}`));
+  program.command('version').description('print the version (as --version does)').action(() => console.log(VERSION));
   registerSyncCommand(program);
   registerUpdateCommand(program);
   registerCheckCommand(program);
@@ -55,7 +58,16 @@ export function buildProgram(): Command {
   registerConfigCommand(program);
   registerSelfUpdateHelperCommand(program);
   registerCompletionCommand(program);
+  registerCompleteServicesCommand(program);
   return program;
+}
+
+/** Commander's usage error (`error: ...` and a suggestion on its own line) as one `dosync: ...` line. */
+export function usageLine(text: string): string {
+  const parts = text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  const [first = 'invalid usage', ...rest] = parts;
+  const message = [first.replace(/^error: /, ''), ...rest.map((r) => r.replace(/^\(Did you mean/, '(did you mean'))].join(' ');
+  return `dosync: ${scrubSecrets(message)}; see --help\n`;
 }
 
 /** Runs the CLI; user mistakes end as one line on stderr, programming errors keep their stack. */

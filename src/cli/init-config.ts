@@ -53,7 +53,7 @@ export function hostVariablePrefix(host: string): string {
   return host.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '').replace(/^(\d)/, 'REGISTRY_$1');
 }
 
-const isLoopback = (host: string) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i.test(host);
+export const isLoopback = (host: string) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i.test(host);
 
 /** Environment variables a private registry of this family is configured with (dosync reads most of them directly). */
 export function credentialVariables(use: RegistryUse): string[] {

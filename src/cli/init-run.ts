@@ -9,7 +9,7 @@ import { replaceFileSafely } from '../compose/writer.js';
 import { addDosyncService } from '../compose/add-service.js';
 import { parseImageReference } from '../reference/index.js';
 import { providerFor, type ProviderContext } from '../registry/providers/index.js';
-import { credentialVariables, registriesUsed, renderDosyncYaml, type StackImage } from './init-config.js';
+import { credentialVariables, isLoopback, registriesUsed, renderDosyncYaml, type StackImage } from './init-config.js';
 import { COMPOSE_NAMES, type InitFlags } from './init.js';
 
 async function findComposeFile(cwd: string): Promise<string> {
@@ -65,6 +65,12 @@ export async function initAction(flags: InitFlags, cwd: string, env: NodeJS.Proc
     }
   }
   const registries = registriesUsed(images);
+  // 127.0.0.1 in the sidecar's own network namespace is the sidecar itself, not the host's registry.
+  const loopback = [...new Set(images.filter((i) => isLoopback(i.host)).map((i) => i.host))];
+  if (loopback.length > 0 && !flags.networkHost) {
+    const users = images.filter((i) => loopback.includes(i.host)).map((i) => i.service);
+    notes.push(`warning: ${loopback.join(', ')} (used by ${[...new Set(users)].join(', ')}) is this host's loopback, which the sidecar cannot reach from its own network; run init again with --network-host (network_mode: host), or name the registry by an address containers reach`);
+  }
 
   const configPath = flags.config ? resolve(cwd, flags.configFile ?? join(projectDir, 'dosync.yaml')) : undefined;
   const existingConfig = configPath ? await readOptional(configPath) : undefined;
@@ -76,7 +82,9 @@ export async function initAction(flags: InitFlags, cwd: string, env: NodeJS.Proc
     backupDir: flags.backupDir,
     configFile: configPath ? projectRelative(projectDir, configPath) : undefined,
     interval: flags.interval,
-    credentialVariables: registries.flatMap(credentialVariables),
+    // A custom registry's REGISTRY_*_USERNAME/PASSWORD are only read through dosync.yaml's registry: block.
+    credentialVariables: registries.flatMap((r) => (r.family === 'custom' && !configPath ? [] : credentialVariables(r))),
+    networkHost: flags.networkHost,
   }, composePath);
   const configText = configPath && existingConfig === undefined
     ? renderDosyncYaml({ composeFile: basename(composePath), interval: flags.interval, registries, services: stack.services.map((s) => s.name) })

@@ -14,6 +14,8 @@ export interface InitFlags {
   config: boolean;
   backupDir: string;
   dryRun?: boolean;
+  /** Give the sidecar network_mode: host (for registries on the host's loopback). */
+  networkHost?: boolean;
 }
 
 export interface InitDeps {
@@ -35,6 +37,7 @@ export function registerInitCommand(program: Command, deps: InitDeps = {}): void
     .option('--config-file <path>', 'where dosync.yaml goes (default: next to the compose file); an existing one is kept')
     .option('--no-config', 'write no dosync.yaml and mount none')
     .option('--backup-dir <dir>', 'host directory for compose backups, relative to the compose file', './backups')
+    .option('--network-host', "give the sidecar network_mode: host, so registries on this host's 127.0.0.1 are reachable from it")
     .option('--dry-run', 'print the changes as a diff, write nothing')
     .addHelpText('after', `
 Examples:

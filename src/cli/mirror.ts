@@ -1,3 +1,4 @@
+import { LOG_FORMAT_CHOICES, LOG_FORMAT_HELP } from './common.js';
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -41,7 +42,7 @@ export function registerMirrorCommand(program: Command): void {
     .option('--insecure-registry <host>', 'reach this registry over plain http (loopback hosts always are; repeatable)', collect)
     .option('--listen <host:port>', 'daemon: serve Prometheus metrics at /metrics (env DOSYNC_MIRROR_LISTEN)')
     .option('-v, --verbose', 'debug logging (env DOSYNC_VERBOSE or VERBOSE)')
-    .addOption(new Option('--log-format <format>', 'log output (default: pretty on a TTY, json otherwise)').choices(['json', 'pretty']))
+    .addOption(new Option('--log-format <format>', LOG_FORMAT_HELP).choices(LOG_FORMAT_CHOICES))
     .addHelpText('after', `
 Examples:
   dosync mirror --source docker.io/library/nginx --target registry.example.com/mirror/nginx --tags '1.27.*' --once
@@ -67,11 +68,11 @@ function count(value: string | undefined, flag: string, min: number): number | u
 
 async function mirrorAction(flags: MirrorFlags): Promise<number> {
   // Loaded when the command runs: the mirror engine and pino stay out of every other command's startup.
-  const [{ createLogger }, { mirrorCommand, oneShotTask, parseMirrorConfig }] = await Promise.all([import('../util/logger.js'), import('../mirror/index.js')]);
+  const [{ createLogger, parseLogFormat }, { mirrorCommand, oneShotTask, parseMirrorConfig }] = await Promise.all([import('../util/logger.js'), import('../mirror/index.js')]);
   const env = process.env;
   const verbose = flags.verbose ?? envFlag(env, 'DOSYNC_VERBOSE', 'VERBOSE') ?? false;
-  const logFormat = flags.logFormat ?? envValue(env, 'DOSYNC_LOG_FORMAT');
-  const logger = createLogger({ verbose, json: logFormat === 'json' ? true : logFormat === 'pretty' ? false : undefined });
+  const format = flags.logFormat !== undefined ? parseLogFormat(flags.logFormat, '--log-format') : parseLogFormat(envValue(env, 'DOSYNC_LOG_FORMAT'));
+  const logger = createLogger({ verbose, format });
   const configFile = flags.config ?? (flags.source === undefined && flags.target === undefined ? envValue(env, 'DOSYNC_MIRROR_CONFIG') : undefined);
   const oneShot = flags.source !== undefined || flags.target !== undefined;
   let config: MirrorConfig;

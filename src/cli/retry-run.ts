@@ -104,7 +104,7 @@ export async function retryAction(names: string[], flags: RetryFlags, write: (te
       const unique = [...new Set(names)];
       const unknown = unique.filter((n) => !services.some((s) => s.name === n));
       if (unknown.length > 0) {
-        throw new UserError(`no service ${unknown.join(', ')} in ${inputs.files.join(', ')} (services: ${services.map((s) => s.name).sort().join(', ') || 'none'}); check the name and -f`);
+        throw new ConfigError(`no service ${unknown.join(', ')} in ${inputs.files.join(', ')} (services: ${services.map((s) => s.name).sort().join(', ') || 'none'}); check the name and -f`);
       }
       selected = unique.map((n) => services.find((s) => s.name === n)!);
     }

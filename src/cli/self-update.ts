@@ -13,7 +13,7 @@ export function registerSelfUpdateHelperCommand(program: Command): void {
       const [{ runSelfUpdateHelper }, { loadStack }, { createDocker }, { createLogger }] = await Promise.all([
         import('../sync/self-update.js'), import('../sync/cycle.js'), import('../engine/docker.js'), import('../util/logger.js'),
       ]);
-      const logger = createLogger({ json: process.env.DOSYNC_LOG_FORMAT !== 'pretty' });
+      const logger = createLogger({ format: process.env.DOSYNC_LOG_FORMAT === 'pretty' || process.env.DOSYNC_LOG_FORMAT === 'logfmt' ? process.env.DOSYNC_LOG_FORMAT : 'json' });
       const code = await runSelfUpdateHelper(flags.record, {
         docker: createDocker(), logger, loadStack: async (files, envFiles) => (await loadStack(files, envFiles)).stack,
       });

@@ -255,7 +255,9 @@ function recordMetrics(metrics: Metrics, report: CycleReport): void {
   for (const plan of report.plans) {
     metrics.checked(plan.service.name);
     const applied = report.outcomes.some((o) => o.service === plan.service.name && o.outcome.status === 'updated');
-    metrics.setUpdateAvailable(plan.service.name, !applied && (plan.decision.kind === 'update' || plan.decision.kind === 'held'));
+    const current = plan.ref?.tag ?? (plan.ref && !plan.ref.digest ? 'latest' : null);
+    const newest = plan.decision.kind === 'update' || plan.decision.kind === 'held' ? plan.decision.toTag : current;
+    metrics.setUpdateAvailable(plan.service.name, !applied && (plan.decision.kind === 'update' || plan.decision.kind === 'held'), { current, newest });
     if (plan.decision.kind === 'error') metrics.failed(plan.service.name, 'check');
     if (plan.signatures) metrics.setSignatureUnverified(plan.service.name, plan.signatures.running !== undefined);
   }

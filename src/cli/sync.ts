@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { addStackOptions, collect } from './common.js';
+import { addStackOptions, collect, LOG_FORMAT_CHOICES, LOG_FORMAT_HELP } from './common.js';
 
 export const DEFAULT_INTERVAL = '5m';
 
@@ -31,7 +31,7 @@ export function registerSyncCommand(program: Command): void {
     .option('--rolling-update', 'replace scaled services side by side, without downtime (per service: label dosync.rollout=rolling; env DOSYNC_ROLLING_UPDATE)')
     .option('--health-timeout <duration>', 'how long an updated service may take to become healthy (default 2m)')
     .option('--health-stable <duration>', 'without a HEALTHCHECK: how long it must keep running (default 10s)')
-    .addOption(new Option('--log-format <format>', 'log output (default: pretty on a TTY, json otherwise)').choices(['json', 'pretty']))
+    .addOption(new Option('--log-format <format>', LOG_FORMAT_HELP).choices(LOG_FORMAT_CHOICES))
     .addHelpText('after', `
 Examples:
   dosync sync -f docker-compose.yml                      daemon: check every 5m, update, repeat

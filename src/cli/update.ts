@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { addStackOptions } from './common.js';
+import { addStackOptions, LOG_FORMAT_CHOICES, LOG_FORMAT_HELP } from './common.js';
 import type { SyncFlags } from './sync.js';
 
 export interface UpdateFlags extends Omit<SyncFlags, 'forced' | 'notify'> { to: string }
@@ -16,7 +16,7 @@ export function registerUpdateCommand(program: Command): void {
     .option('--no-prune', 'keep the image the update replaced')
     .option('--health-timeout <duration>', 'how long the updated services may take to become healthy (default 2m)')
     .option('--health-stable <duration>', 'without a HEALTHCHECK: how long they must keep running (default 10s)')
-    .addOption(new Option('--log-format <format>', 'log output (default: pretty on a TTY, json otherwise)').choices(['json', 'pretty']))
+    .addOption(new Option('--log-format <format>', LOG_FORMAT_HELP).choices(LOG_FORMAT_CHOICES))
     .addHelpText('after', `
 The service's update unit moves as one: every service whose image is written in the same place (a shared
 .env variable, an anchor, extends) goes to the tag that place then gives it; each repository must have it.

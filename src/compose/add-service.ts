@@ -33,6 +33,8 @@ export interface SidecarOptions {
   interval: string;
   /** Variables a private registry needs (`GITHUB_PAT` ...): listed commented-out under `environment:`. */
   credentialVariables?: string[];
+  /** network_mode: host, for registries on the host's loopback. */
+  networkHost?: boolean;
 }
 
 /** `name` for `./name` (a path inside the project directory), else undefined. */
@@ -67,6 +69,7 @@ export function sidecarDefinition(opts: SidecarOptions): Record<string, unknown>
   return {
     image: opts.image,
     restart: 'unless-stopped',
+    ...(opts.networkHost ? { network_mode: 'host' } : {}),
     ...(composeInContainer !== CONTAINER_COMPOSE_FILE ? { command: ['sync', '-f', composeInContainer] } : {}),
     volumes,
     environment,
@@ -98,6 +101,7 @@ function blockLines(name: string, opts: SidecarOptions, def: Record<string, unkn
     { depth: 1, text: `image: ${v(opts.image)}` },
     { depth: 1, text: 'restart: unless-stopped' },
   ];
+  if (def.network_mode) lines.push({ depth: 1, text: '# the host\'s network: registries on its 127.0.0.1 are reachable (dosync init --network-host)' }, { depth: 1, text: `network_mode: ${def.network_mode as string}` });
   if (def.command) lines.push({ depth: 1, text: `command: ${JSON.stringify(def.command).replace(/","/g, '", "')}` });
   lines.push({ depth: 1, text: 'volumes:' });
   for (const volume of vol) {
@@ -109,7 +113,7 @@ function blockLines(name: string, opts: SidecarOptions, def: Record<string, unkn
   if (env.DOSYNC_CONFIG) lines.push({ depth: 2, text: `DOSYNC_CONFIG: ${v(env.DOSYNC_CONFIG)}` });
   const creds = opts.credentialVariables ?? [];
   if (creds.length > 0) {
-    lines.push({ depth: 2, text: '# credentials of private registries (set them in .env or the shell; dosync reads them directly or via dosync.yaml):' });
+    lines.push({ depth: 2, text: '# credentials of private registries (set them in .env or the shell; REGISTRY_*_USERNAME/PASSWORD are read by the registry: block of dosync.yaml, uncomment it):' });
     for (const name of creds) lines.push({ depth: 2, text: `# ${name}: \${${name}}` });
   }
   lines.push(

@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { createTwoFilesPatch } from 'diff';
-import { UserError } from '../util/errors.js';
+import { ConfigError, UserError } from '../util/errors.js';
 import { parseEnvFile } from './envfile.js';
 import { findReferences } from './interpolate.js';
 import { versionStart } from './image-source.js';
@@ -99,12 +99,12 @@ export async function findBackup(arg: string, backups: Backup[], files: StackFil
   if (parsed && stat?.isFile()) {
     const target = files.find((f) => basename(f.path) === parsed.file);
     if (!target) {
-      throw new UserError(`${arg} is a backup of ${parsed.file}, which is not one of this stack's files (${files.map((f) => basename(f.path)).join(', ')}); pass -f with the file it belongs to`);
+      throw new ConfigError(`${arg} is a backup of ${parsed.file}, which is not one of this stack's files (${files.map((f) => basename(f.path)).join(', ')}); pass -f with the file it belongs to`);
     }
     return { ...parsed, path: resolve(arg), name: basename(arg), size: stat.size, target };
   }
-  if (byName.length > 1) throw new UserError(`several backups are named ${arg} (${byName.map((b) => b.path).join(', ')}); give its path`);
-  throw new UserError(`no backup ${arg} of ${files.map((f) => basename(f.path)).join(', ')}; run \`dosync backups list\` to see the backups there are`);
+  if (byName.length > 1) throw new ConfigError(`several backups are named ${arg} (${byName.map((b) => b.path).join(', ')}); give its path`);
+  throw new ConfigError(`no backup ${arg} of ${files.map((f) => basename(f.path)).join(', ')}; run \`dosync backups list\` to see the backups there are`);
 }
 
 /** One image reference (compose file) or image variable (env file) that differs between a backup and now. */

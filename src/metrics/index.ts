@@ -4,6 +4,7 @@
  * kinds and HTTP statuses.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { buildInfo, type BuildInfo } from '../util/build-info.js';
 
 export type UpdateResult = 'success' | 'failed' | 'rolled-back';
 
@@ -40,7 +41,11 @@ export interface Metrics extends RegistryRequestObserver {
   /** Something failed for a service at a stage (`check`, `pull`, `update`, `health`, `rollback`, ...). */
   failed(service: string, stage: string): void;
   rolledBack(service: string): void;
-  setUpdateAvailable(service: string, available: boolean): void;
+  /**
+   * 1 when a newer image is allowed but not deployed; `tags` (current and newest) become labels, so an alert
+   * can say what to; a service keeps one series, its old one dropped when the tags change.
+   */
+  setUpdateAvailable(service: string, available: boolean, tags?: { current?: string | null; newest?: string | null }): void;
   /** 1 while the running image does not verify under `verify:`. */
   setSignatureUnverified(service: string, unverified: boolean): void;
   /** A cycle ended; `ok` cycles move the last-success timestamp. */
@@ -50,9 +55,17 @@ export interface Metrics extends RegistryRequestObserver {
 }
 
 export interface MetricsOptions {
-  /** Node process metrics (CPU, memory, event loop, GC) as `dosync_process_*` / `dosync_nodejs_*`. Default true. */
+  /** Node process metrics (CPU, memory, event loop, GC) under their conventional `process_*` / `nodejs_*` names. Default true. */
   processMetrics?: boolean;
+  /** For dosync_build_info (default: this build's). */
+  build?: BuildInfo;
 }
+
+/**
+ * prom-client's default metrics include three gauges named `..._total` (a sum of the typed `nodejs_active_*`
+ * series next to them), which `promtool check metrics` rejects: non-counters must not end in `_total`.
+ */
+const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 /**
  * Registry errors are failures to get an answer (`error`), server errors, and 429; a 401 is the normal
@@ -65,7 +78,15 @@ export function isRegistryError(status: number | 'error'): boolean {
 export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const registers = [registry];
-  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'dosync_' });
+  if (opts.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
+  }
+  // issue-16: the `project` label (one dosync, several Compose projects) is added to the per-service metrics
+  // below; keep it next to `service` in each labelNames list.
+  const build = opts.build ?? buildInfo();
+  new Gauge({ name: 'dosync_build_info', help: 'Always 1; the labels say which dosync build runs.', labelNames: ['version', 'revision', 'nodejs_version'] as const, registers })
+    .set({ version: build.version, revision: build.revision, nodejs_version: process.version }, 1);
 
   const checks = new Counter({ name: 'dosync_checks_total', help: 'Services checked for a newer image.', labelNames: ['service'] as const, registers });
   const updates = new Counter({ name: 'dosync_updates_total', help: 'Updates by outcome: success, failed (not deployed), rolled-back (deployed, then reverted).', labelNames: ['service', 'result'] as const, registers });
@@ -84,7 +105,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const rateLimit = new Gauge({ name: 'dosync_ratelimit_remaining', help: 'Pull rate-limit budget left, as last reported by the registry.', labelNames: ['registry'] as const, registers });
   const lastSuccess = new Gauge({ name: 'dosync_last_successful_cycle_timestamp_seconds', help: 'Unix time the last cycle without errors ended.', registers });
   const unverified = new Gauge({ name: 'dosync_signature_unverified', help: '1 when the running image does not verify under verify: (reported, not redeployed).', labelNames: ['service'] as const, registers });
-  const available = new Gauge({ name: 'dosync_update_available', help: '1 when a newer image is allowed by the policy but not deployed.', labelNames: ['service'] as const, registers });
+  const available = new Gauge({ name: 'dosync_update_available', help: '1 when a newer image is allowed by the policy but not deployed; current_tag and newest_tag say from what to what.', labelNames: ['service', 'current_tag', 'newest_tag'] as const, registers });
+  const availableLabels = new Map<string, { service: string; current_tag: string; newest_tag: string }>();
   const cycleDuration = new Histogram({
     name: 'dosync_cycle_duration_seconds',
     help: 'Duration of a check/update cycle.',
@@ -109,7 +131,13 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       stagesSeen.get(service)!.add(stage);
     },
     rolledBack: (service) => rollbacks.inc({ service }),
-    setUpdateAvailable: (service, yes) => available.set({ service }, yes ? 1 : 0),
+    setUpdateAvailable(service, yes, tags) {
+      const labels = { service, current_tag: tags?.current ?? '', newest_tag: (yes ? tags?.newest : tags?.current) ?? '' };
+      const old = availableLabels.get(service);
+      if (old && (old.current_tag !== labels.current_tag || old.newest_tag !== labels.newest_tag)) available.remove(old);
+      availableLabels.set(service, labels);
+      available.set(labels, yes ? 1 : 0);
+    },
     setSignatureUnverified: (service, yes) => unverified.set({ service }, yes ? 1 : 0),
     cycleFinished({ durationMs, ok, at }) {
       cycleDuration.observe(durationMs / 1000);
@@ -124,7 +152,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     forgetService(service) {
       checks.remove({ service });
       rollbacks.remove({ service });
-      available.remove({ service });
+      const shown = availableLabels.get(service);
+      if (shown) available.remove(shown);
+      availableLabels.delete(service);
       unverified.remove({ service });
       for (const result of RESULTS) updates.remove({ service, result });
       for (const stage of stagesSeen.get(service) ?? []) failures.remove({ service, stage });

@@ -57,6 +57,15 @@ export interface WebhookChannel extends ChannelBase {
   hmacSecret?: string;
   /** Extra request headers (shoutrrr's `@Name=value` query parameters). */
   headers: Record<string, string>;
+  /** shoutrrr's `requestmethod` (default POST). */
+  method?: 'POST' | 'PUT' | 'PATCH';
+  /** shoutrrr's `contenttype` (default application/json). */
+  contentType?: string;
+  /**
+   * shoutrrr's `template=json`: the body is `{ <titlekey>: title, <messagekey>: message, ...$extra }` as
+   * shoutrrr sends it, instead of dosync's event document.
+   */
+  json?: { titleKey: string; messageKey: string; title?: string; extra: Record<string, string> };
 }
 
 export interface SlackChannel extends ChannelBase {
@@ -129,7 +138,7 @@ export interface EmailChannel extends ChannelBase {
 
 /** An HTTP request a channel sends; built by pure functions, sent by the notifier. */
 export interface HttpRequestSpec {
-  method: 'POST';
+  method: 'POST' | 'PUT' | 'PATCH';
   url: string;
   headers: Record<string, string>;
   body: string;

@@ -4,7 +4,9 @@
  * scheme but never echoes the URL (its tokens and passwords are secrets).
  *
  *   generic+https://host/path[?hmac=SECRET][&@Header=value]   webhook+http://...   generic://host/path
- *     (other query parameters are passed on to the target; the hmac value keeps a literal "+")
+ *     shoutrrr's generic parameters are interpreted, not forwarded: template=json (with titlekey, messagekey,
+ *     title, $field=value), contenttype, requestmethod, disabletls; `_name` forwards a reserved name; other
+ *     query parameters are passed on to the target; the hmac value keeps a literal "+".
  *   slack://hooks.slack.com/services/T/B/X   slack://[botname@]T/B/X   slack://hook:T-B-X@webhook
  *   discord://TOKEN@WEBHOOKID[?username=&avatar=&thread_id=]
  *   teams+https://<webhook or workflow URL>   teams://group@tenant/altId/groupOwner?host=org.webhook.office.com
@@ -139,18 +141,47 @@ function webhook(u: URL, scheme: string): WebhookChannel {
   const headers: Record<string, string> = {};
   // fetch refuses URLs with credentials (Fetch standard), so userinfo becomes Basic auth.
   if (u.username || u.password) headers.Authorization = `Basic ${Buffer.from(`${decode(u.username)}:${decode(u.password)}`).toString('base64')}`;
+  // shoutrrr's generic service reads these itself (https://containrrr.dev/shoutrrr/v0.8/services/generic/);
+  // any other parameter is forwarded to the target, and `_name` forwards a reserved name as `name`.
+  const props: Record<string, string> = {};
+  const extra: Record<string, string> = {};
   for (const [key, value] of u.searchParams) {
+    const lower = key.toLowerCase();
     if (key === 'hmac') hmacSecret = rawParam(u, 'hmac') ?? value;
-    else if (key === 'disabletls' && !inner) continue;
+    else if (lower === 'disabletls') continue;
+    else if (GENERIC_PROPS.includes(lower)) props[lower] = value;
     else if (key.startsWith('@')) {
       const name = key.slice(1);
       if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) throw new UrlProblem('a "@Header=value" query parameter has an invalid header name');
       headers[name] = value;
-    } else target.searchParams.append(key, value);
+    } else if (key.startsWith('$') && key.length > 1) extra[key.slice(1)] = value;
+    else if (key.startsWith('_') && key.length > 1) target.searchParams.append(key.slice(1), value);
+    else target.searchParams.append(key, value);
   }
   if (hmacSecret === '') throw new UrlProblem('"hmac" is empty; give the shared secret or leave the parameter out');
-  return { kind: 'webhook', url: target.toString(), hmacSecret, headers, label: `webhook ${protocol}://${u.host}` };
+  const channel: WebhookChannel = { kind: 'webhook', url: target.toString(), hmacSecret, headers, label: `webhook ${protocol}://${u.host}` };
+  if (props.requestmethod) {
+    const method = props.requestmethod.toUpperCase();
+    if (!/^(POST|PUT|PATCH)$/.test(method)) throw new UrlProblem(`requestmethod "${props.requestmethod}" cannot carry a message; use POST, PUT or PATCH`);
+    channel.method = method as 'POST' | 'PUT' | 'PATCH';
+  }
+  if (props.contenttype) channel.contentType = props.contenttype;
+  const template = props.template?.toLowerCase();
+  if (template !== undefined && template !== '' && template !== 'json') {
+    throw new UrlProblem(`template "${props.template}" is not known; shoutrrr URLs name only the built-in template=json (leave it out for dosync's event document)`);
+  }
+  if (template === 'json') {
+    channel.json = { titleKey: props.titlekey || 'title', messageKey: props.messagekey || 'message', extra, ...(props.title ? { title: props.title } : {}) };
+  } else if (Object.keys(extra).length > 0 || props.titlekey || props.messagekey) {
+    throw new UrlProblem('"$field", titlekey and messagekey shape shoutrrr\'s JSON template; add template=json');
+  } else if (props.title) {
+    throw new UrlProblem('title sets the title of shoutrrr\'s JSON template; add template=json');
+  }
+  return channel;
 }
+
+/** shoutrrr generic's own query parameters (lower-case; shoutrrr matches them case-insensitively). */
+const GENERIC_PROPS = ['contenttype', 'messagekey', 'requestmethod', 'template', 'title', 'titlekey'];
 
 /**
  * A query value percent-decoded but with "+" kept: HMAC secrets are often base64, and form-decoding

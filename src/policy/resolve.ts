@@ -368,7 +368,9 @@ function combine(layers: Layer[]): ResolvedPolicy {
 
   const enabled = mode !== 'none' && (enabledLayer?.enabled?.value ?? true);
   if (!enabled) mode = 'none';
-  const source: PolicySource = rankingLayer?.source ?? filterLayer?.source ?? excludeLayer?.source ?? 'default';
+  // A service switched off (`dosync.enable=false`, `skip: true`) owes that to the layer that switched it off.
+  const disabledBy = enabledLayer?.enabled?.value === false ? enabledLayer : undefined;
+  const source: PolicySource = disabledBy?.source ?? rankingLayer?.source ?? filterLayer?.source ?? excludeLayer?.source ?? 'default';
 
   if (mode === 'none') {
     const origin = enabledLayer?.enabled?.value === false ? enabledLayer.enabled.origin : rankingLayer?.rankingOrigin;

@@ -15,6 +15,7 @@ import { rollingBlocker, type ServiceSettings } from './service-settings.js';
 import type { Journal } from './journal.js';
 import { handOverSelfUpdate, type SelfTarget } from './self-update.js';
 import type { UpdatePlan } from './unit-plan.js';
+import { withLifecycleHooks } from './hooks.js';
 
 export type { UpdatePlan } from './unit-plan.js';
 
@@ -85,6 +86,11 @@ const running = (step: Step) => step.before.some((c) => c.state === 'running');
  * goes back: the files are restored and every recreated member runs its old image again.
  */
 export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext, opts: { edits?: ImageEdit[]; unit?: string } = {}): Promise<ApplyOutcome[]> {
+  // Lifecycle hooks (src/sync/hooks.ts) around the whole unit: a failing pre-update hook changes nothing.
+  return withLifecycleHooks(plans.map((p) => p.service), ctx, (reason) => plans.map((p): ApplyOutcome => ({ status: 'failed', from: p.service.image!, to: p.decision.newImage, reason })), () => applyUnit(plans, ctx, opts));
+}
+
+async function applyUnit(plans: UpdatePlan[], ctx: ApplyContext, opts: { edits?: ImageEdit[]; unit?: string }): Promise<ApplyOutcome[]> {
   const imageOf = (p: ServicePlan) => p.service.image!;
   const failAll = (reason: (p: UpdatePlan) => string) => plans.map((p): ApplyOutcome => ({ status: 'failed', from: imageOf(p), to: p.decision.newImage, reason: reason(p) }));
   const newIds = new Map<string, string>();

@@ -215,7 +215,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   applyCtx.self = self.target;
   // `dosync update SERVICE --to TAG`: only that service's unit is looked at.
   const forcedUnit = settings.forced && stackUnits(stack).find((u) => u.services.includes(settings.forced!.service));
-  if (settings.forced && !forcedUnit) throw new UserError(`dosync update: there is no service ${settings.forced.service} in ${settings.files.join(', ')}`);
+  if (settings.forced && !forcedUnit) throw new ConfigError(`dosync update: there is no service ${settings.forced.service} in ${settings.files.join(', ')}`);
   const only = forcedUnit ? forcedUnit.services : settings.onlyServices;
   const own = await Promise.all(stack.services.map((s): ServicePlan | Promise<ServicePlan> => (only && !only.includes(s.name)
     ? { service: s, decision: { kind: 'skipped' as const, reason: 'not requested in this cycle' } }
@@ -319,7 +319,7 @@ export async function planStackUnits(stack: Stack, own: ServicePlan[], ctx: Plan
   if (forced) {
     // Policies are bypassed, so a member's tag list may not have been asked for (a disabled or pinned service).
     const unit = units.find((u) => u.services.includes(forced.service));
-    if (!unit) throw new UserError(`dosync update: there is no service ${forced.service} in the compose file`);
+    if (!unit) throw new ConfigError(`dosync update: there is no service ${forced.service} in the compose file`);
     for (const p of own) if (unit.services.includes(p.service.name)) names.add(p.service.name);
     own = await Promise.all(own.map(async (p) => {
       if (!unit.services.includes(p.service.name) || p.tags || !p.service.image) return p;

@@ -107,10 +107,11 @@ async function planUnheld(service: StackService, ctx: PlanContext): Promise<Serv
     { labels: service.labels, service: ctx.config.services?.[service.name], registry: ctx.registryPolicySource(ref.registry) },
     { labels: `${service.imageFile ?? 'compose file'}: services.${service.name}.labels`, service: `${cfgName}: services.${service.name}`, registry: `${cfgName}: registry` },
   );
-  if (!policy.enabled) return { service, ref, policy, decision: { kind: 'skipped', reason: `disabled (${policy.describe})` } };
+  if (!policy.enabled) return { service, ref, policy, decision: { kind: 'skipped', reason: policy.describe } };
   const currentTag = effectiveTag(ref);
   if (!currentTag) return { service, ref, policy, decision: { kind: 'skipped', reason: 'pinned by digest without a tag' } };
   try {
+    if (await builtHere(service.image, ctx)) return { service, ref, policy, decision: { kind: 'skipped', reason: LOCAL_IMAGE } };
     const tags = await ctx.registry.listTags(ref);
     const times = policy.ranking.kind === 'newest' && ctx.pushTimes ? await ctx.pushTimes(ref) : undefined;
     const isFailed = (tag: string, digest?: string) => ctx.isFailed?.(service.name, tag, digest) ?? false;
@@ -123,7 +124,7 @@ async function planUnheld(service: StackService, ctx: PlanContext): Promise<Serv
       skip: failed?.size ? (tag) => tag !== currentTag && failed.has(tag) : undefined,
     }, currentTag, policy);
     const base = { service, ref, policy, selection, tags };
-    if (selection.kind === 'none') return { ...base, decision: { kind: 'skipped', reason: `updates disabled (${policy.describe})` } };
+    if (selection.kind === 'none') return { ...base, decision: { kind: 'skipped', reason: policy.describe } };
     if (selection.kind === 'digest') return { ...base, ...await planDigest(service, ref, currentTag, ctx, isFailed) };
     // Enforced signatures: the newest candidate that verifies (src/verify); `note` says what was passed over.
     const signatures = await chooseSigned(service, ref, currentTag, selection, verifyContext(ref, ctx));
@@ -155,6 +156,21 @@ async function planUnheld(service: StackService, ctx: PlanContext): Promise<Serv
     if (paused) return { service, ref, policy, decision: { kind: 'skipped', reason: paused.message.replace(/^skipped: /, '') } };
     return { service, ref, policy, decision: { kind: 'error', reason: errorMessage(err) } };
   }
+}
+
+export const LOCAL_IMAGE = 'local image, not checked';
+
+/**
+ * An image built on this machine and named without a registry (`dosync:latest`, `myapp`): no registry has it,
+ * so asking Docker Hub would only fail every cycle. Told by an image the engine has with no repo digest (a pull
+ * or push records one). Names with a registry host are always checked: a missing image there is a real error.
+ */
+async function builtHere(image: string, ctx: PlanContext): Promise<boolean> {
+  const first = image.split('/')[0];
+  const namesRegistry = image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (namesRegistry || !ctx.engine) return false;
+  const local = await ctx.engine.image(image);
+  return local !== undefined && local.repoDigests.length === 0;
 }
 
 function hubPause(err: unknown): HubPausedError | undefined {

@@ -4,7 +4,7 @@
  * reference after a backup, recreate, health gate, put back if unhealthy). The target selection is pure.
  */
 import type Docker from 'dockerode';
-import { UserError, errorMessage } from '../util/errors.js';
+import { ConfigError, UserError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { serviceKey, type HistoryEntry, type StateStore } from './state.js';
 import type { Stack, StackService } from '../compose/stack.js';
@@ -56,11 +56,11 @@ function digestOnly(service: string, e: HistoryEntry): UserError {
  * update in the history whose target is the current image. Going back again from there steps further back.
  */
 export function previousFromHistory(name: string, view: ServiceView | undefined): RollbackTarget {
-  if (!view) throw new UserError(`no service ${name} in the compose file; check the name (and -f)`);
-  if (!view.image) throw new UserError(`${name} has no image: (build-only service); there is nothing to roll back`);
+  if (!view) throw new ConfigError(`no service ${name} in the compose file; check the name (and -f)`);
+  if (!view.image) throw new ConfigError(`${name} has no image: (build-only service); there is nothing to roll back`);
   const entry = newestFirst(view.history).find((e) => e.outcome === 'updated' && e.to === view.image);
   if (!entry) {
-    throw new UserError(`${name}: no update to ${view.image} in dosync's state history; run \`dosync backups list\` and pick an older file with --to BACKUP`);
+    throw new ConfigError(`${name}: no update to ${view.image} in dosync's state history; run \`dosync backups list\` and pick an older file with --to BACKUP`);
   }
   if (entry.from === entry.to) throw digestOnly(name, entry);
   return { service: name, from: view.image, to: entry.from, why: undoes(entry) };
@@ -117,11 +117,11 @@ export function backupTargets(input: {
   const why = `image in ${backupName}`;
   if (service) {
     const view = current.get(service);
-    if (!view) throw new UserError(`no service ${service} in the compose file; check the name (and -f)`);
+    if (!view) throw new ConfigError(`no service ${service} in the compose file; check the name (and -f)`);
     const old = backup.get(service);
-    if (!backup.has(service) || !old) throw new UserError(`${service} has no image in ${backupName}; pick another backup (\`dosync backups list\`)`);
-    if (old === view.image) throw new UserError(`${service} already names ${old}, as in ${backupName}; nothing to roll back`);
-    if (!view.image) throw new UserError(`${service} has no image: (build-only service); there is nothing to roll back`);
+    if (!backup.has(service) || !old) throw new ConfigError(`${service} has no image in ${backupName}; pick another backup (\`dosync backups list\`)`);
+    if (old === view.image) throw new ConfigError(`${service} already names ${old}, as in ${backupName}; nothing to roll back`);
+    if (!view.image) throw new ConfigError(`${service} has no image: (build-only service); there is nothing to roll back`);
     return { targets: [{ service, from: view.image, to: old, why }], notes: [] };
   }
   const targets: RollbackTarget[] = [];

@@ -42,9 +42,18 @@ PREF
   rm -rf "$tmp" /etc/apt/sources.list.d/trixie-dosync.list /etc/apt/preferences.d/trixie-dosync
   apt-get update -qq
 }
+# promtool (metrics tests: `promtool check metrics`) from Debian's prometheus package, extracted rather than
+# installed: installing would also set up and start a Prometheus server.
+if ! command -v promtool >/dev/null; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download -qq prometheus >/dev/null; })
+  dpkg -x "$tmp"/prometheus_*.deb "$tmp/x"
+  install -m 0755 "$tmp/x/usr/bin/promtool" /usr/local/bin/promtool
+  rm -rf "$tmp"
+fi
 # Compose v2 is not packaged for bookworm.
 plugin=/usr/local/lib/docker/cli-plugins/docker-compose
 [ -x "$plugin" ] || from_trixie docker-compose usr/libexec/docker/cli-plugins/docker-compose "$plugin"
 # Signature tests sign with the real cosign (trixie packages 2.5).
 [ -x /usr/local/bin/cosign ] || from_trixie cosign usr/bin/cosign /usr/local/bin/cosign
-echo "install: docker $(dockerd --version | cut -d' ' -f3 | tr -d ,), compose $(docker compose version --short 2>/dev/null || echo none), cosign $(command -v cosign || echo none)"
+echo "install: docker $(dockerd --version | cut -d' ' -f3 | tr -d ,), compose $(docker compose version --short 2>/dev/null || echo none), cosign $(command -v cosign || echo none), promtool $(command -v promtool || echo none)"

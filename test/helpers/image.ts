@@ -7,13 +7,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { ROOT } from './docker.js';
 
 const exec = promisify(execFile);
 
 export const BASE_IMAGE = 'dosync-base/node:20';
 export const DOCKER_CLI_IMAGE = 'dosync-base/docker-cli:local';
-export const TEST_IMAGE = 'dosync:integration';
+/** DOSYNC_TEST_IMAGE: another tag, so sessions building different Dockerfiles at once do not share one. */
+export const TEST_IMAGE = process.env.DOSYNC_TEST_IMAGE || 'dosync:integration';
 
 export interface BuiltImage {
   tag: string;
@@ -39,7 +41,10 @@ export function ensureDosyncImage(): Promise<BuiltImage> {
     }
     const t = Date.now();
     // The classic builder: this engine's client has no buildx plugin; the Dockerfile needs no BuildKit.
-    await exec('docker', ['build', '-q', '--build-arg', `BASE_IMAGE=${BASE_IMAGE}`, '--build-arg', `DOCKER_CLI_IMAGE=${DOCKER_CLI_IMAGE}`, '-t', TEST_IMAGE, ROOT], {
+    const version = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    const revision = await exec('git', ['rev-parse', 'HEAD'], { cwd: ROOT }).then((r) => r.stdout.trim(), () => 'unknown');
+    await exec('docker', ['build', '-q', '--build-arg', `BASE_IMAGE=${BASE_IMAGE}`, '--build-arg', `DOCKER_CLI_IMAGE=${DOCKER_CLI_IMAGE}`,
+      '--build-arg', `VERSION=${version}`, '--build-arg', `REVISION=${revision}`, '-t', TEST_IMAGE, ROOT], {
       env: { ...process.env, DOCKER_BUILDKIT: '0' },
       maxBuffer: 64 * 1024 * 1024,
     });

@@ -102,7 +102,7 @@ describe('API server with a token', () => {
     assert.equal(sampleValue(families, 'dosync_update_available', { service: 'db' }), 1);
     assert.equal(sampleValue(families, 'dosync_registry_requests_total', { registry: '127.0.0.1:5000', kind: 'tags', status: '200' }), 1);
     assert.equal(sampleValue(families, 'dosync_last_successful_cycle_timestamp_seconds'), 1740823200);
-    assert.ok(families.has('dosync_process_resident_memory_bytes'));
+    assert.ok(families.has('process_resident_memory_bytes'));
   });
 
   test('GET /v1/status: 401 without or with a wrong token, the document with it', async () => {

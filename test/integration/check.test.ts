@@ -29,7 +29,7 @@ test('check reports per service and exits 10 when updates are available, 0 when 
     assert.deepEqual([by.web.current, by.web.newest, by.web.status, by.web.source], ['1.0.0', '1.3.0', 'update available', 'default']);
     assert.equal(by.pinned.status, 'skipped');
     assert.deepEqual([by.major.newest, by.major.source], ['2.0.0', 'label']);
-    const table = await dosync(['check', '-f', p.file]);
+    const table = await dosync(['check', '-f', p.file, '--wide']);
     assert.match(table.stdout.split('\n')[0], /^SERVICE\s+CURRENT\s+NEWEST\s+POLICY\s+SOURCE\s+REGISTRY\s+STATUS$/);
     assert.equal(await readFile(p.file, 'utf8'), text);
 

@@ -7,6 +7,7 @@ test('every dosync metric is declared with its type, before anything is recorded
   const families = parsePromText(await createMetrics({ processMetrics: false }).render());
   const types = Object.fromEntries([...families.values()].map((f) => [f.name, f.type]));
   assert.deepEqual(types, {
+    dosync_build_info: 'gauge',
     dosync_checks_total: 'counter',
     dosync_updates_total: 'counter',
     dosync_unit_updates_total: 'counter',
@@ -102,8 +103,27 @@ test('forgetService drops every series of a removed service, and only those', as
   assert.ok(services.every((s) => s === 'kept'), services.join(','));
 });
 
-test('process metrics carry the dosync_ prefix and parse', async () => {
+test('process and Node.js metrics under their conventional names; everything else is dosync_', async () => {
   const f = parsePromText(await createMetrics().render());
-  assert.ok(f.has('dosync_process_cpu_user_seconds_total'));
-  assert.ok([...f.keys()].every((name) => name.startsWith('dosync_')));
+  assert.ok(f.has('process_cpu_user_seconds_total'));
+  assert.ok(f.has('process_resident_memory_bytes'));
+  assert.ok(f.has('nodejs_eventloop_lag_seconds'));
+  assert.ok(!f.has('nodejs_active_handles_total'), 'a gauge named _total fails promtool');
+  assert.ok([...f.keys()].every((name) => /^(dosync|process|nodejs)_/.test(name)), [...f.keys()].join(','));
+});
+
+test('dosync_build_info says which build runs', async () => {
+  const f = parsePromText(await createMetrics({ processMetrics: false, build: { version: '1.2.3', revision: 'abc123' } }).render());
+  assert.equal(sampleValue(f, 'dosync_build_info', { version: '1.2.3', revision: 'abc123', nodejs_version: process.version }), 1);
+});
+
+test('dosync_update_available carries the current and newest tags; one series per service', async () => {
+  const m = createMetrics({ processMetrics: false });
+  m.setUpdateAvailable('web', true, { current: '1.0.0', newest: '1.2.0' });
+  let f = parsePromText(await m.render());
+  assert.equal(sampleValue(f, 'dosync_update_available', { service: 'web', current_tag: '1.0.0', newest_tag: '1.2.0' }), 1);
+  m.setUpdateAvailable('web', false, { current: '1.2.0', newest: '1.2.0' });
+  f = parsePromText(await m.render());
+  const series = f.get('dosync_update_available')!.samples.filter((s) => s.labels.service === 'web');
+  assert.deepEqual(series.map((s) => [s.labels.current_tag, s.labels.newest_tag, s.value]), [['1.2.0', '1.2.0', 0]]);
 });

@@ -42,7 +42,7 @@ describe('completionSpec', () => {
     const names = real.map((s) => s.path.join(' '));
     for (const cmd of ['sync', 'init', 'health', 'completion']) assert.ok(names.includes(cmd), cmd);
     const sync = real.find((s) => s.path.join(' ') === 'sync')!;
-    assert.deepEqual(sync.options.find((o) => o.names[0] === '--log-format')?.choices, ['json', 'pretty']);
+    assert.deepEqual(sync.options.find((o) => o.names[0] === '--log-format')?.choices, ['json', 'pretty', 'logfmt']);
     assert.equal(sync.options.find((o) => o.names[0] === '--file')?.value, 'file');
   });
 });

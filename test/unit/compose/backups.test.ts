@@ -207,7 +207,7 @@ describe('on disk: list, find, restore', () => {
     await writeFile(join(dir, 'copies', name), V1);
     const copy = await findBackup(join(dir, 'copies', name), list, files);
     assert.equal(copy.target.path, compose);
-    await assert.rejects(findBackup('nope.bak', list, files), /^UserError: no backup nope\.bak of docker-compose\.yml, \.env; run `dosync backups list`/);
+    await assert.rejects(findBackup('nope.bak', list, files), /^ConfigError: no backup nope\.bak of docker-compose\.yml, \.env; run `dosync backups list`/);
     await writeFile(join(dir, 'copies', 'other.yml.20240101T000000000Z.bak'), 'x');
     await assert.rejects(findBackup(join(dir, 'copies', 'other.yml.20240101T000000000Z.bak'), list, files), /is a backup of other\.yml, which is not one of this stack's files/);
   });

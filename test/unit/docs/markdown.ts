@@ -1,4 +1,5 @@
 /** Just enough Markdown reading for the README checks: headings, sections and table cells, outside code fences. */
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface Line {
   text: string;
@@ -67,4 +68,14 @@ function cells(row: string): string[] {
 /** The contents of the `code spans` in a piece of Markdown. */
 export function codeSpans(text: string): string[] {
   return [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+}
+
+/**
+ * README.md and every docs/*.md file, one after the other: the drift checks look sections up by title, and
+ * each docs file opens with its own level-1 heading, so no section runs into the next file.
+ */
+export function docsText(): string {
+  const root = new URL('../../../', import.meta.url);
+  const docs = readdirSync(new URL('docs/', root)).filter((f) => f.endsWith('.md')).sort();
+  return [readFileSync(new URL('README.md', root), 'utf8'), ...docs.map((f) => readFileSync(new URL(`docs/${f}`, root), 'utf8'))].join('\n');
 }

@@ -7,9 +7,10 @@ import { parseRegistryConfig } from '../../../src/registry/config.js';
 import { parseMirrorConfig } from '../../../src/mirror/config.js';
 import { readStack } from '../../../src/compose/stack.js';
 import { resolvePolicy } from '../../../src/policy/index.js';
-import { section } from './markdown.js';
+import { section, docsText } from './markdown.js';
 
-const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+// README.md and docs/*.md (the reference moved to docs/).
+const readme = docsText();
 
 /** The ```yaml blocks of a README section, in order. */
 function yamlBlocks(title: string): string[] {

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { resolvePolicy, selectTag, type PolicySources } from '../../../src/policy/index.js';
-import { codeSpans, lines, section } from './markdown.js';
+import { codeSpans, lines, section, docsText } from './markdown.js';
 
-const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+// README.md and docs/*.md (the reference moved to docs/).
+const readme = docsText();
 
 interface Example {
   yaml: string;

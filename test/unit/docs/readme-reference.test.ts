@@ -16,10 +16,11 @@ import { configFileSchema } from '../../../src/config/file.js';
 import { REGISTRY_FAMILIES, registryConfigSchema } from '../../../src/registry/config.js';
 import { imagePolicySchema } from '../../../src/policy/schema.js';
 import { buildProgram } from '../../../src/cli/index.js';
-import { codeSpans, headings, section, tableRows } from './markdown.js';
+import { codeSpans, headings, section, tableRows, docsText } from './markdown.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const readme = readFileSync(join(root, 'README.md'), 'utf8');
+// README.md and docs/*.md (the reference moved to docs/).
+const readme = docsText();
 
 function readmeSection(title: string, nested = true): string {
   const text = section(readme, title, { nested });
@@ -157,7 +158,7 @@ export function envVarsRead(text: string): string[] {
 
 /** Compose labels the source reads: `dosync.*`, and the Watchtower / What's Up Docker labels honoured. */
 export function labelsRead(text: string): string[] {
-  return [...text.matchAll(/['"`]((?:dosync|wud|com\.centurylinklabs\.watchtower)\.[a-z][a-z0-9._]*)['"`]/g)]
+  return [...text.matchAll(/['"`]((?:dosync|wud|com\.centurylinklabs\.watchtower)\.[a-z][a-z0-9._-]*)['"`]/g)]
     .map((m) => m[1])
     .filter((l) => !/\.ya?ml$/.test(l)); // dosync.yaml is a file name, not a label
 }

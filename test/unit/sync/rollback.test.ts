@@ -35,7 +35,7 @@ describe('previousFromHistory', () => {
     ['digest update of the same tag', { image: `${R}:latest`, history: [{ from: `${R}:latest`, to: `${R}:latest`, at: at(1), outcome: 'updated' }] }, /new digest under the same tag.*pin the old digest/],
   ];
   for (const [name, v, want] of errors) {
-    test(`error: ${name}`, () => assert.throws(() => previousFromHistory('web', v), (err: Error) => err.name === 'UserError' && want.test(err.message) && !err.message.includes('\n')));
+    test(`error: ${name}`, () => assert.throws(() => previousFromHistory('web', v), (err: Error) => ['UserError', 'ConfigError'].includes(err.name) && want.test(err.message) && !err.message.includes('\n')));
   }
 });
 
@@ -126,7 +126,7 @@ describe('backupTargets', () => {
   ];
   for (const [service, want, cur] of errors) {
     test(`error: ${service ?? 'nothing to do'}`, () => {
-      assert.throws(() => backupTargets({ current: cur ?? current, backup, backupName: 'c.yml.bak', backupTime, service }), (err: Error) => err.name === 'UserError' && want.test(err.message));
+      assert.throws(() => backupTargets({ current: cur ?? current, backup, backupName: 'c.yml.bak', backupTime, service }), (err: Error) => ['UserError', 'ConfigError'].includes(err.name) && want.test(err.message));
     });
   }
 });
