@@ -308,6 +308,10 @@ export class Transport {
       headersTimeout: timeout,
       bodyTimeout: timeout,
       signal: deadline.signal,
+      // undici closes the connection after every HEAD, in case a server sends a body with it; registries
+      // (the distribution spec, Go's net/http, nginx) never do. Kept open, a mirror's HEAD-per-blob no
+      // longer costs a TCP connection each (20x5 mirror: 924 -> ~30 connects).
+      ...(method === 'HEAD' ? { reset: false } : {}),
     }));
     this.opts.gate?.after({ registry: req.registry, kind: req.kind, method, url }, res.statusCode, res.headers);
     return { res, started };
