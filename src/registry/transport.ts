@@ -4,7 +4,7 @@
  * concurrency limit per host, and a short memory of hosts that cannot be reached so a registry
  * that is down costs one failure per batch, not one per repository.
  */
-import { Transform, pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from '../net/undici-core.js';
@@ -593,13 +593,12 @@ export function errorCode(err: unknown): string | undefined {
  * would start it flowing before its consumer is attached). Errors travel to the returned stream.
  */
 function counting(stream: Readable, add: (n: number) => void): Readable {
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      add(chunk.length);
-      done(null, chunk);
-    },
-  });
-  return pipeline(stream, counter, () => undefined);
+  // A listener rather than a Transform in between: a blob's every chunk would pass one more stream
+  // (~10% of a 200 MiB copy's CPU time). Paused first, so the listener does not start the flow: the
+  // consumer does (pipe, undici's writer, an iterator), and read() emits 'data' in every mode.
+  stream.pause();
+  stream.on('data', (chunk: Buffer) => add(chunk.length));
+  return stream;
 }
 
 /**

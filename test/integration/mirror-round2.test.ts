@@ -263,6 +263,44 @@ describe('referrers', () => {
     assert.equal(again.manifestsPushed, 0, 'nothing pushed when everything is there');
   });
 
+  test("an index's children keep their referrers: per-platform signatures and SBOMs travel with the index, also for a platform subset and once the tag is up to date", async () => {
+    const c = setup();
+    const repo = { registry: src.host, repository: 'i20-ref/multi' };
+    const amd = await pushTinyImage(c, repo, 'amd');
+    const arm = await pushTinyImage(c, repo, 'arm');
+    const INDEX = 'application/vnd.oci.image.index.v1+json';
+    const child = (img: typeof amd, architecture: string) => ({ mediaType: OCI_MANIFEST, digest: img.digest, size: img.size, platform: { os: 'linux', architecture } });
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [child(amd, 'amd64'), child(arm, 'arm64')] }));
+    await c.putManifest(repo, 'multi', index, INDEX);
+    // An SBOM on the amd64 child through the fallback tag; a cosign signature on the arm64 child.
+    const sbom = await pushArtifact(c, repo, amd, 'application/spdx+json');
+    await c.putManifest(repo, amd.digest.replace(':', '-'), Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [sbom] })), INDEX);
+    const sig = await pushArtifact(c, repo, arm, 'application/vnd.dev.cosign.artifact.sig.v1+json', `${arm.digest.replace(':', '-')}.sig`);
+
+    const s = await run(task({ source: `${src.host}/i20-ref/multi`, target: `${dst.host}/i20-ref/multi`, tags: 'multi' }));
+    assert.equal(s.failed, 0, JSON.stringify(s.items));
+    assert.match(s.items[0]!.note!, /with 1 referrer and 1 cosign tag/);
+    const t = { registry: dst.host, repository: 'i20-ref/multi' };
+    assert.equal((await c.headManifest(t, sbom.digest))?.digest, sbom.digest);
+    const fallback = JSON.parse((await c.getManifest(t, amd.digest.replace(':', '-'))).bytes.toString()) as { manifests: Array<{ digest: string }> };
+    assert.deepEqual(fallback.manifests.map((m) => m.digest), [sbom.digest]);
+    assert.equal((await c.headManifest(t, `${arm.digest.replace(':', '-')}.sig`))?.digest, sig.digest);
+
+    // Attached after the copy: the next run (the tag itself up to date) finds it through the target's index.
+    const late = await pushArtifact(c, repo, arm, 'application/vnd.example.attestation');
+    await c.putManifest(repo, arm.digest.replace(':', '-'), Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [late] })), INDEX);
+    const again = await run(task({ source: `${src.host}/i20-ref/multi`, target: `${dst.host}/i20-ref/multi`, tags: 'multi' }));
+    assert.equal(again.skipped, 1, JSON.stringify(again.items));
+    assert.equal((await c.headManifest(t, late.digest))?.digest, late.digest, 'the late attestation was copied');
+
+    // A platform subset is a new index without referrers of its own; the child it keeps keeps its SBOM.
+    const sub = await run(task({ source: `${src.host}/i20-ref/multi`, target: `${dst.host}/i20-ref/amd-only`, tags: 'multi', platforms: ['linux/amd64'] }));
+    assert.equal(sub.failed, 0, JSON.stringify(sub.items));
+    const st = { registry: dst.host, repository: 'i20-ref/amd-only' };
+    assert.equal((await c.headManifest(st, sbom.digest))?.digest, sbom.digest);
+    assert.equal(await c.headManifest(st, `${arm.digest.replace(':', '-')}.sig`), null, 'the arm64 signature stays behind with its platform');
+  });
+
   test('through the referrers API of the source (a front speaking OCI 1.1 referrers before a real registry)', async () => {
     const c = setup();
     const repo = { registry: src.host, repository: 'i20-ref/api' };
