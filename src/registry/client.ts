@@ -588,11 +588,18 @@ export class RegistryClient {
     let carry: Buffer | undefined;
     let ended = false;
     let failure: unknown;
+    // A read that outlived its PATCH (the source went quiet): the next PATCH starts with it.
+    let pending: Promise<Buffer | undefined> | undefined;
     const next = async (): Promise<Buffer | undefined> => {
       if (carry) {
         const c = carry;
         carry = undefined;
         return c;
+      }
+      if (pending) {
+        const p = pending;
+        pending = undefined;
+        return p;
       }
       for (;;) {
         const r = await source.next();
@@ -608,28 +615,53 @@ export class RegistryClient {
       }
     };
     let bytes = 0;
-    // One PATCH's body: at most `segment` bytes; a source failure ends it (cleanly) instead of cutting it.
+    // One PATCH's body: at most `segment` bytes. A source failure ends it (cleanly) instead of cutting
+    // it; so does a source that sends nothing for IDLE_SEGMENT_MS, so that a run killed while it waits
+    // finds a session the target still knows.
     async function* part(): AsyncGenerator<Buffer> {
       let n = 0;
-      while (n < segment) {
-        let buf: Buffer | undefined;
-        try {
-          buf = await next();
-        } catch (err) {
-          failure = err;
-          return;
+      // One timer per PATCH, not per read: it looks again when the source last sent something.
+      let lastData = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const quiet = new Promise<'quiet'>((resolve) => {
+        const look = () => {
+          const idle = Date.now() - lastData;
+          if (idle >= IDLE_SEGMENT_MS) resolve('quiet');
+          else timer = setTimeout(look, IDLE_SEGMENT_MS - idle);
+        };
+        timer = setTimeout(look, IDLE_SEGMENT_MS);
+      });
+      try {
+        while (n < segment) {
+          let buf: Buffer | undefined;
+          try {
+            const read = next();
+            const first = await Promise.race([read, quiet]);
+            if (first === 'quiet') {
+              pending = read;
+              read.catch(() => undefined);
+              return;
+            }
+            buf = first;
+            lastData = Date.now();
+          } catch (err) {
+            failure = err;
+            return;
+          }
+          if (!buf) {
+            ended = true;
+            return;
+          }
+          if (n + buf.length > segment) {
+            carry = buf.subarray(segment - n);
+            buf = buf.subarray(0, segment - n);
+          }
+          n += buf.length;
+          bytes += buf.length;
+          yield buf;
         }
-        if (!buf) {
-          ended = true;
-          return;
-        }
-        if (n + buf.length > segment) {
-          carry = buf.subarray(segment - n);
-          buf = buf.subarray(0, segment - n);
-        }
-        n += buf.length;
-        bytes += buf.length;
-        yield buf;
+      } finally {
+        clearTimeout(timer);
       }
     }
     for (let first = true; !ended && failure === undefined; first = false) {
@@ -852,6 +884,9 @@ export interface Manifest {
 
 /** A target that does not take streamed PATCH uploads (its first one was refused): upload in one PUT. */
 export class StreamedPatchRefused extends RegistryError {}
+
+/** A streamed PATCH is ended when the source has sent nothing for this long (the next one goes on from there). */
+const IDLE_SEGMENT_MS = 1000;
 
 /** Streamed PATCH size for a resumed upload that did not say (the one a BlobCopier uses by default). */
 const DEFAULT_SEGMENT = 32 * 1024 * 1024;

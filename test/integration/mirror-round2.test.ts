@@ -150,6 +150,66 @@ describe('resume inside a blob', () => {
     assert.deepEqual((JSON.parse(readFileSync(stateFile, 'utf8')) as { uploads: object }).uploads, {}, 'the finished session leaves the state');
   });
 
+  test('without chunkSize: a large layer goes up in streamed PATCHes, and a run killed while the source is quiet resumes from the session in the state file', async () => {
+    const BIG = 40 * 1024 * 1024; // over the 32 MiB above which blobs are streamed in PATCHes
+    const c = setup();
+    const repo = { registry: src.host, repository: 'i20-resume/default' };
+    const img = await pushTinyImage(c, repo, 'v1', BIG);
+    const front = await startRegistryFront(src.host, { stallBlobAfter: 7 * 1024 * 1024 });
+    fronts.push(front);
+    const stateFile = join(dir, 'resume-default.json');
+    const args = ['--import', 'tsx', join(ROOT, 'test/helpers/mirror-cli.ts'), 'mirror', '--source', `${front.host}/i20-resume/default`, '--target', `${dst.host}/i20-resume/default`,
+      '--tags', 'v1', '--state', stateFile, '--once', '--log-format', 'json'];
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise((r) => child.once('exit', r));
+    const accepted = () => {
+      if (!existsSync(stateFile)) return 0;
+      const uploads = (JSON.parse(readFileSync(stateFile, 'utf8')) as { uploads: Record<string, { offset: number }> }).uploads;
+      return Object.values(uploads)[0]?.offset ?? 0;
+    };
+    // The source goes quiet after 7 MiB: the PATCH under way is ended there and its session saved.
+    for (let i = 0; i < 1200 && accepted() === 0 && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
+    await exited;
+    const offset = accepted();
+    assert.ok(offset > 6 * 1024 * 1024 && offset <= 7 * 1024 * 1024, `the state file names the session at ~7 MiB, not ${offset}: ${stderr}`);
+    front.options.stallBlobAfter = undefined;
+
+    const client = new RegistryClient();
+    const state = new MirrorState(client, { file: await MirrorStateFile.open(stateFile) });
+    const s = await runTask(task({ source: `${src.host}/i20-resume/default`, target: `${dst.host}/i20-resume/default`, tags: 'v1' }), { client, state, logger: quiet() });
+    assert.equal(s.failed, 0, JSON.stringify(s.items));
+    assert.equal(s.items[0]!.targetDigest, img.digest);
+    assert.equal(s.bytes, BIG - offset, `sent ${s.bytes} bytes after a kill at ${offset}`);
+    assert.equal((await c.headBlob({ registry: dst.host, repository: 'i20-resume/default' }, img.layer.digest)), BIG);
+    assert.deepEqual((JSON.parse(readFileSync(stateFile, 'utf8')) as { uploads: object }).uploads, {}, 'the finished session leaves the state');
+  });
+
+  test('without chunkSize, a source that dies mid-blob ends the streamed PATCH cleanly: the retry continues the same session', async () => {
+    const BIG = 40 * 1024 * 1024;
+    const c = setup();
+    const repo = { registry: src.host, repository: 'i20-resume/cut-default' };
+    const img = await pushTinyImage(c, repo, 'v1', BIG);
+    const front = await startRegistryFront(src.host, { cutBlobAfter: 20 * 1024 * 1024 });
+    fronts.push(front);
+    const flags = { source: `${front.host}/i20-resume/cut-default`, target: `${dst.host}/i20-resume/cut-default`, tags: 'v1' };
+    const client = new RegistryClient();
+    const state = new MirrorState(client);
+    const failed = await runTask({ ...task(flags), maxErrors: 10 }, { client, state, logger: quiet() });
+    assert.equal(failed.failed, 1);
+    assert.match(failed.items[0]!.error!, new RegExp(`^${front.host}/i20-resume/cut-default@${img.layer.digest}: the source stopped sending after`));
+    const session = state.blobs.state.session(`${dst.host}/i20-resume/cut-default@${img.layer.digest}`);
+    assert.ok(session && session.offset > 19 * 1024 * 1024, `the session is kept at the bytes the target has: ${JSON.stringify(session)}`);
+
+    front.options.cutBlobAfter = undefined;
+    const s = await runTask(task(flags), { client, state, logger: quiet() });
+    assert.equal(s.failed, 0, JSON.stringify(s.items));
+    assert.equal(s.bytes, BIG - session.offset, `resumed at ${session.offset}: ${s.bytes} bytes sent`);
+    assert.equal(s.items[0]!.targetDigest, img.digest);
+  });
+
   test('a source that dies mid-blob is named as the source; the retry continues the same session', async () => {
     const c = setup();
     const repo = { registry: src.host, repository: 'i20-resume/cut' };
