@@ -17,7 +17,7 @@ import type { MirrorConfig, MirrorTask } from './config.js';
 import { runMirrorDaemon } from './daemon.js';
 import type { MirrorMetrics } from './metrics.js';
 import { MirrorStateFile } from './state-file.js';
-import { MirrorClient } from './s3-target.js';
+import { MirrorClient, type MultipartLimits } from './s3-target.js';
 import { MirrorState, runTask, summaryLine, type TaskSummary } from './run.js';
 
 export { parseMirrorConfig, oneShotTask, type MirrorConfig, type MirrorTask, type MirrorImage, type OneShotFlags } from './config.js';
@@ -35,7 +35,7 @@ export interface MirrorRuntime {
 /** The OCI client with credentials from the `registry:` section, the environment and Docker's config. */
 export function createMirrorRuntime(
   config: Pick<MirrorConfig, 'registry'>,
-  opts: { env: Record<string, string | undefined>; logger: Logger; file?: string; insecureRegistries?: string[]; observer?: RequestObserver; stateFile?: MirrorStateFile },
+  opts: { env: Record<string, string | undefined>; logger: Logger; file?: string; insecureRegistries?: string[]; observer?: RequestObserver; stateFile?: MirrorStateFile; s3Multipart?: MultipartLimits },
 ): MirrorRuntime {
   const parsed = parseRegistryConfig(config.registry ?? {}, { env: opts.env, file: opts.file ?? 'mirror.yaml' });
   for (const w of parsed.warnings) opts.logger.warn(w);
@@ -44,7 +44,7 @@ export function createMirrorRuntime(
   const client = new MirrorClient({
     credentials, insecureRegistries: [...parsed.insecureRegistries, ...(opts.insecureRegistries ?? [])], httpsRegistries: parsed.httpsRegistries,
     registryCa: readRegistryCas(registryCaFiles(parsed.config), opts.file ?? 'mirror.yaml'), logger: opts.logger, observer: opts.observer,
-  }, opts.env);
+  }, opts.env, opts.s3Multipart);
   ctx.registry = client;
   const pushTimes = async (repo: { registry: string; repository: string }) => providerFor(repo.registry, ctx).pushTimes?.(repo);
   const createRepository = async (repo: RepositoryRef) => {
