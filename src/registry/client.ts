@@ -620,23 +620,27 @@ export class RegistryClient {
     // finds a session the target still knows.
     async function* part(): AsyncGenerator<Buffer> {
       let n = 0;
-      // One timer per PATCH, not per read: it looks again when the source last sent something.
+      // One timer per PATCH, not per read: it looks again when the source last sent something. (Not a
+      // Promise.race with one long-lived promise: each race would stay attached to it, holding its chunk.)
       let lastData = Date.now();
+      let wake: ((v: 'quiet') => void) | undefined;
       let timer: NodeJS.Timeout | undefined;
-      const quiet = new Promise<'quiet'>((resolve) => {
-        const look = () => {
-          const idle = Date.now() - lastData;
-          if (idle >= IDLE_SEGMENT_MS) resolve('quiet');
-          else timer = setTimeout(look, IDLE_SEGMENT_MS - idle);
-        };
-        timer = setTimeout(look, IDLE_SEGMENT_MS);
-      });
+      const look = () => {
+        const idle = Date.now() - lastData;
+        if (idle >= IDLE_SEGMENT_MS && wake) wake('quiet');
+        else timer = setTimeout(look, Math.max(1, IDLE_SEGMENT_MS - idle));
+      };
+      timer = setTimeout(look, IDLE_SEGMENT_MS);
       try {
         while (n < segment) {
           let buf: Buffer | undefined;
           try {
             const read = next();
-            const first = await Promise.race([read, quiet]);
+            const first = await new Promise<Buffer | undefined | 'quiet'>((resolve, reject) => {
+              wake = resolve;
+              read.then(resolve, reject);
+            });
+            wake = undefined;
             if (first === 'quiet') {
               pending = read;
               read.catch(() => undefined);
