@@ -107,6 +107,25 @@ describe('purge', () => {
   });
 });
 
+/**
+ * `dosync mirror --once` in a child process (to be killed), copying `repository` from `source` to the
+ * same name on dst; `accepted()` reads the upload session's offset from its state file.
+ */
+function killableMirror(source: string, repository: string, stateFile: string, extra: string[] = []) {
+  const args = ['--import', 'tsx', join(ROOT, 'test/helpers/mirror-cli.ts'), 'mirror', '--source', `${source}/${repository}`, '--target', `${dst.host}/${repository}`,
+    '--tags', 'v1', ...extra, '--state', stateFile, '--once', '--log-format', 'json'];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let text = '';
+  child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise((r) => child.once('exit', r));
+  const accepted = () => {
+    if (!existsSync(stateFile)) return 0;
+    const uploads = (JSON.parse(readFileSync(stateFile, 'utf8')) as { uploads: Record<string, { offset: number }> }).uploads;
+    return Object.values(uploads)[0]?.offset ?? 0;
+  };
+  return { child, exited, accepted, get stderr() { return text; } };
+}
+
 describe('resume inside a blob', () => {
   const LAYER = 24 * 1024 * 1024;
   const CHUNK = '2MiB';
@@ -120,22 +139,13 @@ describe('resume inside a blob', () => {
     const front = await startRegistryFront(src.host, { stallBlobAfter: 7 * 1024 * 1024 });
     fronts.push(front);
     const stateFile = join(dir, 'resume-state.json');
-    const args = ['--import', 'tsx', join(ROOT, 'test/helpers/mirror-cli.ts'), 'mirror', '--source', `${front.host}/i20-resume/big`, '--target', `${dst.host}/i20-resume/big`,
-      '--tags', 'v1', '--chunk-size', CHUNK, '--state', stateFile, '--once', '--log-format', 'json'];
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise((r) => child.once('exit', r));
-    const accepted = () => {
-      if (!existsSync(stateFile)) return 0;
-      const uploads = (JSON.parse(readFileSync(stateFile, 'utf8')) as { uploads: Record<string, { offset: number }> }).uploads;
-      return Object.values(uploads)[0]?.offset ?? 0;
-    };
+    const mirror = killableMirror(front.host, 'i20-resume/big', stateFile, ['--chunk-size', CHUNK]);
+    const { child, exited, accepted } = mirror;
     for (let i = 0; i < 1200 && accepted() < 6 * 1024 * 1024 && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGKILL');
     await exited;
     const offset = accepted();
-    assert.equal(offset, 6 * 1024 * 1024, `the state file names the session at 6 MiB: ${stderr}`);
+    assert.equal(offset, 6 * 1024 * 1024, `the state file names the session at 6 MiB: ${mirror.stderr}`);
     front.options.stallBlobAfter = undefined;
 
     const client = new RegistryClient();
@@ -158,23 +168,14 @@ describe('resume inside a blob', () => {
     const front = await startRegistryFront(src.host, { stallBlobAfter: 7 * 1024 * 1024 });
     fronts.push(front);
     const stateFile = join(dir, 'resume-default.json');
-    const args = ['--import', 'tsx', join(ROOT, 'test/helpers/mirror-cli.ts'), 'mirror', '--source', `${front.host}/i20-resume/default`, '--target', `${dst.host}/i20-resume/default`,
-      '--tags', 'v1', '--state', stateFile, '--once', '--log-format', 'json'];
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise((r) => child.once('exit', r));
-    const accepted = () => {
-      if (!existsSync(stateFile)) return 0;
-      const uploads = (JSON.parse(readFileSync(stateFile, 'utf8')) as { uploads: Record<string, { offset: number }> }).uploads;
-      return Object.values(uploads)[0]?.offset ?? 0;
-    };
+    const mirror = killableMirror(front.host, 'i20-resume/default', stateFile);
+    const { child, exited, accepted } = mirror;
     // The source goes quiet after 7 MiB: the PATCH under way is ended there and its session saved.
     for (let i = 0; i < 1200 && accepted() === 0 && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGKILL');
     await exited;
     const offset = accepted();
-    assert.ok(offset > 6 * 1024 * 1024 && offset <= 7 * 1024 * 1024, `the state file names the session at ~7 MiB, not ${offset}: ${stderr}`);
+    assert.ok(offset > 6 * 1024 * 1024 && offset <= 7 * 1024 * 1024, `the state file names the session at ~7 MiB, not ${offset}: ${mirror.stderr}`);
     front.options.stallBlobAfter = undefined;
 
     const client = new RegistryClient();
