@@ -2,13 +2,14 @@
  * Getting one blob into a target repository, cheapest way first: already there (HEAD), mounted from
  * another repository of the same registry (the source, or a target repository the state file
  * knows holds it, from this run or an earlier one), else streamed from the source with its digest
- * verified on the way. Chunked uploads (`chunkSize`) keep their session in the state file: a run
- * killed mid-blob, or a retry after the source failed, continues where the target stopped. Copies of one blob into one
+ * verified on the way. A large blob goes up in streamed PATCHes (or `chunkSize` chunks) whose session
+ * is kept in the state file after each: a run killed mid-blob, or a retry after the source failed,
+ * continues where the target stopped (a target that lost the session gets a fresh upload). Copies of one blob into one
  * repository share a single transfer, and at most `streams` transfers run at once.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { RegistryClient } from '../registry/client.js';
-import { pushScope } from '../registry/client.js';
+import { StreamedPatchRefused, pushScope } from '../registry/client.js';
 import { isRetryableStatus } from '../registry/transport.js';
 import type { RepositoryRef } from '../registry/types.js';
 import { RegistryError } from '../util/errors.js';
@@ -47,9 +48,19 @@ export interface BlobCopierOptions {
 /** Chunk size used when a registry refuses a blob that large in one request (HTTP 413). */
 const FALLBACK_CHUNK = 4 * 1024 * 1024;
 
+/**
+ * Blobs larger than this go up in streamed PATCHes of this size (unless `chunkSize` is set): resumable
+ * at each PATCH's end, at the speed and memory of one PUT. distribution spends ~25 ms on each PATCH
+ * (it reopens the upload and stores the hash state), so a smaller segment costs time: one 200 MiB
+ * layer took 3.5 s in 4 MiB PATCHes, 2.1 s in 16 MiB and 32 MiB ones, 2.1 s in one PUT (loaded machine).
+ */
+export const SEGMENT_SIZE = 32 * 1024 * 1024;
+
 export class BlobCopier {
   private readonly limit: LimitFunction;
   private readonly inflight = new Map<string, Promise<BlobResult>>();
+  /** Registries that refused a streamed PATCH: blobs go up to them in one PUT. */
+  private readonly noSegments = new Set<string>();
   readonly state: MirrorStateFile;
 
   constructor(private readonly opts: BlobCopierOptions) {
@@ -105,14 +116,19 @@ export class BlobCopier {
     for (let attempt = 1; ; attempt++) {
       try {
         const saved = location ? undefined : this.state.session(upload);
+        const segmentSize = blob.size > SEGMENT_SIZE && !this.noSegments.has(target.registry) ? SEGMENT_SIZE : undefined;
         const bytes = await this.limit(() =>
           client.pushBlob(target, blob.digest, blob.size, async () => (await client.openBlob(source, blob.digest)).stream, {
-            location, chunkSize: chunks, resume: saved ? new URL(saved.url) : undefined, onSession, sourceName,
+            location, chunkSize: chunks, segmentSize, resume: saved ? new URL(saved.url) : undefined, onSession, sourceName,
           }));
         return done('uploaded', bytes);
       } catch (err) {
         // The session a refused mount opened is used (or cancelled) by the first attempt only.
         location = undefined;
+        if (err instanceof StreamedPatchRefused && !this.noSegments.has(target.registry)) {
+          this.noSegments.add(target.registry);
+          continue;
+        }
         if (err instanceof RegistryError && err.status === 413 && chunks === undefined) {
           chunks = FALLBACK_CHUNK;
           continue;

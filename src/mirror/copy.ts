@@ -32,6 +32,8 @@ export interface CopyResult {
   bytes: number;
   blobs: Record<BlobOutcome, number>;
   manifests: { pushed: number; present: number };
+  /** For an index that was copied: the digests of the children on the target (their referrers travel too). */
+  children?: string[];
 }
 
 /** Remembered across cycles: the digest of the subset index built from a source digest and platform list. */
@@ -53,18 +55,19 @@ export interface CopyContext {
 export async function copyTag(source: RepositoryRef, target: RepositoryRef, tag: string, ctx: CopyContext): Promise<CopyResult> {
   const where = `${source.registry}/${source.repository}:${tag}`;
   const scope = pushScope(target.repository);
-  const src = await ctx.client.headManifest(source, tag);
+  // Both asked at once: a one-shot copy's first round trips (each registry's /v2/ challenge among them) overlap.
+  const [src, dst] = await Promise.all([ctx.client.headManifest(source, tag), ctx.client.headManifest(target, tag, { scope })]);
   if (!src) throw new RegistryError(`${where}: tag not found on the source (HTTP 404)`, { status: 404 });
-  const dst = await ctx.client.headManifest(target, tag, { scope });
   const result: CopyResult = { status: 'copied', sourceDigest: src.digest, bytes: 0, blobs: { present: 0, mounted: 0, uploaded: 0 }, manifests: { pushed: 0, present: 0 } };
   const why = dst ? `target has ${dst.digest}` : 'missing on the target';
 
   if (ctx.platforms === 'all') {
-    if (dst?.digest === src.digest) return { ...result, status: 'skipped', targetDigest: dst.digest };
+    // An up-to-date image manifest has no children to look at for referrers; an index's are read if needed.
+    if (dst?.digest === src.digest) return { ...result, status: 'skipped', targetDigest: dst.digest, children: isIndexType(dst.mediaType ?? src.mediaType) ? undefined : [] };
     if (ctx.dryRun) return { ...result, status: 'planned', targetDigest: src.digest, note: why };
     const manifest = await ctx.client.getManifest(source, src.digest);
     await new Copier(source, target, tag, ctx, result).pushTree(manifest.bytes, manifest.mediaType, manifest.digest, tag);
-    return { ...result, targetDigest: src.digest, note: why };
+    return { ...result, targetDigest: src.digest, note: why, children: childDigests(manifest.bytes, manifest.mediaType, where) };
   }
 
   const key = `${src.digest}|${ctx.platforms.map(formatPlatform).join(',')}`;
@@ -94,7 +97,18 @@ export async function copyTag(source: RepositoryRef, target: RepositoryRef, tag:
   const copier = new Copier(source, target, tag, ctx, result);
   await copier.children(subset.kept);
   await copier.put(tag, bytes, parsed.mediaType, digest);
-  return { ...result, targetDigest: digest, note };
+  return { ...result, targetDigest: digest, note, children: subset.kept.map((c) => c.digest) };
+}
+
+/** Whether a manifest media type is an index (or Docker's manifest list); unknown counts as maybe. */
+function isIndexType(mediaType: string | undefined): boolean {
+  return mediaType === undefined || mediaType === '' || /index|manifest\.list/.test(mediaType);
+}
+
+/** The children of an index (empty for an image manifest). */
+export function childDigests(bytes: Buffer, mediaType: string, where: string): string[] {
+  const parsed = parseManifest(bytes, mediaType, where);
+  return parsed.kind === 'index' ? parsed.manifests.map((m) => m.digest) : [];
 }
 
 function subsetNote(subsetDigest: string, sourceDigest: string): string | undefined {

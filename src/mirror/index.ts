@@ -5,7 +5,6 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
-import { createMetrics } from '../metrics/index.js';
 import { RegistryClient, type RequestObserver } from '../registry/client.js';
 import { parseRegistryConfig } from '../registry/config.js';
 import { readRegistryCas } from '../registry/ca-files.js';
@@ -16,15 +15,15 @@ import type { Logger } from '../util/logger.js';
 import type { RepositoryRef } from '../registry/types.js';
 import type { MirrorConfig, MirrorTask } from './config.js';
 import { runMirrorDaemon } from './daemon.js';
-import { createMirrorMetrics } from './metrics.js';
+import type { MirrorMetrics } from './metrics.js';
 import { MirrorStateFile } from './state-file.js';
-import { MirrorClient } from './s3-target.js';
+import { MirrorClient, type MultipartLimits } from './s3-target.js';
 import { MirrorState, runTask, summaryLine, type TaskSummary } from './run.js';
 
 export { parseMirrorConfig, oneShotTask, type MirrorConfig, type MirrorTask, type MirrorImage, type OneShotFlags } from './config.js';
 export { runTask, summaryLine, MirrorState, type TaskSummary, type ItemResult, type RunOptions } from './run.js';
 export { copyTag, type CopyResult } from './copy.js';
-export { createMirrorMetrics, type MirrorMetrics } from './metrics.js';
+export type { MirrorMetrics } from './metrics.js';
 export { runMirrorDaemon } from './daemon.js';
 export { MirrorStateFile } from './state-file.js';
 
@@ -36,7 +35,7 @@ export interface MirrorRuntime {
 /** The OCI client with credentials from the `registry:` section, the environment and Docker's config. */
 export function createMirrorRuntime(
   config: Pick<MirrorConfig, 'registry'>,
-  opts: { env: Record<string, string | undefined>; logger: Logger; file?: string; insecureRegistries?: string[]; observer?: RequestObserver; stateFile?: MirrorStateFile },
+  opts: { env: Record<string, string | undefined>; logger: Logger; file?: string; insecureRegistries?: string[]; observer?: RequestObserver; stateFile?: MirrorStateFile; s3Multipart?: MultipartLimits },
 ): MirrorRuntime {
   const parsed = parseRegistryConfig(config.registry ?? {}, { env: opts.env, file: opts.file ?? 'mirror.yaml' });
   for (const w of parsed.warnings) opts.logger.warn(w);
@@ -45,7 +44,7 @@ export function createMirrorRuntime(
   const client = new MirrorClient({
     credentials, insecureRegistries: [...parsed.insecureRegistries, ...(opts.insecureRegistries ?? [])], httpsRegistries: parsed.httpsRegistries,
     registryCa: readRegistryCas(registryCaFiles(parsed.config), opts.file ?? 'mirror.yaml'), logger: opts.logger, observer: opts.observer,
-  }, opts.env);
+  }, opts.env, opts.s3Multipart);
   ctx.registry = client;
   const pushTimes = async (repo: { registry: string; repository: string }) => providerFor(repo.registry, ctx).pushTimes?.(repo);
   const createRepository = async (repo: RepositoryRef) => {
@@ -74,12 +73,12 @@ export interface MirrorCommandSettings {
 
 /** Runs the command; resolves with the exit code (0 fine, 1 an image failed / maxErrors reached). */
 export async function mirrorCommand(s: MirrorCommandSettings): Promise<number> {
-  // dosync's metrics (registry requests, rate-limit budget, process) with the mirror's counters beside them.
-  const base = createMetrics();
+  // prom-client is loaded only when /metrics is served (a daemon with --listen): nothing else reads the
+  // counters, and the library with its default collectors is ~12 MB of a --once run's peak RSS.
+  const served = s.listen !== undefined && !(s.once || s.dryRun) ? await servedMetrics() : undefined;
   const stateFile = s.statePath ? await MirrorStateFile.open(s.statePath, (msg) => s.logger.warn(msg)) : undefined;
-  const { client, state } = createMirrorRuntime(s.config, { env: s.env, logger: s.logger, file: s.configPath, insecureRegistries: s.insecureRegistries, observer: base, stateFile });
-  const promRegistry = base.registry;
-  const metrics = createMirrorMetrics(promRegistry);
+  const { client, state } = createMirrorRuntime(s.config, { env: s.env, logger: s.logger, file: s.configPath, insecureRegistries: s.insecureRegistries, observer: served?.observer, stateFile });
+  const metrics = served?.mirror;
   const cycle = async (task: MirrorTask): Promise<TaskSummary> => {
     const summary = await runTask(task, { client, state, logger: s.logger, dryRun: s.dryRun, metrics, signal: s.signal });
     report(summary, s.logger);
@@ -94,12 +93,19 @@ export async function mirrorCommand(s: MirrorCommandSettings): Promise<number> {
     }
     return failed > 0 ? 1 : 0;
   }
-  const server = s.listen ? await serveMetrics(s.listen, promRegistry, s.logger) : undefined;
+  const server = served && s.listen ? await serveMetrics(s.listen, served.registry, s.logger) : undefined;
   try {
     return await runMirrorDaemon({ tasks: s.config.tasks, cycle, logger: s.logger, signal: s.signal ?? new AbortController().signal });
   } finally {
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
   }
+}
+
+/** dosync's metrics (registry requests, rate-limit budget, process) with the mirror's counters beside them. */
+async function servedMetrics(): Promise<{ registry: Registry; observer: RequestObserver; mirror: MirrorMetrics }> {
+  const [{ createMetrics }, { createMirrorMetrics }] = await Promise.all([import('../metrics/index.js'), import('./metrics.js')]);
+  const base = createMetrics();
+  return { registry: base.registry, observer: base, mirror: createMirrorMetrics(base.registry) };
 }
 
 function report(summary: TaskSummary, logger: Logger): void {

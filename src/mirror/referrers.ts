@@ -18,7 +18,7 @@ import { pushScope } from '../registry/client.js';
 import { OCI_INDEX } from '../registry/media-types.js';
 import type { RepositoryRef } from '../registry/types.js';
 import { RegistryError } from '../util/errors.js';
-import { copyManifest, type CopyContext, type CopyResult } from './copy.js';
+import { childDigests, copyManifest, type CopyContext, type CopyResult } from './copy.js';
 import { parseManifest } from './manifest.js';
 
 /** Referrers of referrers (a signed attestation) are followed this deep. */
@@ -85,6 +85,41 @@ export async function copyReferrers(source: RepositoryRef, target: RepositoryRef
   }
   return out;
 }
+
+/**
+ * Referrers of a copied manifest and, for an index, of each of its children: cosign and notation sign
+ * the per-platform manifests too, and an SBOM is attached per platform. A platform subset (`own`
+ * false: the target's index is a new digest) has no referrers of its own, but the children it kept
+ * are the source's, and keep theirs. `children` is the list the copy saw; for a tag that was already
+ * up to date it is read from the target's index (by digest), and only when the source could have any
+ * referrer at all (its referrers API, or a fallback or cosign tag in its tag list).
+ */
+export async function copyTreeReferrers(
+  source: RepositoryRef, target: RepositoryRef, tree: { digest: string; own: boolean; children?: string[] }, ctx: ReferrersContext, result: CopyResult,
+): Promise<ReferrersCopy> {
+  const out = tree.own ? await copyReferrers(source, target, tree.digest, ctx, result) : { referrers: 0, cosignTags: 0 };
+  if (!mayHaveReferrers(source, ctx)) return out;
+  let list = tree.children;
+  if (list === undefined) {
+    const index = await ctx.client.getManifest(target, tree.digest, { scope: pushScope(target.repository) });
+    list = childDigests(index.bytes, index.mediaType, `${target.registry}/${target.repository}@${tree.digest}`);
+  }
+  for (const child of list) {
+    const got = await copyReferrers(source, target, child, ctx, result);
+    out.referrers += got.referrers;
+    out.cosignTags += got.cosignTags;
+  }
+  return out;
+}
+
+/** Whether anything can be attached to the source's manifests: it has the referrers API, or tags of the fallback/cosign form. */
+function mayHaveReferrers(source: RepositoryRef, ctx: ReferrersContext): boolean {
+  if (!ctx.noReferrersApi.has(source.registry)) return true;
+  for (const tag of ctx.sourceTags) if (REFERRER_TAG.test(tag)) return true;
+  return false;
+}
+
+const REFERRER_TAG = /^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$/;
 
 /** The source's referrers of `subject`: from its API, else from its fallback tag (when listed). */
 async function sourceReferrers(source: RepositoryRef, subject: string, ctx: ReferrersContext): Promise<Array<Record<string, unknown>>> {

@@ -15,7 +15,7 @@ import { CopyMemory, copyTag, type CopyResult } from './copy.js';
 import type { MirrorMetrics } from './metrics.js';
 import { isReferrerTag } from './purge.js';
 import { purgeTags } from './purge-run.js';
-import { copyReferrers } from './referrers.js';
+import { copyTreeReferrers } from './referrers.js';
 import { filterTags, namesOnly, needsTimes, rankTags } from './tags.js';
 import { TagTimes, type PushTimesLookup } from './times.js';
 
@@ -133,9 +133,11 @@ export async function runTask(task: MirrorTask, opts: RunOptions): Promise<TaskS
     try {
       const ctx = { client: opts.client, blobs: opts.state.blobs, memory: opts.state.memory, platforms: image.platforms, dryRun: opts.dryRun ?? false, chunkSize: task.chunkSize };
       const r: CopyResult = await copyTag(image.source, image.target, tag, ctx);
-      // Signatures and attestations name the digest they sign: a platform subset (a new digest) has none.
-      if (image.referrers && !ctx.dryRun && r.targetDigest === r.sourceDigest) {
-        const attached = await copyReferrers(image.source, image.target, r.sourceDigest, { ...ctx, sourceTags, noReferrersApi: opts.state.noReferrersApi }, r);
+      // Signatures and attestations name the digest they sign: a platform subset (a new index digest) has
+      // none of its own, but the children it kept are the source's, and keep theirs.
+      if (image.referrers && !ctx.dryRun && r.targetDigest !== undefined) {
+        const rctx = { ...ctx, sourceTags, noReferrersApi: opts.state.noReferrersApi };
+        const attached = await copyTreeReferrers(image.source, image.target, { digest: r.targetDigest, own: r.targetDigest === r.sourceDigest, children: r.children }, rctx, r);
         const parts = [attached.referrers > 0 ? `${attached.referrers} referrer${attached.referrers === 1 ? '' : 's'}` : '', attached.cosignTags > 0 ? `${attached.cosignTags} cosign tag${attached.cosignTags === 1 ? '' : 's'}` : ''].filter(Boolean);
         if (parts.length > 0) r.note = [r.note, `with ${parts.join(' and ')}`].filter(Boolean).join('; ');
       }

@@ -16,7 +16,7 @@
  * The store stands in for a registry behind the copy code: `MirrorClient` is the OCI client with
  * the target-side calls of an `s3://`/`r2://` "registry" answered from the bucket.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RegistryClient, type ManifestHead, type Manifest, type PushBlobOptions, type RegistryClientOptions } from '../registry/client.js';
 import type { RepositoryRef } from '../registry/types.js';
@@ -26,13 +26,24 @@ import { formatStoreRoot, isStoreRoot, parseStoreRoot, type StoreRoot } from './
 
 type Env = Record<string, string | undefined>;
 
+/** Multipart settings: S3 takes at most 5 GiB in one PUT, and at most 10,000 parts of at least 5 MiB. */
+export interface MultipartLimits {
+  /** Blobs larger than this go up in a multipart upload (default 5 GiB, S3's single-PUT maximum). */
+  threshold: number;
+  /** Smallest part (default 64 MiB); raised for a blob that would need more than 10,000 parts. */
+  partSize: number;
+}
+
+export const DEFAULT_MULTIPART: MultipartLimits = { threshold: 5 * 1024 ** 3, partSize: 64 * 1024 ** 2 };
+const MAX_PARTS = 10_000;
+
 /** One bucket's registry layout. */
 export class RegistryStore {
   private client?: Promise<S3Client>;
   /** Tag-list updates of one repository run one after the other (read, change, write). */
   private readonly tagLocks = new Map<string, Promise<unknown>>();
 
-  constructor(readonly root: StoreRoot, private readonly env: Env) {}
+  constructor(readonly root: StoreRoot, private readonly env: Env, private readonly multipart: MultipartLimits = DEFAULT_MULTIPART) {}
 
   private key(repository: string, kind: 'manifests' | 'blobs' | 'tags', ref: string): string {
     return `${this.root.prefix ? `${this.root.prefix}/` : ''}v2/${repository}/${kind}/${ref}`;
@@ -143,12 +154,59 @@ export class RegistryStore {
     source.on('error', (err) => verifier.destroy(err));
     source.pipe(verifier);
     try {
-      await this.put(this.key(repo.repository, 'blobs', digest), verifier, 'application/octet-stream', digest, size, where);
+      const key = this.key(repo.repository, 'blobs', digest);
+      if (size > this.multipart.threshold) await this.putMultipart(key, verifier, digest, size, where);
+      else await this.put(key, verifier, 'application/octet-stream', digest, size, where);
     } catch (err) {
       source.destroy();
       throw verifier.errored ?? err;
     }
     return verifier.bytesSeen;
+  }
+
+  /**
+   * CreateMultipartUpload, one UploadPart per slice of the stream (each streamed, with its exact
+   * length: nothing is buffered), CompleteMultipartUpload; any failure aborts the upload, so no parts
+   * are left behind to be billed. The object appears only when complete, like a single PUT's.
+   */
+  private async putMultipart(key: string, body: VerifyingStream, digest: string, size: number, where: string): Promise<void> {
+    const { CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, AbortMultipartUploadCommand } = await import('@aws-sdk/client-s3');
+    const s3 = await this.s3();
+    const Bucket = this.root.bucket;
+    const partSize = Math.max(this.multipart.partSize, Math.ceil(size / MAX_PARTS));
+    let uploadId: string | undefined;
+    try {
+      uploadId = (await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: 'application/octet-stream', Metadata: { 'docker-content-digest': digest } }))).UploadId;
+      if (!uploadId) throw new RegistryError(`${where}: S3 answered CreateMultipartUpload without an UploadId`);
+      const source = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      const parts: Array<{ ETag: string | undefined; PartNumber: number }> = [];
+      let carry: Buffer | undefined;
+      for (let offset = 0, n = 1; offset < size; offset += partSize, n++) {
+        const length = Math.min(partSize, size - offset);
+        const slice = async function* (): AsyncGenerator<Buffer> {
+          for (let left = length; left > 0;) {
+            let buf = carry ?? (await source.next()).value as Buffer | undefined;
+            carry = undefined;
+            if (!buf) return;
+            if (buf.length > left) {
+              carry = buf.subarray(left);
+              buf = buf.subarray(0, left);
+            }
+            left -= buf.length;
+            yield buf;
+          }
+        };
+        const out = await s3.send(new UploadPartCommand({ Bucket, Key: key, UploadId: uploadId, PartNumber: n, ContentLength: length, Body: Readable.from(slice(), { objectMode: false }) }));
+        parts.push({ ETag: out.ETag, PartNumber: n });
+      }
+      // The verifier fails at its end when the bytes were wrong: nothing is completed then.
+      await source.next();
+      if (body.errored) throw body.errored;
+      await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+    } catch (err) {
+      if (uploadId) await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      throw body.errored ?? (err instanceof RegistryError ? err : storeError(where, err));
+    }
   }
 
   async listTags(repo: RepositoryRef): Promise<string[]> {
@@ -200,14 +258,14 @@ export class RegistryStore {
 export class MirrorClient extends RegistryClient {
   private readonly stores = new Map<string, RegistryStore>();
 
-  constructor(opts: RegistryClientOptions, private readonly env: Env) {
+  constructor(opts: RegistryClientOptions, private readonly env: Env, private readonly multipart?: MultipartLimits) {
     super(opts);
   }
 
   private store(registry: string): RegistryStore | undefined {
     if (!isStoreRoot(registry)) return undefined;
     let s = this.stores.get(registry);
-    if (!s) this.stores.set(registry, (s = new RegistryStore(parseStoreRoot(registry, 'target'), this.env)));
+    if (!s) this.stores.set(registry, (s = new RegistryStore(parseStoreRoot(registry, 'target'), this.env, this.multipart)));
     return s;
   }
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import LinkHeader from 'http-link-header';
 import type { Dispatcher } from '../net/undici-core.js';
 import { RegistryError } from '../util/errors.js';
@@ -468,12 +468,15 @@ export class RegistryClient {
     source.pipe(verifier);
     try {
       const chunkSize = opts.chunkSize ?? minChunk;
+      const onAccepted = (url: URL, sent: number) => {
+        session = url;
+        accepted = true;
+        opts.onSession?.(url, sent);
+      };
       if (chunkSize !== undefined) {
-        await this.uploadChunks(repo, location, digest, verifier, Math.max(chunkSize, minChunk ?? 0), offset, where, (url, sent) => {
-          session = url;
-          accepted = true;
-          opts.onSession?.(url, sent);
-        });
+        await this.uploadChunks(repo, location, digest, verifier, Math.max(chunkSize, minChunk ?? 0), offset, where, onAccepted);
+      } else if (opts.segmentSize !== undefined || offset > 0) {
+        await this.uploadSegments(repo, location, digest, verifier, opts.segmentSize ?? DEFAULT_SEGMENT, offset, where, onAccepted);
       } else {
         await this.uploadWhole(repo, location, digest, size, verifier, where);
       }
@@ -560,6 +563,140 @@ export class RegistryClient {
     } finally {
       await chunks.return(undefined).catch(() => undefined);
     }
+    const answer = await this.send(repo.registry, withDigest(location, digest), {
+      method: 'PUT', headers: { 'content-length': '0', 'content-type': 'application/octet-stream' }, scope, kind: 'other', context: where, timeoutMs: UPLOAD_TIMEOUT_MS,
+    });
+    if (answer.res.status !== 201) throw responseError(where, repo.registry, answer, 'push');
+  }
+
+  /**
+   * Streamed PATCHes of up to `segment` bytes each (chunked transfer encoding, no Content-Range), then
+   * a closing PUT: the bytes go straight from the source to the target, as in a monolithic PUT, and the
+   * session's URL after each accepted PATCH is reported, so a later run can continue from it. When the
+   * source fails, the PATCH under way is ended cleanly with the bytes it got: the target keeps them
+   * and answers a session URL that matches them (distribution invalidates a session whose request was
+   * cut mid-body: the bytes it kept no longer match the offset in the URL). A target that refuses a
+   * streamed PATCH first thing gets a StreamedPatchRefused (the caller uploads in one PUT instead).
+   */
+  private async uploadSegments(
+    repo: RepositoryRef, start: URL, digest: string, body: VerifyingStream, segment: number, offset: number, where: string, accepted: (url: URL, sent: number) => void,
+  ): Promise<void> {
+    const scope = pushScope(repo.repository);
+    const source = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    let location = start;
+    let sent = offset;
+    let toSkip = offset;
+    let carry: Buffer | undefined;
+    let ended = false;
+    let failure: unknown;
+    // A read that outlived its PATCH (the source went quiet): the next PATCH starts with it.
+    let pending: Promise<Buffer | undefined> | undefined;
+    const next = async (): Promise<Buffer | undefined> => {
+      if (carry) {
+        const c = carry;
+        carry = undefined;
+        return c;
+      }
+      if (pending) {
+        const p = pending;
+        pending = undefined;
+        return p;
+      }
+      for (;;) {
+        const r = await source.next();
+        if (r.done) return undefined;
+        let buf = r.value;
+        if (toSkip > 0) {
+          const dropped = Math.min(toSkip, buf.length);
+          toSkip -= dropped;
+          buf = buf.subarray(dropped);
+          if (buf.length === 0) continue;
+        }
+        return buf;
+      }
+    };
+    let bytes = 0;
+    // One PATCH's body: at most `segment` bytes. A source failure ends it (cleanly) instead of cutting
+    // it; so does a source that sends nothing for IDLE_SEGMENT_MS, so that a run killed while it waits
+    // finds a session the target still knows.
+    async function* part(): AsyncGenerator<Buffer> {
+      let n = 0;
+      // One timer per PATCH, not per read: it looks again when the source last sent something. (Not a
+      // Promise.race with one long-lived promise: each race would stay attached to it, holding its chunk.)
+      let lastData = Date.now();
+      let wake: ((v: 'quiet') => void) | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const look = () => {
+        const idle = Date.now() - lastData;
+        if (idle >= IDLE_SEGMENT_MS && wake) wake('quiet');
+        else timer = setTimeout(look, Math.max(1, IDLE_SEGMENT_MS - idle));
+      };
+      timer = setTimeout(look, IDLE_SEGMENT_MS);
+      try {
+        while (n < segment) {
+          let buf: Buffer | undefined;
+          try {
+            const read = next();
+            const first = await new Promise<Buffer | undefined | 'quiet'>((resolve, reject) => {
+              wake = resolve;
+              read.then(resolve, reject);
+            });
+            wake = undefined;
+            if (first === 'quiet') {
+              pending = read;
+              read.catch(() => undefined);
+              return;
+            }
+            buf = first;
+            lastData = Date.now();
+          } catch (err) {
+            failure = err;
+            return;
+          }
+          if (!buf) {
+            ended = true;
+            return;
+          }
+          if (n + buf.length > segment) {
+            carry = buf.subarray(segment - n);
+            buf = buf.subarray(0, segment - n);
+          }
+          n += buf.length;
+          bytes += buf.length;
+          yield buf;
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    for (let first = true; !ended && failure === undefined; first = false) {
+      // The next byte is read before a PATCH is opened: no empty PATCH at the end of a blob.
+      let head: Buffer | undefined;
+      try {
+        head = await next();
+      } catch (err) {
+        failure = err;
+        break;
+      }
+      if (!head) break;
+      carry = head;
+      bytes = 0;
+      const answer = await this.sendStream(repo.registry, location, {
+        method: 'PATCH', headers: { 'content-type': 'application/octet-stream' }, body: Readable.from(part(), { objectMode: false }), scope, where, timeoutMs: UPLOAD_TIMEOUT_MS,
+      });
+      answer.stream?.resume();
+      if (answer.res.status !== 202) {
+        if (first && offset === 0 && answer.res.status >= 400 && answer.res.status < 500 && answer.res.status !== 401 && answer.res.status !== 403 && answer.res.status !== 404) {
+          throw new StreamedPatchRefused(`${where}: ${repo.registry} refused a streamed PATCH (HTTP ${answer.res.status})`, { status: answer.res.status });
+        }
+        throw responseError(where, repo.registry, answer, 'push');
+      }
+      location = this.uploadLocation(repo, answer.res, where, location);
+      sent += bytes;
+      accepted(location, sent);
+    }
+    if (failure !== undefined) throw failure;
+    if (body.errored) throw body.errored;
     const answer = await this.send(repo.registry, withDigest(location, digest), {
       method: 'PUT', headers: { 'content-length': '0', 'content-type': 'application/octet-stream' }, scope, kind: 'other', context: where, timeoutMs: UPLOAD_TIMEOUT_MS,
     });
@@ -770,6 +907,15 @@ export interface Manifest {
   mediaType: string;
 }
 
+/** A target that does not take streamed PATCH uploads (its first one was refused): upload in one PUT. */
+export class StreamedPatchRefused extends RegistryError {}
+
+/** A streamed PATCH is ended when the source has sent nothing for this long (the next one goes on from there). */
+const IDLE_SEGMENT_MS = 1000;
+
+/** Streamed PATCH size for a resumed upload that did not say (the one a BlobCopier uses by default). */
+const DEFAULT_SEGMENT = 32 * 1024 * 1024;
+
 /** How long a registry may take to answer the request that completes an upload (it may verify and move a big blob). */
 const UPLOAD_TIMEOUT_MS = 5 * 60_000;
 export interface PushBlobOptions {
@@ -777,6 +923,11 @@ export interface PushBlobOptions {
   location?: URL;
   /** Upload in PATCH chunks of this size, each accepted chunk's session URL reported to `onSession`. */
   chunkSize?: number;
+  /**
+   * Stream the blob in PATCHes of up to this many bytes (no buffering, chunked transfer encoding), each
+   * accepted one's session URL reported to `onSession`: resumable at each PATCH's end. Ignored with `chunkSize`.
+   */
+  segmentSize?: number;
   /** A session a previous attempt or run left: continued from where the target stopped when it still knows it. */
   resume?: URL;
   /** The session's URL and the bytes accepted, after each chunk; undefined once it is finished, cancelled or unknown. */

@@ -4,7 +4,7 @@
  * concurrency limit per host, and a short memory of hosts that cannot be reached so a registry
  * that is down costs one failure per batch, not one per repository.
  */
-import { Transform, pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from '../net/undici-core.js';
@@ -317,6 +317,10 @@ export class Transport {
       headersTimeout: timeout,
       bodyTimeout: timeout,
       signal: deadline.signal,
+      // undici closes the connection after every HEAD, in case a server sends a body with it; registries
+      // (the distribution spec, Go's net/http, nginx) never do. Kept open, a mirror's HEAD-per-blob no
+      // longer costs a TCP connection each (20x5 mirror: 924 -> ~30 connects).
+      ...(method === 'HEAD' ? { reset: false } : {}),
     }));
     this.opts.gate?.after({ registry: req.registry, kind: req.kind, method, url }, res.statusCode, res.headers);
     return { res, started };
@@ -601,13 +605,12 @@ export function errorCode(err: unknown): string | undefined {
  * would start it flowing before its consumer is attached). Errors travel to the returned stream.
  */
 function counting(stream: Readable, add: (n: number) => void): Readable {
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      add(chunk.length);
-      done(null, chunk);
-    },
-  });
-  return pipeline(stream, counter, () => undefined);
+  // A listener rather than a Transform in between: a blob's every chunk would pass one more stream
+  // (~10% of a 200 MiB copy's CPU time). Paused first, so the listener does not start the flow: the
+  // consumer does (pipe, undici's writer, an iterator), and read() emits 'data' in every mode.
+  stream.pause();
+  stream.on('data', (chunk: Buffer) => add(chunk.length));
+  return stream;
 }
 
 /** The body handed to `sink` chunk by chunk, refused past `max` bytes (or past its Content-Length); the bytes read. */

@@ -27,7 +27,7 @@ function collector(): Collect | null {
 }
 
 /** A young-generation collection every MINOR_EVERY bytes, a full one every MAJOR_EVERY (what was promoted meanwhile). */
-const MINOR_EVERY = 8 * 1024 * 1024;
+const MINOR_EVERY = 2 * 1024 * 1024;
 const MAJOR_EVERY = 128 * 1024 * 1024;
 let sinceMinor = 0;
 let sinceMajor = 0;

@@ -107,6 +107,25 @@ describe('purge', () => {
   });
 });
 
+/**
+ * `dosync mirror --once` in a child process (to be killed), copying `repository` from `source` to the
+ * same name on dst; `accepted()` reads the upload session's offset from its state file.
+ */
+function killableMirror(source: string, repository: string, stateFile: string, extra: string[] = []) {
+  const args = ['--import', 'tsx', join(ROOT, 'test/helpers/mirror-cli.ts'), 'mirror', '--source', `${source}/${repository}`, '--target', `${dst.host}/${repository}`,
+    '--tags', 'v1', ...extra, '--state', stateFile, '--once', '--log-format', 'json'];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let text = '';
+  child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise((r) => child.once('exit', r));
+  const accepted = () => {
+    if (!existsSync(stateFile)) return 0;
+    const uploads = (JSON.parse(readFileSync(stateFile, 'utf8')) as { uploads: Record<string, { offset: number }> }).uploads;
+    return Object.values(uploads)[0]?.offset ?? 0;
+  };
+  return { child, exited, accepted, get stderr() { return text; } };
+}
+
 describe('resume inside a blob', () => {
   const LAYER = 24 * 1024 * 1024;
   const CHUNK = '2MiB';
@@ -120,22 +139,13 @@ describe('resume inside a blob', () => {
     const front = await startRegistryFront(src.host, { stallBlobAfter: 7 * 1024 * 1024 });
     fronts.push(front);
     const stateFile = join(dir, 'resume-state.json');
-    const args = ['--import', 'tsx', join(ROOT, 'test/helpers/mirror-cli.ts'), 'mirror', '--source', `${front.host}/i20-resume/big`, '--target', `${dst.host}/i20-resume/big`,
-      '--tags', 'v1', '--chunk-size', CHUNK, '--state', stateFile, '--once', '--log-format', 'json'];
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise((r) => child.once('exit', r));
-    const accepted = () => {
-      if (!existsSync(stateFile)) return 0;
-      const uploads = (JSON.parse(readFileSync(stateFile, 'utf8')) as { uploads: Record<string, { offset: number }> }).uploads;
-      return Object.values(uploads)[0]?.offset ?? 0;
-    };
+    const mirror = killableMirror(front.host, 'i20-resume/big', stateFile, ['--chunk-size', CHUNK]);
+    const { child, exited, accepted } = mirror;
     for (let i = 0; i < 1200 && accepted() < 6 * 1024 * 1024 && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGKILL');
     await exited;
     const offset = accepted();
-    assert.equal(offset, 6 * 1024 * 1024, `the state file names the session at 6 MiB: ${stderr}`);
+    assert.equal(offset, 6 * 1024 * 1024, `the state file names the session at 6 MiB: ${mirror.stderr}`);
     front.options.stallBlobAfter = undefined;
 
     const client = new RegistryClient();
@@ -148,6 +158,57 @@ describe('resume inside a blob', () => {
     assert.deepEqual(s.blobs, { present: 1, mounted: 0, uploaded: 1 });
     assert.equal((await c.headBlob({ registry: dst.host, repository: 'i20-resume/big' }, img.layer.digest)), LAYER);
     assert.deepEqual((JSON.parse(readFileSync(stateFile, 'utf8')) as { uploads: object }).uploads, {}, 'the finished session leaves the state');
+  });
+
+  test('without chunkSize: a large layer goes up in streamed PATCHes, and a run killed while the source is quiet resumes from the session in the state file', async () => {
+    const BIG = 40 * 1024 * 1024; // over the 32 MiB above which blobs are streamed in PATCHes
+    const c = setup();
+    const repo = { registry: src.host, repository: 'i20-resume/default' };
+    const img = await pushTinyImage(c, repo, 'v1', BIG);
+    const front = await startRegistryFront(src.host, { stallBlobAfter: 7 * 1024 * 1024 });
+    fronts.push(front);
+    const stateFile = join(dir, 'resume-default.json');
+    const mirror = killableMirror(front.host, 'i20-resume/default', stateFile);
+    const { child, exited, accepted } = mirror;
+    // The source goes quiet after 7 MiB: the PATCH under way is ended there and its session saved.
+    for (let i = 0; i < 1200 && accepted() === 0 && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
+    await exited;
+    const offset = accepted();
+    assert.ok(offset > 6 * 1024 * 1024 && offset <= 7 * 1024 * 1024, `the state file names the session at ~7 MiB, not ${offset}: ${mirror.stderr}`);
+    front.options.stallBlobAfter = undefined;
+
+    const client = new RegistryClient();
+    const state = new MirrorState(client, { file: await MirrorStateFile.open(stateFile) });
+    const s = await runTask(task({ source: `${src.host}/i20-resume/default`, target: `${dst.host}/i20-resume/default`, tags: 'v1' }), { client, state, logger: quiet() });
+    assert.equal(s.failed, 0, JSON.stringify(s.items));
+    assert.equal(s.items[0]!.targetDigest, img.digest);
+    assert.equal(s.bytes, BIG - offset, `sent ${s.bytes} bytes after a kill at ${offset}`);
+    assert.equal((await c.headBlob({ registry: dst.host, repository: 'i20-resume/default' }, img.layer.digest)), BIG);
+    assert.deepEqual((JSON.parse(readFileSync(stateFile, 'utf8')) as { uploads: object }).uploads, {}, 'the finished session leaves the state');
+  });
+
+  test('without chunkSize, a source that dies mid-blob ends the streamed PATCH cleanly: the retry continues the same session', async () => {
+    const BIG = 40 * 1024 * 1024;
+    const c = setup();
+    const repo = { registry: src.host, repository: 'i20-resume/cut-default' };
+    const img = await pushTinyImage(c, repo, 'v1', BIG);
+    const front = await startRegistryFront(src.host, { cutBlobAfter: 20 * 1024 * 1024 });
+    fronts.push(front);
+    const flags = { source: `${front.host}/i20-resume/cut-default`, target: `${dst.host}/i20-resume/cut-default`, tags: 'v1' };
+    const client = new RegistryClient();
+    const state = new MirrorState(client);
+    const failed = await runTask({ ...task(flags), maxErrors: 10 }, { client, state, logger: quiet() });
+    assert.equal(failed.failed, 1);
+    assert.match(failed.items[0]!.error!, new RegExp(`^${front.host}/i20-resume/cut-default@${img.layer.digest}: the source stopped sending after`));
+    const session = state.blobs.state.session(`${dst.host}/i20-resume/cut-default@${img.layer.digest}`);
+    assert.ok(session && session.offset > 19 * 1024 * 1024, `the session is kept at the bytes the target has: ${JSON.stringify(session)}`);
+
+    front.options.cutBlobAfter = undefined;
+    const s = await runTask(task(flags), { client, state, logger: quiet() });
+    assert.equal(s.failed, 0, JSON.stringify(s.items));
+    assert.equal(s.bytes, BIG - session.offset, `resumed at ${session.offset}: ${s.bytes} bytes sent`);
+    assert.equal(s.items[0]!.targetDigest, img.digest);
   });
 
   test('a source that dies mid-blob is named as the source; the retry continues the same session', async () => {
@@ -261,6 +322,44 @@ describe('referrers', () => {
     const again = await run(task({ source: `${src.host}/i20-ref/signed`, target: `${dst.host}/i20-ref/signed` }));
     assert.equal(again.skipped, 1);
     assert.equal(again.manifestsPushed, 0, 'nothing pushed when everything is there');
+  });
+
+  test("an index's children keep their referrers: per-platform signatures and SBOMs travel with the index, also for a platform subset and once the tag is up to date", async () => {
+    const c = setup();
+    const repo = { registry: src.host, repository: 'i20-ref/multi' };
+    const amd = await pushTinyImage(c, repo, 'amd');
+    const arm = await pushTinyImage(c, repo, 'arm');
+    const INDEX = 'application/vnd.oci.image.index.v1+json';
+    const child = (img: typeof amd, architecture: string) => ({ mediaType: OCI_MANIFEST, digest: img.digest, size: img.size, platform: { os: 'linux', architecture } });
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [child(amd, 'amd64'), child(arm, 'arm64')] }));
+    await c.putManifest(repo, 'multi', index, INDEX);
+    // An SBOM on the amd64 child through the fallback tag; a cosign signature on the arm64 child.
+    const sbom = await pushArtifact(c, repo, amd, 'application/spdx+json');
+    await c.putManifest(repo, amd.digest.replace(':', '-'), Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [sbom] })), INDEX);
+    const sig = await pushArtifact(c, repo, arm, 'application/vnd.dev.cosign.artifact.sig.v1+json', `${arm.digest.replace(':', '-')}.sig`);
+
+    const s = await run(task({ source: `${src.host}/i20-ref/multi`, target: `${dst.host}/i20-ref/multi`, tags: 'multi' }));
+    assert.equal(s.failed, 0, JSON.stringify(s.items));
+    assert.match(s.items[0]!.note!, /with 1 referrer and 1 cosign tag/);
+    const t = { registry: dst.host, repository: 'i20-ref/multi' };
+    assert.equal((await c.headManifest(t, sbom.digest))?.digest, sbom.digest);
+    const fallback = JSON.parse((await c.getManifest(t, amd.digest.replace(':', '-'))).bytes.toString()) as { manifests: Array<{ digest: string }> };
+    assert.deepEqual(fallback.manifests.map((m) => m.digest), [sbom.digest]);
+    assert.equal((await c.headManifest(t, `${arm.digest.replace(':', '-')}.sig`))?.digest, sig.digest);
+
+    // Attached after the copy: the next run (the tag itself up to date) finds it through the target's index.
+    const late = await pushArtifact(c, repo, arm, 'application/vnd.example.attestation');
+    await c.putManifest(repo, arm.digest.replace(':', '-'), Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [late] })), INDEX);
+    const again = await run(task({ source: `${src.host}/i20-ref/multi`, target: `${dst.host}/i20-ref/multi`, tags: 'multi' }));
+    assert.equal(again.skipped, 1, JSON.stringify(again.items));
+    assert.equal((await c.headManifest(t, late.digest))?.digest, late.digest, 'the late attestation was copied');
+
+    // A platform subset is a new index without referrers of its own; the child it keeps keeps its SBOM.
+    const sub = await run(task({ source: `${src.host}/i20-ref/multi`, target: `${dst.host}/i20-ref/amd-only`, tags: 'multi', platforms: ['linux/amd64'] }));
+    assert.equal(sub.failed, 0, JSON.stringify(sub.items));
+    const st = { registry: dst.host, repository: 'i20-ref/amd-only' };
+    assert.equal((await c.headManifest(st, sbom.digest))?.digest, sbom.digest);
+    assert.equal(await c.headManifest(st, `${arm.digest.replace(':', '-')}.sig`), null, 'the arm64 signature stays behind with its platform');
   });
 
   test('through the referrers API of the source (a front speaking OCI 1.1 referrers before a real registry)', async () => {

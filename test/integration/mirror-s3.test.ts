@@ -9,7 +9,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import S3rver from 's3rver';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { RegistryClient } from '../../src/registry/client.js';
+import { pushTinyImage, sha256 } from '../helpers/tiny-images.js';
 import { createLogger } from '../../src/util/logger.js';
 import { createMirrorRuntime, parseMirrorConfig, runTask } from '../../src/mirror/index.js';
 import { run } from '../helpers/registry-images.js';
@@ -116,6 +118,49 @@ tasks:
   } finally {
     await run('docker', ['rmi', ref]).catch(() => undefined);
   }
+});
+
+test('a blob over the multipart threshold goes up in parts (5 GiB on S3; lowered to 8 MiB here, with 5 MiB parts, since s3rver stands in for S3)', async () => {
+  const c = new RegistryClient();
+  const repo = { registry: src.host, repository: 'i20-s3/big' };
+  const img = await pushTinyImage(c, repo, '1.0', 12 * 1024 * 1024);
+  const config = parseMirrorConfig(`
+tasks:
+  - name: to-s3-big
+    source: ${src.host}
+    target: s3://${BUCKET}/mirror
+    images: [{ from: i20-s3/big, tags: ['1.0'] }]
+`, 'mirror.yaml');
+  // A pass-through in front of s3rver that notes each request, to see the multipart calls go by.
+  const seen: string[] = [];
+  const spy = createServer((req, res) => {
+    const q = new URL(req.url ?? '/', 'http://x').searchParams;
+    seen.push(q.has('uploads') ? 'create' : q.has('partNumber') ? `part ${q.get('partNumber')}` : q.has('uploadId') ? 'complete' : `${req.method}`);
+    const up = httpRequest(`${endpoint}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => spy.listen(0, '127.0.0.1', resolve));
+  const env = { ...KEYS, AWS_ENDPOINT_URL: `http://127.0.0.1:${(spy.address() as AddressInfo).port}` };
+  const { client, state } = createMirrorRuntime(config, { env, logger: quiet(), s3Multipart: { threshold: 8 * 1024 * 1024, partSize: 5 * 1024 * 1024 } });
+  const s = await runTask(config.tasks[0]!, { client, state, logger: quiet() }).finally(() => {
+    spy.closeAllConnections();
+    spy.close();
+  });
+  assert.equal(s.failed, 0, JSON.stringify(s.items));
+  assert.equal(s.items[0]!.targetDigest, img.digest);
+  const key = `mirror/v2/i20-s3/big/blobs/${img.layer.digest}`;
+  const head = await sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+  assert.equal(head.ContentLength, 12 * 1024 * 1024);
+  assert.equal(head.Metadata?.['docker-content-digest'], img.layer.digest);
+  // 12 MiB in 5 MiB parts: 5 + 5 + 2; the small config and the manifests are single PUTs.
+  assert.deepEqual(seen.filter((r) => r === 'create' || r.startsWith('part') || r === 'complete'), ['create', 'part 1', 'part 2', 'part 3', 'complete']);
+  const body = await (await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray();
+  assert.equal(sha256(Buffer.from(body)), img.layer.digest, 'the parts join into the layer');
+  const configHead = await sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `mirror/v2/i20-s3/big/blobs/${img.config.digest}` }));
+  assert.equal(configHead.ContentLength, img.config.size);
 });
 
 test('a bad bucket or source is one line naming the field', () => {
