@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { addStackOptions, type StackFlags } from './common.js';
+import { addHostOptions, addStackOptions, type StackFlags } from './common.js';
 import type { ServicePlan } from '../sync/plan.js';
 import type { UnitPlan } from '../sync/unit-plan.js';
 
 /** Exit codes scripts can rely on. */
 export const CHECK_EXIT = { upToDate: 0, updates: 10, error: 2 } as const;
 
-export interface CheckFlags extends StackFlags { json?: boolean; explain?: boolean; stateDir?: string }
+export interface CheckFlags extends StackFlags { json?: boolean; explain?: boolean; stateDir?: string; backupDir?: string }
 
 export interface CheckRow {
   service: string;
@@ -21,6 +21,8 @@ export interface CheckRow {
   unit: string | null;
   /** Set when the image that runs now does not verify under `verify:` (reported, never redeployed). */
   unverified?: string;
+  /** `check --all`: the compose project the service belongs to. */
+  project?: string;
 }
 
 /** The units with more than one member, one line each, for below the table. */
@@ -62,8 +64,10 @@ export function checkRow(plan: ServicePlan, unit?: UnitPlan): CheckRow {
 }
 
 export function renderTable(rows: CheckRow[]): string {
-  const head = ['SERVICE', 'CURRENT', 'NEWEST', 'POLICY', 'SOURCE', 'REGISTRY', 'STATUS'];
-  const cells = rows.map((r) => [r.service, r.current ?? '-', r.newest ?? '-', r.policy ?? '-', r.source ?? '-', r.registry ?? '-', (r.status === 'error' || r.status === 'skipped' || r.status === 'held' ? `${r.status}: ${r.reason.replace(/^.*; held: /, '')}` : r.status) + (r.unverified ? `; running image does not verify: ${r.unverified}` : '')]);
+  // `check --all`: a PROJECT column first (issue 16; the rest of the layout is unchanged).
+  const withProject = rows.some((r) => r.project !== undefined);
+  const head = [...(withProject ? ['PROJECT'] : []), 'SERVICE', 'CURRENT', 'NEWEST', 'POLICY', 'SOURCE', 'REGISTRY', 'STATUS'];
+  const cells = rows.map((r) => [...(withProject ? [r.project ?? '-'] : []), r.service, r.current ?? '-', r.newest ?? '-', r.policy ?? '-', r.source ?? '-', r.registry ?? '-', (r.status === 'error' || r.status === 'skipped' || r.status === 'held' ? `${r.status}: ${r.reason.replace(/^.*; held: /, '')}` : r.status) + (r.unverified ? `; running image does not verify: ${r.unverified}` : '')]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join('  ');
   return [line(head), ...cells.map(line)].join('\n');
@@ -85,7 +89,7 @@ export function explain(plan: ServicePlan): string {
 }
 
 export function registerCheckCommand(program: Command): void {
-  addStackOptions(program.command('check'))
+  addHostOptions(addStackOptions(program.command('check')))
     .description('show, per service, the current tag, the newest tag its policy allows, and whether an update is due; changes nothing')
     .option('--state-dir <dir>', 'where the state file is (failed tags are shown as such; env DOSYNC_STATE_DIR)')
     .option('--json', 'machine-readable output')
@@ -95,7 +99,9 @@ Exit codes: 0 = everything up to date, 10 = updates available, 2 = an error (a r
 Examples:
   dosync check -f docker-compose.yml
   dosync check -f docker-compose.yml --json | jq '.services[] | select(.status != "up to date")'
-  dosync check -f docker-compose.yml --explain`)
+  dosync check -f docker-compose.yml --explain
+  dosync check --all                                    every project on the host, with a PROJECT column
+  dosync check --all --json | jq '.projects[] | {project, services: [.services[].status]}'`)
     .action(async (flags: CheckFlags) => {
       process.exitCode = await (await import('./check-run.js')).checkAction(flags);
     });

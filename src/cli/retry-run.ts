@@ -52,7 +52,7 @@ export async function retryAction(names: string[], flags: RetryFlags, write: (te
   const inputs = await stackInputs({ ...flags, logFormat: flags.logFormat ?? 'json' }, process.stderr);
   const { config, logger } = inputs;
   if (!(flags.verbose ?? envFlag(env, 'DOSYNC_VERBOSE', 'VERBOSE'))) logger.level = 'warn';
-  const stateDir = resolveStateDir({ flags, env, config, files: inputs.files });
+  const stateDir = inputs.dirs?.stateDir ?? resolveStateDir({ flags, env, config, files: inputs.files });
 
   // The project as sync finds it: the state is keyed by `<project>/<service>`.
   const envFiles = await stackEnvFiles(inputs.files, inputs.envFile);

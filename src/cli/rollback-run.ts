@@ -28,8 +28,8 @@ export async function rollbackAction(service: string | undefined, flags: Rollbac
     timeoutMs: flags.healthTimeout ? parseDuration(flags.healthTimeout, '--health-timeout') : config.health?.timeout ?? 120_000,
     stableMs: flags.healthStable ? parseDuration(flags.healthStable, '--health-stable') : config.health?.stable ?? 10_000,
   };
-  const backupDir = resolveBackupDir({ flags, env, config });
-  const stateDir = resolveStateDir({ flags, env, config, files: inputs.files });
+  const backupDir = inputs.dirs?.backupDir ?? resolveBackupDir({ flags, env, config });
+  const stateDir = inputs.dirs?.stateDir ?? resolveStateDir({ flags, env, config, files: inputs.files });
   const state = await StateStore.open(defaultStatePath(stateDir));
   for (const w of state.warnings) logger.warn(w);
 

@@ -2,13 +2,18 @@
 import { dirname } from 'node:path';
 import { ConfigError } from '../util/errors.js';
 import { parseDuration } from '../util/duration.js';
-import { envFlag, envValue } from './env-defaults.js';
-import { stackInputs } from './common.js';
-import { DEFAULT_INTERVAL, type SyncFlags } from './sync.js';
+import { envValue } from './env-defaults.js';
+import { isHostMode, stackInputs } from './common.js';
+import type { SyncFlags } from './sync.js';
+import { resolveSettings } from '../settings/index.js';
+import type { ConfigFile } from '../config/file.js';
+import { Host, hostFailures, type HostAsk, type ProjectRun } from '../projects/host.js';
+import { heartbeatFile, instanceHeartbeatFile } from '../sync/heartbeat.js';
+import { ownContainerId } from '../engine/project.js';
 import { createDocker } from '../engine/docker.js';
 import { runCycle, loadStack, stackEnvFiles, type CycleSettings, type CycleReport } from '../sync/cycle.js';
 import { StateStore, defaultStatePath } from '../sync/state.js';
-import { resolveBackupDir, resolveStateDir } from '../sync/dirs.js';
+import { ensureStateDir, resolveBackupDir, resolveHostStateDir, resolveStateDir } from '../sync/dirs.js';
 import { acquireLock } from '../sync/lock.js';
 import { defaultProjectName, resolveProject } from '../engine/project.js';
 import { startDaemon } from '../sync/daemon.js';
@@ -25,81 +30,112 @@ import { parseImageReference, repositoryKey } from '../reference/index.js';
 import { createRegistryRuntime } from './registry-runtime.js';
 
 
+/** The numbers and switches of a run, from the one resolver (flag > env > dosync.yaml > default). */
+function runSettings(flags: SyncFlags, config: ConfigFile, configPath: string | undefined) {
+  const s = resolveSettings(flags, process.env, config, configPath ?? 'dosync.yaml');
+  // Parsed before anything runs: a bad --interval/--schedule is a startup error even with --once.
+  const schedule = parseSchedule({ interval: s.interval?.value, schedule: s.schedule?.value, jitter: s.jitter?.value, timeZone: config.timezone });
+  const keepBackups = Number(s.keepBackups.value);
+  if (!Number.isInteger(keepBackups) || keepBackups < 1) throw new ConfigError(`--keep-backups: "${s.keepBackups.value}" is not a whole number of at least 1 (${s.keepBackups.source})`);
+  const ms = (v: string | number, field: string) => (typeof v === 'number' ? v : parseDuration(v, field));
+  return {
+    s, schedule, keepBackups,
+    health: { timeoutMs: ms(s.healthTimeout.value, '--health-timeout'), stableMs: ms(s.healthStable.value, '--health-stable') },
+  };
+}
+
 export async function syncAction(flags: SyncFlags): Promise<number> {
   const env = process.env;
-  const { files, envFile, configEnv, config, configPath, logger, projectName: explicitProject } = await stackInputs(flags);
-  // Parsed before anything runs: a bad --interval/--schedule is a startup error even with --once.
-  const schedule = parseSchedule({
-    interval: flags.interval ?? envValue(env, 'DOSYNC_INTERVAL', 'CHECK_INTERVAL') ?? (config.schedule ? undefined : config.interval ?? DEFAULT_INTERVAL),
-    schedule: flags.schedule ?? envValue(env, 'DOSYNC_SCHEDULE') ?? config.schedule,
-    jitter: flags.jitter ?? envValue(env, 'DOSYNC_JITTER') ?? config.jitter,
-    timeZone: config.timezone,
-  });
-  const keep = flags.keepBackups ?? envValue(env, 'DOSYNC_KEEP_BACKUPS');
-  const keepBackups = keep !== undefined ? Number(keep) : config.keep_backups ?? 10;
-  if (!Number.isInteger(keepBackups) || keepBackups < 1) throw new ConfigError(`--keep-backups: "${keep}" is not a whole number of at least 1`);
+  const inputs = await stackInputs(flags);
+  const { files, envFile, configEnv, config, configPath, logger, projectName: explicitProject } = inputs;
+  const { s, schedule, keepBackups, health } = runSettings(flags, config, configPath);
+  const host = isHostMode(flags, inputs);
   const backupDir = resolveBackupDir({ flags, env, config });
   const settings: CycleSettings = {
     files,
     envFile,
     configPath,
     config,
-    dryRun: flags.dryRun ?? envFlag(env, 'DOSYNC_DRY_RUN') ?? false,
+    dryRun: s.dryRun.value,
     backupDir,
     keepBackups,
-    health: {
-      timeoutMs: flags.healthTimeout ? parseDuration(flags.healthTimeout, '--health-timeout') : config.health?.timeout ?? 120_000,
-      stableMs: flags.healthStable ? parseDuration(flags.healthStable, '--health-stable') : config.health?.stable ?? 10_000,
-    },
-    prune: flags.prune && config.prune !== false,
-    rolling: flags.rollingUpdate ?? envFlag(env, 'DOSYNC_ROLLING_UPDATE') ?? false,
+    health,
+    prune: s.prune.value,
+    rolling: s.rollingUpdate.value,
     projectName: explicitProject,
     oneShot: flags.once ?? false,
     forced: flags.forced,
   };
-  // Read the stack once up front: a bad compose file is a startup error, and it names the project to lock.
+  if (host && flags.forced) throw new ConfigError('dosync update names one service of one project: pass -f (or -p) instead of --all');
   const docker = createDocker();
-  const envFiles = await stackEnvFiles(settings.files, envFile);
-  const { stack } = await loadStack(settings.files, envFiles);
-  // The containers' labels name the project (in a sidecar the file's directory is just /app); the
-  // directory name is the fallback when the engine cannot be asked yet.
-  const projectName = settings.projectName ?? stack.projectName
-    ?? (await resolveProject(docker, { files: settings.files, envFiles, serviceNames: stack.services.map((s) => s.name) }).then((p) => p.name, () => undefined))
-    ?? defaultProjectName(dirname(settings.files[0]));
-  const stateDir = resolveStateDir({ flags, env, config, files: settings.files });
-  const state = await StateStore.open(defaultStatePath(stateDir));
-  for (const w of state.warnings) logger.warn(w);
-  if (!settings.dryRun) {
-    // A dry run only reads, so it may run next to the daemon; anything that writes holds the project's lock.
-    const lock = await acquireLock(stateDir, projectName);
-    for (const w of lock.warnings) logger.warn(w);
+  let projectName = explicitProject ?? 'host';
+  let stateDir: string;
+  let state: StateStore | undefined;
+  if (host) {
+    stateDir = resolveHostStateDir({ flags, env, config });
+    await ensureStateDir(stateDir);
+  } else {
+    // Read the stack once up front: a bad compose file is a startup error, and it names the project to lock.
+    const envFiles = await stackEnvFiles(settings.files, envFile);
+    const { stack } = await loadStack(settings.files, envFiles);
+    // The containers' labels name the project (in a sidecar the file's directory is just /app); the
+    // directory name is the fallback when the engine cannot be asked yet.
+    projectName = settings.projectName ?? stack.projectName
+      ?? (await resolveProject(docker, { files: settings.files, envFiles, serviceNames: stack.services.map((sv) => sv.name) }).then((p) => p.name, () => undefined))
+      ?? defaultProjectName(dirname(settings.files[0]));
+    stateDir = resolveStateDir({ flags, env, config, files: settings.files });
+    state = await StateStore.open(defaultStatePath(stateDir));
+    for (const w of state.warnings) logger.warn(w);
+    if (!settings.dryRun) {
+      // A dry run only reads, so it may run next to the daemon; anything that writes holds the project's lock.
+      const lock = await acquireLock(stateDir, projectName);
+      for (const w of lock.warnings) logger.warn(w);
+    }
   }
   // Only a daemon that serves /metrics keeps metrics: prom-client alone is ~13 MB resident.
-  const listen = flags.once ? undefined : flags.listen ?? envValue(env, 'DOSYNC_LISTEN') ?? config.listen;
+  const listen = flags.once ? undefined : s.listen?.value;
   const metrics = listen ? (await import('../metrics/index.js')).createMetrics() : undefined;
   const registry = await createRegistryRuntime(config, configEnv, logger, configPath, { observer: metrics });
   const controller = new AbortController();
   const deps = { docker, logger, state, stopping: () => controller.signal.aborted, ...registry };
 
-  const checkOnly = flags.checkOnly ?? envFlag(env, 'DOSYNC_CHECK_ONLY') ?? config.check_only ?? false;
+  const checkOnly = s.checkOnly.value;
   settings.dryRun ||= checkOnly;
   settings.stateDir = stateDir;
-  const notifyUrls = [...(config.notify ?? []), ...flags.notify, ...(envValue(env, 'DOSYNC_NOTIFY')?.split(/\s*,\s*/).filter(Boolean) ?? [])];
+  const notifyUrls = s.notify?.value ?? [];
   const notifier = notifyUrls.length > 0 ? createNotifier(parseChannels(notifyUrls), { logger }) : undefined;
-  const errorStreaks = new Map<string, number>();
-  const unverified = new Set<string>();
+  const errorStreaks = new Map<string, Map<string, number>>();
+  const unverified = new Map<string, Set<string>>();
+  const streaksOf = (project: string) => errorStreaks.get(project) ?? errorStreaks.set(project, new Map()).get(project)!;
+  const unverifiedOf = (project: string) => unverified.get(project) ?? unverified.set(project, new Set()).get(project)!;
   let last: { report?: CycleReport; at?: Date; ok: boolean } = { ok: true };
+  const hostRunner = host ? new Host({
+    docker, logger, hostConfig: config, configPath, configEnv, stateDir, backupDir,
+    discover: flags.all === true, root: s.projectsRoot?.value, exclude: s.excludeProjects?.value ?? [],
+    watchByDefault: s.watchByDefault.value, lock: !settings.dryRun,
+  }) : undefined;
 
-  // What the next cycle was asked for by the API or a webhook: check only, or only some services.
-  let requested: { checkOnly?: boolean; services?: string[] } | undefined;
-  const cycle = async () => {
+  // What the next cycle was asked for by the API or a webhook: check only, or only some services (of one project).
+  let requested: HostAsk | undefined;
+  const cycle = async (): Promise<{ failures: number }> => {
     const ask = requested;
     requested = undefined;
+    const at = () => new Date();
+    if (hostRunner) {
+      const runs = await hostRunner.cycle(settings, deps, ask);
+      const failures = hostFailures(runs);
+      last = { at: at(), ok: failures === 0 };
+      // One batch per cycle: the notifier groups what every project found into the same messages.
+      const events = runs.flatMap((r) => (r.report ? cycleEvents(r.report, { project: r.project, checkOnly, errorStreaks: streaksOf(r.project), unverified: unverifiedOf(r.project), persistAfter: 3, now: last.at! }) : []));
+      if (metrics) for (const r of runs) if (r.report) recordMetrics(metrics, r.report);
+      if (notifier && events.length > 0) void notifier.notify(events);
+      logger.info({ projects: runs.length, failures }, 'host cycle done');
+      return { failures };
+    }
     const report = await runCycle({ ...settings, dryRun: settings.dryRun || ask?.checkOnly === true, onlyServices: ask?.services }, deps);
-    const at = new Date();
-    last = { report, at, ok: report.failures === 0 };
+    last = { report, at: at(), ok: report.failures === 0 };
     if (metrics) recordMetrics(metrics, report);
-    const events = cycleEvents(report, { project: projectName, checkOnly, errorStreaks, unverified, persistAfter: 3, now: at });
+    const events = cycleEvents(report, { project: projectName, checkOnly, errorStreaks: streaksOf(projectName), unverified: unverifiedOf(projectName), persistAfter: 3, now: last.at! });
     // Delivery is retried in the background; it never holds up the next update.
     if (notifier && events.length > 0) void notifier.notify(events);
     return report;
@@ -108,6 +144,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   if (flags.once) {
     const report = await cycle();
     await notifier?.flush();
+    hostRunner?.close();
     return report.failures > 0 ? 1 : 0;
   }
 
@@ -115,21 +152,37 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   // instead of leaving a daemon running without its API.
   let daemon: ReturnType<typeof startDaemon> | undefined;
   const api = listen && metrics ? await (await import('../api/index.js')).startApiServer({
-    listen, token: flags.apiToken ?? envValue(env, 'DOSYNC_API_TOKEN') ?? config.api_token, metrics, logger,
-    status: () => statusDoc(last.report, state, projectName),
-    trigger: async (what, service) => {
-      const known = last.report?.plans.map((p) => p.service.name);
-      if (service && known && !known.includes(service)) return { accepted: false, reason: `no service "${service}" in the compose file` };
-      requested = { checkOnly: what === 'check', services: service ? [service] : undefined };
+    listen, token: s.apiToken?.value, metrics, logger,
+    status: () => (hostRunner ? hostStatusDoc(hostRunner.last) : statusDoc(last.report, state!, projectName)),
+    trigger: async (what, service, project?: string) => {
+      if (hostRunner) {
+        const known = hostRunner.last.find((r) => r.project === project);
+        if (project && !known) return { accepted: false, reason: `no project "${project}" is watched` };
+        if (service && !project) return { accepted: false, reason: 'several projects are watched: name the project too (?project=&service=)' };
+        if (service && known?.report && !known.report.plans.some((p) => p.service.name === service)) return { accepted: false, reason: `no service "${service}" in project ${project}` };
+      } else {
+        const known = last.report?.plans.map((p) => p.service.name);
+        if (service && known && !known.includes(service)) return { accepted: false, reason: `no service "${service}" in the compose file` };
+      }
+      requested = { checkOnly: what === 'check', services: service ? [service] : undefined, project };
       daemon?.wake();
       return { accepted: true };
     },
     onRegistryPush: async (images) => {
-      // Check at once only the services that run a pushed repository.
+      // Check at once only the services that run a pushed repository, in every project that runs it.
       const pushed = new Set(images.map((i) => { try { return repositoryKey(parseImageReference(i)); } catch { return i; } }));
-      const services = (last.report?.plans ?? []).filter((p) => p.ref && pushed.has(repositoryKey(p.ref))).map((p) => p.service.name);
+      const reports = hostRunner ? hostRunner.last.flatMap((r) => (r.report ? [r.report] : [])) : last.report ? [last.report] : [];
+      const runs = (p: CycleReport) => p.plans.filter((pl) => pl.ref && pushed.has(repositoryKey(pl.ref))).map((pl) => pl.service.name);
+      if (hostRunner) {
+        const byProject = Object.fromEntries(hostRunner.last.flatMap((r) => (r.report && runs(r.report).length > 0 ? [[r.project, runs(r.report)]] : [])));
+        if (Object.keys(byProject).length === 0) return;
+        requested = { byProject };
+        daemon?.wake();
+        return;
+      }
+      const services = reports.flatMap(runs);
       if (services.length === 0) return;
-      requested = { services };
+      requested = { services: [...new Set(services)] };
       daemon?.wake();
     },
     healthy: () => {
@@ -139,7 +192,11 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     },
   }) : undefined;
   if (api) logger.info({ url: api.url }, 'HTTP endpoint listening');
-  const heartbeat = await startHeartbeat({ intervalMs: schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000 });
+  // One heartbeat per instance, in its state dir; in a container also the image HEALTHCHECK's default file.
+  const heartbeat = await startHeartbeat({
+    intervalMs: schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000,
+    file: instanceHeartbeatFile(stateDir), alsoTo: ownContainerId() && !env.DOSYNC_HEARTBEAT_FILE ? [heartbeatFile({})] : [],
+  });
   daemon = startDaemon({
     logger, signal: controller.signal, next: (after) => nextRun(schedule, after),
     cycle: async () => {
@@ -164,14 +221,25 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     // A new config replaces the old only when it is valid; the running daemon never ends up without one.
     void loadConfigFile(configPath ?? flags.config ?? envValue(env, 'DOSYNC_CONFIG'), configEnv).then(({ config: next }) => {
       settings.config = next;
+      if (hostRunner) hostRunner.reload(next);
       logger.info({ config: configPath }, 'SIGHUP: configuration reloaded');
       daemon?.wake();
     }, (err) => logger.error(`SIGHUP: the new configuration is invalid, keeping the old one: ${errorMessage(err)}`));
   });
   await daemon.done;
+  hostRunner?.close();
   await api?.close();
   await notifier?.flush();
   return 0;
+}
+
+/** /v1/status of a whole-host daemon: one entry per project, each as a single-project daemon reports it. */
+function hostStatusDoc(runs: readonly ProjectRun[]): StatusDoc {
+  return {
+    project: '*',
+    services: [],
+    projects: runs.map((r) => ({ ...statusDocOf(r.report, r.state, r.project), ...(r.error ? { error: r.error } : {}) })),
+  } as StatusDoc;
 }
 
 function recordMetrics(metrics: Metrics, report: CycleReport): void {
@@ -193,12 +261,16 @@ function recordMetrics(metrics: Metrics, report: CycleReport): void {
   metrics.cycleFinished({ durationMs: report.durationMs, ok: report.failures === 0, at: new Date() });
 }
 
-function statusDoc(report: CycleReport | undefined, state: StateStore, project: string): StatusDoc {
+function statusDoc(report: CycleReport | undefined, state: StateStore | undefined, project: string): StatusDoc {
+  return statusDocOf(report, state, project);
+}
+
+function statusDocOf(report: CycleReport | undefined, state: StateStore | undefined, project: string): StatusDoc {
   return {
     project,
     services: (report?.plans ?? []).map((p) => {
       const d = p.decision;
-      const saved = state.get(serviceKey(project, p.service.name));
+      const saved = state?.get(serviceKey(project, p.service.name));
       const updated = report?.outcomes.find((o) => o.service === p.service.name)?.outcome.status === 'updated';
       const toTag = d.kind === 'update' || d.kind === 'held' ? d.toTag : undefined;
       return {

@@ -54,6 +54,8 @@ export interface CycleSettings {
   projectName?: string;
   /** `dosync update SERVICE --to TAG`: this unit goes to that tag, past its policy (health gate and rollback kept). */
   forced?: ForcedTag;
+  /** Whole host: why a service is left alone (not opted in, opted out), or undefined to check it. */
+  notWatched?: (service: StackService) => string | undefined;
 }
 
 export interface CycleDeps {
@@ -67,6 +69,8 @@ export interface CycleDeps {
   state?: StateStore;
   /** Set when a stop was requested: finish the current service, start no other. */
   stopping?: () => boolean;
+  /** Digests asked this cycle, shared by every project of a whole-host cycle (default: this cycle's own). */
+  digests?: PlanContext['digests'];
 }
 
 export interface CycleReport {
@@ -148,7 +152,7 @@ export interface Prepared {
 }
 
 /** Reads the stack, reaches the engine and finds the Compose project: what both `check` and `sync` start from. */
-export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' | 'config' | 'configPath' | 'projectName' | 'stateDir' | 'now'>, deps: Pick<CycleDeps, 'docker' | 'registry' | 'logger' | 'registryPolicySource' | 'pushTimes' | 'state'>): Promise<Prepared> {
+export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' | 'config' | 'configPath' | 'projectName' | 'stateDir' | 'now'>, deps: Pick<CycleDeps, 'docker' | 'registry' | 'logger' | 'registryPolicySource' | 'pushTimes' | 'state' | 'digests'>): Promise<Prepared> {
   // The engine is asked while the files are read and parsed; a bad file is still the error reported first.
   const ping = pingEngine(deps.docker);
   ping.catch(() => undefined);
@@ -169,7 +173,7 @@ export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' 
     failedTags: (service) => deps.state?.failedTags(serviceKey(project.name, service)) ?? new Set(),
     holdFor: (service, pushedAt) => holdFor(service, pushedAt, settings, paused),
     engine: engineView(deps.docker, project.name),
-    digests: new Map(),
+    digests: deps.digests ?? new Map(),
   };
   return { stack, texts, envFiles, project, planContext };
 }
@@ -210,6 +214,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   const only = forcedUnit ? forcedUnit.services : settings.onlyServices;
   const own = await Promise.all(stack.services.map((s): ServicePlan | Promise<ServicePlan> => (only && !only.includes(s.name)
     ? { service: s, decision: { kind: 'skipped' as const, reason: 'not requested in this cycle' } }
+    : settings.notWatched?.(s) ? { service: s, decision: { kind: 'skipped' as const, reason: settings.notWatched(s)! } }
     : s.name === self.busy ? { service: s, decision: { kind: 'skipped' as const, reason: 'its self-update is in progress' } }
     : settings.oneShot && s.name === self.target?.service
       ? { service: s, decision: { kind: 'skipped' as const, reason: 'dosync\'s own service: a one-shot run (--once) does not update itself; the daemon does' } }
