@@ -23,6 +23,11 @@ import { acquireLock, type ProjectLock } from '../sync/lock.js';
 import { mergeProjectConfig } from './config.js';
 import { notWatched, projectsFromConfig, projectsFromContainers, selectProjects, unreadableLine, type ProjectSpec } from './discover.js';
 
+/** The project's own dosync.yaml: next to its first compose file (not the host's file itself). */
+export function ownConfigFile(files: readonly string[], hostConfigPath?: string): string | undefined {
+  return ['dosync.yaml', 'dosync.yml'].map((n) => join(dirname(files[0]), n)).find((p) => existsSync(p) && p !== hostConfigPath);
+}
+
 /** `<state dir>/projects/<name>`: where one project's state, lock, pause flag and (by default) backups live. */
 export function projectStateDir(hostStateDir: string, project: string): string {
   return join(hostStateDir, 'projects', project.replace(/[^A-Za-z0-9_.-]/g, '_'));
@@ -151,8 +156,7 @@ export class Host {
 
   /** The host's dosync.yaml with the project's own (next to its first compose file) on top. */
   async projectConfig(spec: ProjectSpec, logger: Logger): Promise<ConfigFile> {
-    const dir = dirname(spec.files[0]);
-    const own = ['dosync.yaml', 'dosync.yml'].map((n) => join(dir, n)).find((p) => existsSync(p) && p !== this.opts.configPath);
+    const own = ownConfigFile(spec.files, this.opts.configPath);
     if (!own) return this.opts.hostConfig;
     const { config } = await loadConfigFile(own, this.opts.configEnv);
     const merged = mergeProjectConfig(this.opts.hostConfig, config, own);
