@@ -242,7 +242,7 @@ rw_dropin() {
   } | write_file "$file" 0644
 }
 
-main_file=$(sed -n 's/^DOSYNC_FILE=//p' "$R$ETC/dosync.env" 2>/dev/null | head -n1)
+main_file=$( { sed -n "s/^DOSYNC_FILE=//p" "$R$ETC/dosync.env" 2>/dev/null || true; } | head -n1)
 enable_units=()
 if [ $all = 1 ]; then
   # Host-wide: the projects' directories, from --projects-root or from the engine's containers now.

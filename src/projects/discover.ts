@@ -92,12 +92,14 @@ export function isUnder(path: string, root: string): boolean {
 
 /**
  * Listed projects first (they win over a found one of the same name), then found ones; minus excluded
- * names and, with a root, projects whose working dir lies outside it.
+ * names and, with a root, found projects whose working dir lies outside it.
  */
 export function selectProjects(listed: readonly ProjectSpec[], found: readonly ProjectSpec[], opts: { root?: string; exclude?: readonly string[] }): ProjectSpec[] {
   const out = new Map<string, ProjectSpec>();
-  for (const p of [...listed, ...found]) {
-    if (out.has(p.name)) continue;
+  for (const p of listed) if (!opts.exclude?.includes(p.name) && !out.has(p.name)) out.set(p.name, p);
+  // The root scopes what is found; a listed project is named on purpose, wherever it lives.
+  for (const p of found) {
+    if (out.has(p.name) || listed.some((l) => l.name === p.name)) continue;
     if (opts.exclude?.includes(p.name)) continue;
     if (opts.root && !isUnder(p.workingDir, opts.root)) continue;
     out.set(p.name, p);
