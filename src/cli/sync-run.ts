@@ -122,19 +122,23 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     requested = undefined;
     const at = () => new Date();
     if (hostRunner) {
+      const started = Date.now();
       const runs = await hostRunner.cycle(settings, deps, ask);
       const failures = hostFailures(runs);
       last = { at: at(), ok: failures === 0 };
       // One batch per cycle: the notifier groups what every project found into the same messages.
       const events = runs.flatMap((r) => (r.report ? cycleEvents(r.report, { project: r.project, checkOnly, errorStreaks: streaksOf(r.project), unverified: unverifiedOf(r.project), persistAfter: 3, now: last.at! }) : []));
-      if (metrics) for (const r of runs) if (r.report) recordMetrics(metrics, r.report);
+      if (metrics) {
+        for (const r of runs) if (r.report) recordMetrics(metrics, r.report, r.project, false);
+        metrics.cycleFinished({ durationMs: Date.now() - started, ok: failures === 0, at: last.at! });
+      }
       if (notifier && events.length > 0) void notifier.notify(events);
       logger.info({ projects: runs.length, failures }, 'host cycle done');
       return { failures };
     }
     const report = await runCycle({ ...settings, dryRun: settings.dryRun || ask?.checkOnly === true, onlyServices: ask?.services }, deps);
     last = { report, at: at(), ok: report.failures === 0 };
-    if (metrics) recordMetrics(metrics, report);
+    if (metrics) recordMetrics(metrics, report, projectName);
     const events = cycleEvents(report, { project: projectName, checkOnly, errorStreaks: streaksOf(projectName), unverified: unverifiedOf(projectName), persistAfter: 3, now: last.at! });
     // Delivery is retried in the background; it never holds up the next update.
     if (notifier && events.length > 0) void notifier.notify(events);
@@ -242,23 +246,23 @@ function hostStatusDoc(runs: readonly ProjectRun[]): StatusDoc {
   } as StatusDoc;
 }
 
-function recordMetrics(metrics: Metrics, report: CycleReport): void {
+function recordMetrics(metrics: Metrics, report: CycleReport, project: string, wholeCycle = true): void {
   for (const plan of report.plans) {
-    metrics.checked(plan.service.name);
+    metrics.checked(plan.service.name, project);
     const applied = report.outcomes.some((o) => o.service === plan.service.name && o.outcome.status === 'updated');
-    metrics.setUpdateAvailable(plan.service.name, !applied && (plan.decision.kind === 'update' || plan.decision.kind === 'held'));
-    if (plan.decision.kind === 'error') metrics.failed(plan.service.name, 'check');
-    if (plan.signatures) metrics.setSignatureUnverified(plan.service.name, plan.signatures.running !== undefined);
+    metrics.setUpdateAvailable(plan.service.name, !applied && (plan.decision.kind === 'update' || plan.decision.kind === 'held'), project);
+    if (plan.decision.kind === 'error') metrics.failed(plan.service.name, 'check', project);
+    if (plan.signatures) metrics.setSignatureUnverified(plan.service.name, plan.signatures.running !== undefined, project);
   }
   const units = new Map<string, string>();
   for (const { service, outcome, unit } of report.outcomes) {
     const result = outcome.status === 'updated' ? 'success' : outcome.status === 'rolled-back' ? 'rolled-back' : 'failed';
-    metrics.updated(service, result);
-    if (outcome.status === 'rolled-back') metrics.rolledBack(service);
+    metrics.updated(service, result, project);
+    if (outcome.status === 'rolled-back') metrics.rolledBack(service, project);
     if (unit) units.set(unit, result);
   }
-  for (const [unit, result] of units) metrics.unitUpdated(unit, result as 'success' | 'rolled-back' | 'failed');
-  metrics.cycleFinished({ durationMs: report.durationMs, ok: report.failures === 0, at: new Date() });
+  for (const [unit, result] of units) metrics.unitUpdated(unit, result as 'success' | 'rolled-back' | 'failed', project);
+  if (wholeCycle) metrics.cycleFinished({ durationMs: report.durationMs, ok: report.failures === 0, at: new Date() });
 }
 
 function statusDoc(report: CycleReport | undefined, state: StateStore | undefined, project: string): StatusDoc {
