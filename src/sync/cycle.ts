@@ -108,7 +108,9 @@ export async function stackEnvFiles(files: string[], envFile?: string): Promise<
 // The daemon reads the same files every cycle; parsing a 200-service file is most of an idle cycle's
 // garbage. The parse is reused while the texts (the -f and env files, and every file an include: or
 // extends: file: brought in) and the environment are the same (nothing mutates a Stack).
-let lastParse: { key: string; stack: Stack; followed: Map<string, string | undefined> } | undefined;
+// Kept per stack (the first compose file), so a whole-host daemon keeps each project's parse too; bounded.
+const lastParses = new Map<string, { key: string; stack: Stack; followed: Map<string, string | undefined> }>();
+const MAX_KEPT_PARSES = 256;
 
 function readIfPresent(path: string): string | undefined {
   try {
@@ -122,14 +124,19 @@ function readIfPresent(path: string): string | undefined {
 
 function parsedStack(composeTexts: Array<{ path: string; text: string }>, envTexts: Array<{ path: string; text: string }>): { stack: Stack; followed: Map<string, string | undefined> } {
   const key = JSON.stringify([composeTexts, envTexts, process.env]);
+  const slot = composeTexts[0]?.path ?? '';
+  const lastParse = lastParses.get(slot);
   if (lastParse?.key === key && [...lastParse.followed].every(([path, text]) => readIfPresent(path) === text)) return lastParse;
   const followed = new Map<string, string | undefined>();
   const readFile = (path: string) => {
     if (!followed.has(path)) followed.set(path, readIfPresent(path));
     return followed.get(path);
   };
-  lastParse = { key, stack: readStack(composeTexts, process.env, { envFiles: envTexts, readFile }), followed };
-  return lastParse;
+  const parsed = { key, stack: readStack(composeTexts, process.env, { envFiles: envTexts, readFile }), followed };
+  lastParses.delete(slot);
+  if (lastParses.size >= MAX_KEPT_PARSES) lastParses.delete(lastParses.keys().next().value!);
+  lastParses.set(slot, parsed);
+  return parsed;
 }
 
 /** Reads and merges the compose files; `texts` holds every file read (compose, env, included and extended files) by absolute path. */

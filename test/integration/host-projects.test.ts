@@ -77,6 +77,21 @@ describe('dosync sync --all / check --all', () => {
     assert.match(table.stdout.split('\n')[0], /^PROJECT\s+SERVICE\s+CURRENT/);
   });
 
+  test('pause --project holds that project only', async () => {
+    const paused = await dosync(['pause', '--project', projects.blog.name, '--state-dir', stateDir]);
+    assert.equal(paused.code, 0, paused.stderr);
+    assert.ok(existsSync(join(stateDir, 'projects', projects.blog.name, 'paused')));
+    try {
+      const r = await dosync(['check', '--all', '--json', ...scope()]);
+      const by = Object.fromEntries((JSON.parse(r.stdout) as { projects: Array<{ project: string; services: Array<{ status: string }> }> }).projects.map((p) => [p.project, p.services[0].status]));
+      assert.equal(by[projects.blog.name], 'held');
+      assert.equal(by[projects.shop.name], 'update available');
+    } finally {
+      const resumed = await dosync(['resume', '--project', projects.blog.name, '--state-dir', stateDir]);
+      assert.equal(resumed.code, 0, resumed.stderr);
+    }
+  });
+
   test('one sync --all --once updates two, rolls back the failing one, leaves the opted-out one alone', async () => {
     const r = await dosync(['sync', '--all', '--once', ...scope(), ...FAST]);
     assert.equal(r.code, 1, 'a rollback is a failed service');
@@ -129,6 +144,28 @@ describe('whole host: crash recovery and projects coming and going', () => {
     } finally {
       await moving.destroy();
       await steady.destroy();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  test('a project whose files cannot be read is one line saying what to mount; the others go on', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'i16unread-'));
+    const repo = unique('i16/unread');
+    for (const v of ['1.0.0', '1.1.0']) await pushImage(repo, v, { version: v, healthcheck: true });
+    const ok = await ComposeProject.create(`services:\n  web:\n    image: ${REGISTRY}/${repo}:1.0.0\n`, 'i16ok', root);
+    const lost = await ComposeProject.create(`services:\n  web:\n    image: ${REGISTRY}/${repo}:1.0.0\n`, 'i16lost', root);
+    try {
+      await Promise.all([ok.up(), lost.up()]);
+      await rm(lost.file);
+      const r = await dosync(['sync', '--all', '--once', '--projects-root', root, '--state-dir', join(root, '.state'), ...FAST]);
+      assert.equal(r.code, 1, 'the unreadable project counts as a failure');
+      const line = logLines(r.stdout).find((l) => String(l.msg).startsWith(`project ${lost.name}: cannot read`));
+      assert.ok(line, r.stdout);
+      assert.match(String(line.msg), new RegExp(`mount ${lost.dir} into the dosync container at the same path`));
+      assert.deepEqual(await ok.versions('web'), ['1.1.0'], 'the readable project was updated');
+    } finally {
+      await ok.destroy();
+      await lost.destroy();
       await rm(root, { recursive: true, force: true });
     }
   });
