@@ -80,6 +80,7 @@ export async function stackInputs(flags: StackFlags, loggerDestination?: NodeJS.
   const configEnv = { ...fileEnv, ...env };
   const { path: configPath, config } = await loadConfigFile(flags.config ?? envValue(env, 'DOSYNC_CONFIG'), configEnv);
   if (flags.project) {
+    if (flags.all) throw new ConfigError('--all and --project both given; --project NAME runs one project of the host, --all every one');
     if (files.length > 0 && flags.file.length > 0) throw new ConfigError('--project and -f both given; --project finds the project\'s files itself');
     const target = await import('../projects/target.js').then((m) => m.findProject(flags.project!, { config, configPath, env, flags }));
     return { files: target.files, envFile: envFile ?? target.envFile, configEnv, config, configPath, logger, projectName: target.name, dirs: { stateDir: target.stateDir, backupDir: target.backupDir } };

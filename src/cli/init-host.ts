@@ -35,8 +35,6 @@ export function renderHostSidecar(o: HostSidecarOptions): string {
           CHECK_INTERVAL: o.interval,
         },
         volumes,
-        // dosync updates its own service too (through a helper container); the label keeps it visible.
-        labels: { 'dosync.role': 'host' },
       },
     },
     volumes: { 'dosync-state': {} },

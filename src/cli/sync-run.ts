@@ -50,7 +50,8 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   const { files, envFile, configEnv, config, configPath, logger, projectName: explicitProject } = inputs;
   const { s, schedule, keepBackups, health } = runSettings(flags, config, configPath);
   const host = isHostMode(flags, inputs);
-  const backupDir = resolveBackupDir({ flags, env, config });
+  // --project NAME: that project of the whole host, with the state and backup dirs the host daemon gives it.
+  const backupDir = inputs.dirs?.backupDir ?? resolveBackupDir({ flags, env, config });
   const settings: CycleSettings = {
     files,
     envFile,
@@ -83,7 +84,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     projectName = settings.projectName ?? stack.projectName
       ?? (await resolveProject(docker, { files: settings.files, envFiles, serviceNames: stack.services.map((sv) => sv.name) }).then((p) => p.name, () => undefined))
       ?? defaultProjectName(dirname(settings.files[0]));
-    stateDir = resolveStateDir({ flags, env, config, files: settings.files });
+    stateDir = inputs.dirs?.stateDir ?? resolveStateDir({ flags, env, config, files: settings.files });
     state = await StateStore.open(defaultStatePath(stateDir));
     for (const w of state.warnings) logger.warn(w);
     if (!settings.dryRun) {
