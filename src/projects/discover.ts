@@ -4,12 +4,9 @@
  * projects root. Pure: the caller lists the containers and says which files exist.
  */
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import type { ContainerSummary } from '../engine/docker.js';
+import { LABEL_CONFIG_FILES, LABEL_PROJECT, LABEL_WORKDIR, type ContainerSummary } from '../engine/docker.js';
 import type { ConfigFile } from '../config/file.js';
 
-export const LABEL_PROJECT = 'com.docker.compose.project';
-export const LABEL_CONFIG_FILES = 'com.docker.compose.project.config_files';
-export const LABEL_WORKDIR = 'com.docker.compose.project.working_dir';
 export const LABEL_ENV_FILE = 'com.docker.compose.project.environment_file';
 
 export interface ProjectSpec {

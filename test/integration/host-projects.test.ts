@@ -18,6 +18,24 @@ const stateOf = async (stateDir: string, project: string): Promise<State> => JSO
 /** A service's entry (state keys are `project/service`). */
 const entryOf = async (stateDir: string, project: string, service = 'web') => (await stateOf(stateDir, project)).services[`${project}/${service}`];
 
+/** A projects root of the test's own with one-service stacks in it; `cleanup` removes them all (a second destroy is harmless). */
+async function scratchRoot(prefix: string) {
+  const root = await mkdtemp(join(tmpdir(), `${prefix}-`));
+  const made: ComposeProject[] = [];
+  return {
+    root,
+    stack: async (name: string, image: string) => {
+      const p = await ComposeProject.create(`services:\n  web:\n    image: ${image}\n`, name, root);
+      made.push(p);
+      return p;
+    },
+    cleanup: async () => {
+      for (const p of made) await p.destroy();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
 async function upWith(p: ComposeProject, ...extra: string[]): Promise<void> {
   p.extraFiles.push(...extra);
   await p.up();
@@ -119,17 +137,17 @@ describe('dosync sync --all / check --all', () => {
 
 describe('whole host: crash recovery and projects coming and going', () => {
   test('a kill during one project\'s update recovers that project only', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'i16crash-'));
-    const stateDir = join(root, '.state');
+    const host = await scratchRoot('i16crash');
+    const stateDir = join(host.root, '.state');
     const repo = unique('i16/crash');
     for (const v of ['1.0.0', '1.1.0']) await pushImage(repo, v, { version: v, healthcheck: true });
     const still = unique('i16/still');
     await pushImage(still, '1.0.0', { version: '1.0.0', healthcheck: true });
-    const moving = await ComposeProject.create(`services:\n  web:\n    image: ${REGISTRY}/${repo}:1.0.0\n`, 'i16mov', root);
-    const steady = await ComposeProject.create(`services:\n  web:\n    image: ${REGISTRY}/${still}:1.0.0\n`, 'i16std', root);
     try {
+      const moving = await host.stack('i16mov', `${REGISTRY}/${repo}:1.0.0`);
+      const steady = await host.stack('i16std', `${REGISTRY}/${still}:1.0.0`);
       await Promise.all([moving.up(), steady.up()]);
-      const scope = ['--all', '--once', '--projects-root', root, '--state-dir', stateDir, ...FAST];
+      const scope = ['--all', '--once', '--projects-root', host.root, '--state-dir', stateDir, ...FAST];
       const crashed = await dosync(['sync', ...scope], { env: { DOSYNC_FAULT_CRASH_AFTER: 'file-written' } });
       assert.notEqual(crashed.code, 0, 'killed');
       assert.equal((await stateOf(stateDir, moving.name)).intent?.step, 'file-written');
@@ -142,46 +160,41 @@ describe('whole host: crash recovery and projects coming and going', () => {
       assert.deepEqual(await moving.versions('web'), ['1.1.0']);
       assert.deepEqual(await steady.containers('web'), steadyBefore, 'the other project was not touched');
     } finally {
-      await moving.destroy();
-      await steady.destroy();
-      await rm(root, { recursive: true, force: true });
+      await host.cleanup();
     }
   });
 
   test('a project whose files cannot be read is one line saying what to mount; the others go on', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'i16unread-'));
+    const host = await scratchRoot('i16unread');
     const repo = unique('i16/unread');
     for (const v of ['1.0.0', '1.1.0']) await pushImage(repo, v, { version: v, healthcheck: true });
-    const ok = await ComposeProject.create(`services:\n  web:\n    image: ${REGISTRY}/${repo}:1.0.0\n`, 'i16ok', root);
-    const lost = await ComposeProject.create(`services:\n  web:\n    image: ${REGISTRY}/${repo}:1.0.0\n`, 'i16lost', root);
     try {
+      const ok = await host.stack('i16ok', `${REGISTRY}/${repo}:1.0.0`);
+      const lost = await host.stack('i16lost', `${REGISTRY}/${repo}:1.0.0`);
       await Promise.all([ok.up(), lost.up()]);
       await rm(lost.file);
-      const r = await dosync(['sync', '--all', '--once', '--projects-root', root, '--state-dir', join(root, '.state'), ...FAST]);
+      const r = await dosync(['sync', '--all', '--once', '--projects-root', host.root, '--state-dir', join(host.root, '.state'), ...FAST]);
       assert.equal(r.code, 1, 'the unreadable project counts as a failure');
       const line = logLines(r.stdout).find((l) => String(l.msg).startsWith(`project ${lost.name}: cannot read`));
       assert.ok(line, r.stdout);
       assert.match(String(line.msg), new RegExp(`mount ${lost.dir} into the dosync container at the same path`));
       assert.deepEqual(await ok.versions('web'), ['1.1.0'], 'the readable project was updated');
     } finally {
-      await ok.destroy();
-      await lost.destroy();
-      await rm(root, { recursive: true, force: true });
+      await host.cleanup();
     }
   });
 
   test('the daemon drops a project removed between cycles from /v1/status', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'i16gone-'));
+    const host = await scratchRoot('i16gone');
     const repo = unique('i16/gone');
     await pushImage(repo, '1.0.0', { version: '1.0.0', healthcheck: true });
-    const a = await ComposeProject.create(`services:\n  web:\n    image: ${REGISTRY}/${repo}:1.0.0\n`, 'i16ga', root);
-    const b = await ComposeProject.create(`services:\n  web:\n    image: ${REGISTRY}/${repo}:1.0.0\n`, 'i16gb', root);
+    const a = await host.stack('i16ga', `${REGISTRY}/${repo}:1.0.0`);
+    const b = await host.stack('i16gb', `${REGISTRY}/${repo}:1.0.0`);
     await Promise.all([a.up(), b.up()]);
-    const child = spawn(process.execPath, [join(ROOT, 'bin/dosync.js'), 'sync', '--all', '--projects-root', root, '--state-dir', join(root, '.state'), '--interval', '1s', '--listen', '127.0.0.1:0', '--api-token', 'i16-test-token'], {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/dosync.js'), 'sync', '--all', '--projects-root', host.root, '--state-dir', join(host.root, '.state'), '--interval', '1s', '--listen', '127.0.0.1:0', '--api-token', 'i16-test-token'], {
       env: { ...process.env, DOSYNC_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    let bGone = false;
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     const until = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
       for (let i = 0; i < 600; i++) {
@@ -197,15 +210,12 @@ describe('whole host: crash recovery and projects coming and going', () => {
       await until('both projects in the status', async () => ((await names()).length === 2 ? true : undefined));
       assert.deepEqual(await names(), [a.name, b.name].sort());
       await b.destroy();
-      bGone = true;
       await until('the removed project dropped', async () => ((await names()).length === 1 ? true : undefined));
       assert.deepEqual(await names(), [a.name]);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
-      await a.destroy();
-      if (!bGone) await b.destroy();
-      await rm(root, { recursive: true, force: true });
+      await host.cleanup();
     }
   });
 });
