@@ -7,6 +7,7 @@ import { readEnvFile } from './env-file.js';
 import { loadConfigFile } from '../config/file.js';
 import { stackEnvFiles } from '../sync/cycle.js';
 import { resolveBackupDir } from '../sync/dirs.js';
+import { keepBackupsOf, resolveSettings } from '../settings/index.js';
 import { COMPOSE_NAMES } from './init.js';
 import {
   backupDiff, backupDirFor, findBackup, imageVariables, listBackups, renderBackupTable, restoreBackup, summarizeChanges,
@@ -48,9 +49,7 @@ async function context(flags: BackupsFlags): Promise<Context> {
   const envFile = flags.envFile ?? envValue(env, 'DOSYNC_ENV_FILE');
   const configEnv = { ...(envFile ? await readEnvFile(envFile) : {}), ...env };
   const { config } = await loadConfigFile(flags.config ?? envValue(env, 'DOSYNC_CONFIG'), configEnv);
-  const keep = flags.keepBackups ?? envValue(env, 'DOSYNC_KEEP_BACKUPS');
-  const keepBackups = keep !== undefined ? Number(keep) : config.keep_backups ?? 10;
-  if (!Number.isInteger(keepBackups) || keepBackups < 1) throw new ConfigError(`--keep-backups: "${keep}" is not a whole number of at least 1`);
+  const keepBackups = keepBackupsOf(resolveSettings(flags, env, config));
   const backupDir = projectBackups ?? resolveBackupDir({ flags, env, config });
   const compose = files.map((f) => resolve(f));
   const envFiles = await stackEnvFiles(compose, envFile);

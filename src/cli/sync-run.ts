@@ -1,11 +1,10 @@
 /** The work of `dosync sync`, loaded only when that command runs. */
 import { dirname } from 'node:path';
 import { ConfigError } from '../util/errors.js';
-import { parseDuration } from '../util/duration.js';
 import { envValue } from './env-defaults.js';
 import { isHostMode, stackInputs } from './common.js';
 import type { SyncFlags } from './sync.js';
-import { resolveSettings } from '../settings/index.js';
+import { healthOf, keepBackupsOf, resolveSettings } from '../settings/index.js';
 import type { ConfigFile } from '../config/file.js';
 import { Host, hostFailures, type HostAsk, type ProjectRun } from '../projects/host.js';
 import { heartbeatFile, instanceHeartbeatFile } from '../sync/heartbeat.js';
@@ -35,13 +34,7 @@ function runSettings(flags: SyncFlags, config: ConfigFile, configPath: string | 
   const s = resolveSettings(flags, process.env, config, configPath ?? 'dosync.yaml');
   // Parsed before anything runs: a bad --interval/--schedule is a startup error even with --once.
   const schedule = parseSchedule({ interval: s.interval?.value, schedule: s.schedule?.value, jitter: s.jitter?.value, timeZone: config.timezone });
-  const keepBackups = Number(s.keepBackups.value);
-  if (!Number.isInteger(keepBackups) || keepBackups < 1) throw new ConfigError(`--keep-backups: "${s.keepBackups.value}" is not a whole number of at least 1 (${s.keepBackups.source})`);
-  const ms = (v: string | number, field: string) => (typeof v === 'number' ? v : parseDuration(v, field));
-  return {
-    s, schedule, keepBackups,
-    health: { timeoutMs: ms(s.healthTimeout.value, '--health-timeout'), stableMs: ms(s.healthStable.value, '--health-stable') },
-  };
+  return { s, schedule, keepBackups: keepBackupsOf(s), health: healthOf(s) };
 }
 
 export async function syncAction(flags: SyncFlags): Promise<number> {

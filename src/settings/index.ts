@@ -4,6 +4,8 @@
  * `dosync config print` prints them: one table, so what is printed is what runs. Pure.
  */
 import type { ConfigFile } from '../config/file.js';
+import { ConfigError } from '../util/errors.js';
+import { parseDuration } from '../util/duration.js';
 import { asText, parseCommaText, parseFlagText, resolveSetting, type Setting } from './resolve.js';
 
 export { envValue, resolveSetting, parseFlagText, parseListText, type Setting } from './resolve.js';
@@ -88,4 +90,17 @@ export function resolveSettings(flags: SettingFlags, env: Readonly<Record<string
     }),
     watchByDefault: resolveSetting(env, { env: envBool('DOSYNC_WATCH_BY_DEFAULT'), file: f(config.watch_by_default), fallback: true })!,
   };
+}
+
+/** `keep_backups` as a number, or one line naming where the bad value came from. */
+export function keepBackupsOf(s: Pick<ResolvedSettings, 'keepBackups'>): number {
+  const n = Number(s.keepBackups.value);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--keep-backups: "${s.keepBackups.value}" is not a whole number of at least 1 (${s.keepBackups.source})`);
+  return n;
+}
+
+/** The health gate's timings in milliseconds (flag texts parsed, dosync.yaml values already are). */
+export function healthOf(s: Pick<ResolvedSettings, 'healthTimeout' | 'healthStable'>): { timeoutMs: number; stableMs: number } {
+  const ms = (v: string | number, field: string) => (typeof v === 'number' ? v : parseDuration(v, field));
+  return { timeoutMs: ms(s.healthTimeout.value, '--health-timeout'), stableMs: ms(s.healthStable.value, '--health-stable') };
 }

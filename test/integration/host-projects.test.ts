@@ -209,6 +209,18 @@ describe('whole host: crash recovery and projects coming and going', () => {
       const names = async () => ((await (await fetch(`${url}/v1/status`, { headers: { authorization: 'Bearer i16-test-token' } })).json()) as { projects: Array<{ project: string }> }).projects.map((p) => p.project).sort();
       await until('both projects in the status', async () => ((await names()).length === 2 ? true : undefined));
       assert.deepEqual(await names(), [a.name, b.name].sort());
+      // /v1/update names a project (and a service of it); an unknown one is refused.
+      const update = (q: string) => fetch(`${url}/v1/update?${q}`, { method: 'POST', headers: { authorization: 'Bearer i16-test-token' } });
+      assert.equal((await update(`project=${a.name}&service=web`)).status, 202);
+      assert.equal((await update('project=nosuchproject')).status, 409);
+      assert.equal((await update('service=web')).status, 409, 'a service alone is ambiguous with several projects');
+      // The heartbeat is this daemon's own, in its state dir; another state dir has none.
+      const health = await dosync(['health', '--state-dir', join(host.root, '.state')]);
+      assert.equal(health.code, 0, health.stdout + health.stderr);
+      assert.match(health.stdout, /^healthy: heartbeat/);
+      const other = await dosync(['health', '--state-dir', join(host.root, 'elsewhere')]);
+      assert.equal(other.code, 1);
+      assert.match(other.stderr, /no heartbeat yet/);
       await b.destroy();
       await until('the removed project dropped', async () => ((await names()).length === 1 ? true : undefined));
       assert.deepEqual(await names(), [a.name]);
