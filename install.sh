@@ -161,6 +161,8 @@ else
 fi
 run rm -rf "$R$OPT/dist" "$R$OPT/bin"
 run cp -R "$src/dist" "$src/bin" "$R$OPT/"
+# The source tree's compiled-code cache is its own (other runs write it meanwhile); the service keeps one in /var/cache.
+run rm -rf "$R$OPT/dist/.cache"
 run cp "$src/package.json" "$src/package-lock.json" "$R$OPT/"
 [ -f "$src/README.md" ] && run cp "$src/README.md" "$R$OPT/"
 if [ $need_deps = 1 ]; then
