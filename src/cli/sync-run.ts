@@ -141,7 +141,8 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
       announced: { get: (s) => state.get(key(s))?.announced, set: (s, tag) => state.setAnnounced(key(s), tag) },
       links: (s) => state.get(key(s))?.status?.link,
     });
-    void state.save().catch((err: unknown) => logger.warn(errorMessage(err)));
+    // --dry-run writes nothing (no state either), as cycle.ts records nothing then.
+    if (!settings.dryRun || settings.recordChecks) void state.save().catch((err: unknown) => logger.warn(errorMessage(err)));
     // Delivery is retried in the background; it never holds up the next update.
     if (notifier && events.length > 0) void notifier.notify(events);
     return report;
