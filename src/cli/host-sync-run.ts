@@ -8,11 +8,8 @@ import type { SyncFlags } from './sync.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
 import { envValue } from './env-defaults.js';
 import { createDocker } from '../engine/docker.js';
-import { ownContainerId } from '../engine/project.js';
 import { ensureStateDir, resolveBackupDir, resolveHostStateDir } from '../sync/dirs.js';
 import { startDaemon } from '../sync/daemon.js';
-import { nextRun } from '../sync/schedule.js';
-import { heartbeatFile, instanceHeartbeatFile, startHeartbeat } from '../sync/heartbeat.js';
 import { cycleEvents } from '../sync/events.js';
 import { serviceKey, type StateStore } from '../sync/state.js';
 import type { CycleReport, CycleSettings } from '../sync/cycle.js';
@@ -21,7 +18,7 @@ import { loadConfigFile } from '../config/file.js';
 import { parseImageReference, repositoryKey } from '../reference/index.js';
 import { createRegistryRuntime } from './registry-runtime.js';
 import { Host, hostFailures, type HostAsk, type ProjectRun } from '../projects/host.js';
-import { recordMetrics, runSettings } from './sync-run.js';
+import { healthyFor, onStopSignals, recordMetrics, runSettings, startInstanceDaemon } from './sync-run.js';
 import type { StatusDoc } from '../api/index.js';
 
 export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Promise<number> {
@@ -106,35 +103,11 @@ export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Pro
       requested = { byProject };
       daemon?.wake();
     },
-    healthy: () => {
-      const maxAge = (schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000) * 2 + 300_000;
-      if (!last.at) return { ok: true };
-      return Date.now() - last.at.getTime() < maxAge ? { ok: true } : { ok: false, reason: `no cycle finished since ${last.at.toISOString()}` };
-    },
+    healthy: () => healthyFor(schedule, last.at),
   }) : undefined;
   if (api) logger.info({ url: api.url }, 'HTTP endpoint listening');
-  const heartbeat = await startHeartbeat({
-    intervalMs: schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000,
-    file: instanceHeartbeatFile(stateDir), alsoTo: ownContainerId() && !env.DOSYNC_HEARTBEAT_FILE ? [heartbeatFile({})] : [],
-  });
-  daemon = startDaemon({
-    logger, signal: controller.signal, next: (after) => nextRun(schedule, after),
-    cycle: async () => {
-      try {
-        await cycle();
-      } finally {
-        await heartbeat.cycleDone(last.ok);
-      }
-    },
-  });
-  const stop = (sig: string) => {
-    if (controller.signal.aborted) { logger.warn(`${sig} again: exiting now`); process.exit(130); }
-    logger.info(`${sig} received: finishing the current step, then exiting`);
-    controller.abort();
-    registry.registry.abort();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  daemon = await startInstanceDaemon({ logger, signal: controller.signal, schedule, stateDir, cycle, ok: () => last.ok });
+  onStopSignals(logger, controller, () => registry.registry.abort());
   process.on('SIGHUP', () => {
     // A new config replaces the old only when it is valid.
     void loadConfigFile(configPath ?? flags.config ?? envValue(env, 'DOSYNC_CONFIG'), configEnv).then(({ config: next }) => {

@@ -15,7 +15,8 @@ import { resolveBackupDir, resolveStateDir } from '../sync/dirs.js';
 import { acquireLock } from '../sync/lock.js';
 import { defaultProjectName, resolveProject } from '../engine/project.js';
 import { startDaemon } from '../sync/daemon.js';
-import { parseSchedule, nextRun } from '../sync/schedule.js';
+import { parseSchedule, nextRun, type Schedule } from '../sync/schedule.js';
+import type { Logger } from '../util/logger.js';
 import { startHeartbeat } from '../sync/heartbeat.js';
 import { cycleEvents } from '../sync/events.js';
 import { createNotifier, parseChannels } from '../notify/index.js';
@@ -207,41 +208,15 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
       if (services.length === 0) return;
       control.request({ services });
     },
-    healthy: () => {
-      const maxAge = (schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000) * 2 + 300_000;
-      if (!last.at) return { ok: true };
-      return Date.now() - last.at.getTime() < maxAge ? { ok: true } : { ok: false, reason: `no cycle finished since ${last.at.toISOString()}` };
-    },
+    healthy: () => healthyFor(schedule, last.at),
   }) : undefined;
   if (api) logger.info({ url: api.url }, 'HTTP endpoint listening');
-  // One heartbeat per instance, in its state dir; in a container also the image HEALTHCHECK's default file.
-  const heartbeat = await startHeartbeat({
-    intervalMs: schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000,
-    file: instanceHeartbeatFile(stateDir), alsoTo: ownContainerId() && !env.DOSYNC_HEARTBEAT_FILE ? [heartbeatFile({})] : [],
-  });
-  daemon = startDaemon({
-    logger, signal: controller.signal, next: (after) => nextRun(schedule, after),
-    cycle: async () => {
-      try {
-        await cycle();
-      } finally {
-        await heartbeat.cycleDone(last.ok);
-      }
-    },
-  });
+  daemon = await startInstanceDaemon({ logger, signal: controller.signal, schedule, stateDir, cycle, ok: () => last.ok });
 
   // `dosync approve` / `dosync skip` leave requests in the state dir's inbox; a waiting one wakes the daemon.
   const inboxPoll = setInterval(() => void inboxWaiting(stateDir).then((waiting) => { if (waiting) daemon?.wake(); }, () => undefined), 1000);
   inboxPoll.unref();
-  const stop = (sig: string) => {
-    if (controller.signal.aborted) { logger.warn(`${sig} again: exiting now`); process.exit(130); }
-    logger.info(`${sig} received: finishing the current step, then exiting`);
-    controller.abort();
-    // A registry stuck in I/O must not hold the stop: its requests end now, with one line per service.
-    registry.registry.abort();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  onStopSignals(logger, controller, () => registry.registry.abort());
   process.on('SIGHUP', () => {
     // A new config replaces the old only when it is valid; the running daemon never ends up without one.
     void loadConfigFile(configPath ?? flags.config ?? envValue(env, 'DOSYNC_CONFIG'), configEnv).then(({ config: next }) => {
@@ -277,4 +252,42 @@ export function recordMetrics(metrics: Metrics, report: CycleReport, project: st
   }
   for (const [unit, result] of units) metrics.unitUpdated(unit, result as 'success' | 'rolled-back' | 'failed', project);
   if (wholeCycle) metrics.cycleFinished({ durationMs: report.durationMs, ok: report.failures === 0, at: new Date() });
+}
+
+/** SIGTERM/SIGINT: finish the current step, then exit; a second one exits at once. */
+export function onStopSignals(logger: Logger, controller: AbortController, abortRegistry: () => void): void {
+  const stop = (sig: string) => {
+    if (controller.signal.aborted) { logger.warn(`${sig} again: exiting now`); process.exit(130); }
+    logger.info(`${sig} received: finishing the current step, then exiting`);
+    controller.abort();
+    // A registry stuck in I/O must not hold the stop: its requests end now, with one line per service.
+    abortRegistry();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** `/healthz`: a cycle finished within two intervals (an hour for a cron schedule) plus 5 minutes. */
+export function healthyFor(schedule: Schedule, lastAt: Date | undefined): { ok: boolean; reason?: string } {
+  const maxAge = (schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000) * 2 + 300_000;
+  if (!lastAt) return { ok: true };
+  return Date.now() - lastAt.getTime() < maxAge ? { ok: true } : { ok: false, reason: `no cycle finished since ${lastAt.toISOString()}` };
+}
+
+/** The daemon loop with this instance's heartbeat (in its state dir; in a container also the image HEALTHCHECK's default file). */
+export async function startInstanceDaemon(o: { logger: Logger; signal: AbortSignal; schedule: Schedule; stateDir: string; cycle: () => Promise<unknown>; ok: () => boolean }): Promise<ReturnType<typeof startDaemon>> {
+  const heartbeat = await startHeartbeat({
+    intervalMs: o.schedule.kind === 'interval' ? o.schedule.intervalMs : 3_600_000,
+    file: instanceHeartbeatFile(o.stateDir), alsoTo: ownContainerId() && !process.env.DOSYNC_HEARTBEAT_FILE ? [heartbeatFile({})] : [],
+  });
+  return startDaemon({
+    logger: o.logger, signal: o.signal, next: (after) => nextRun(o.schedule, after),
+    cycle: async () => {
+      try {
+        await o.cycle();
+      } finally {
+        await heartbeat.cycleDone(o.ok());
+      }
+    },
+  });
 }
