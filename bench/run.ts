@@ -25,6 +25,7 @@ import { benchStartup } from './items/startup.js';
 import { benchVerifyCycle } from './items/verify-cycle.js';
 import { benchRepushed } from './items/repushed.js';
 import { benchFaultDaemon, benchMillionTags } from './items/faults.js';
+import { benchHostProjects } from './items/host.js';
 
 const ITEMS: Record<string, { name: string; run: (ctx: BenchContext) => Promise<ItemResult>; needs: Array<'registry' | 'skopeo' | 'docker'> }> = {
   1: { name: 'check cycle at scale', run: benchCheckCycle, needs: ['registry', 'skopeo', 'docker'] },
@@ -37,6 +38,7 @@ const ITEMS: Record<string, { name: string; run: (ctx: BenchContext) => Promise<
   8: { name: 'a 1,000,000-tag repository (fault fixture)', run: benchMillionTags, needs: ['docker'] },
   9: { name: 'daemon among 17 misbehaving registries (fault fixtures)', run: benchFaultDaemon, needs: ['docker'] },
   10: { name: 're-pushed tags: digest comparison', run: benchRepushed, needs: ['registry', 'docker'] },
+  11: { name: 'whole host: 30 projects vs one project of the same services', run: benchHostProjects, needs: ['registry', 'docker'] },
 };
 
 const TABLE_HEADER = ['#', 'measure', 'dosync', 'baseline', 'ratio', 'target', 'met'];

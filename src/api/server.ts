@@ -5,7 +5,7 @@
  *   GET  /metrics                 Prometheus text; needs the token when one is configured
  *   GET  /v1/status               services, current/available tags, last results
  *   POST /v1/check                trigger a check cycle now                       -> 202, or 409 + reason
- *   POST /v1/update[?service=]    trigger an update cycle (of one service)        -> 202, or 409 + reason
+ *   POST /v1/update[?project=][&service=]  an update cycle (of one project / service) -> 202, or 409 + reason
  *   POST /v1/hooks/registry       registry push webhook -> check affected services -> 202 {"images":[...]}
  *   POST /v1/approve|skip|rollback|retry|pause|resume   a person's action (src/sync/control.ts) -> 200/202, 4xx + reason
  *   GET  /v1/events               server-sent events: `status` (the /v1/status document) on each change
@@ -72,7 +72,7 @@ export interface ApiServerOptions {
   metrics: { contentType: string; render(): Promise<string> };
   status: () => StatusDoc | Promise<StatusDoc>;
   /** Starts (or queues) a cycle; resolves once it is accepted or refused, not when it ends. */
-  trigger: (what: TriggerKind, service?: string) => Promise<{ accepted: boolean; reason?: string }>;
+  trigger: (what: TriggerKind, service?: string, project?: string) => Promise<{ accepted: boolean; reason?: string }>;
   /** Schedules an immediate check of the services using these images; resolves once scheduled. */
   onRegistryPush: (images: string[]) => Promise<void>;
   healthy: () => { ok: boolean; reason?: string };
@@ -192,13 +192,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         const fields = { ...Object.fromEntries(url.searchParams), ...bodyFields(req, body) };
         const service = fields.service;
         if (service !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(service)) throw new HttpError(400, '"service" must be a compose service name');
+        // Whole-host daemon: ?project= names the compose project (with or without ?service=).
+        const project = fields.project;
+        if (project !== undefined && !/^[a-z0-9][a-z0-9_-]*$/.test(project)) throw new HttpError(400, '"project" must be a compose project name');
         // With a tag: that service to that tag, past its policy (health gate and rollback kept).
         if (fields.tag !== undefined && service !== undefined && opts.act) {
           const parsed = parseAction({ kind: 'update', service, tag: fields.tag });
           if (!parsed.ok) throw new HttpError(400, parsed.reason);
           return act(parsed.action, req);
         }
-        return formAware(req, await trigger('update', service));
+        return formAware(req, await trigger('update', service, project));
       },
     },
     '/v1/approve': actionRoute('approve'),
@@ -326,10 +329,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     });
   }
 
-  async function trigger(what: TriggerKind, service?: string): Promise<Reply> {
-    const r = await opts.trigger(what, service);
+  async function trigger(what: TriggerKind, service?: string, project?: string): Promise<Reply> {
+    const r = await opts.trigger(what, service, project);
     return r.accepted
-      ? { status: 202, json: { accepted: true, ...(service ? { service } : {}) } }
+      ? { status: 202, json: { accepted: true, ...(project ? { project } : {}), ...(service ? { service } : {}) } }
       : { status: 409, json: { accepted: false, reason: r.reason ?? 'not accepted' } };
   }
 

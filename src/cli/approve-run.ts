@@ -18,7 +18,7 @@ export async function approveAction(input: { kind: 'approve' | 'skip'; service: 
   const env = process.env;
   const inputs = await stackInputs({ ...flags, logFormat: flags.logFormat ?? 'json' }, process.stderr);
   if (!(flags.verbose ?? envFlag(env, 'DOSYNC_VERBOSE', 'VERBOSE'))) inputs.logger.level = 'warn';
-  const stateDir = resolveStateDir({ flags, env, config: inputs.config, files: inputs.files });
+  const stateDir = inputs.dirs?.stateDir ?? resolveStateDir({ flags, env, config: inputs.config, files: inputs.files });
   const envFiles = await stackEnvFiles(inputs.files, inputs.envFile);
   const { stack } = await loadStack(inputs.files, envFiles);
   if (!stack.services.some((s) => s.name === action.service)) {

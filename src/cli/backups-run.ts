@@ -7,6 +7,7 @@ import { readEnvFile } from './env-file.js';
 import { loadConfigFile } from '../config/file.js';
 import { stackEnvFiles } from '../sync/cycle.js';
 import { resolveBackupDir } from '../sync/dirs.js';
+import { keepBackupsOf, resolveSettings } from '../settings/index.js';
 import { COMPOSE_NAMES } from './init.js';
 import {
   backupDiff, backupDirFor, findBackup, imageVariables, listBackups, renderBackupTable, restoreBackup, summarizeChanges,
@@ -31,6 +32,14 @@ async function readOptional(path: string): Promise<string | undefined> {
 async function context(flags: BackupsFlags): Promise<Context> {
   const env = process.env;
   let files = flags.file.length > 0 ? flags.file : envList(env, 'DOSYNC_FILE') ?? [];
+  let projectBackups: string | undefined;
+  if (flags.project) {
+    // A project of a whole-host dosync: its files from the engine, its backups under the state dir.
+    const { config } = await loadConfigFile(flags.config ?? envValue(env, 'DOSYNC_CONFIG'), env);
+    const target = await (await import('../projects/target.js')).findProject(flags.project, { config, env, flags });
+    files = target.files;
+    projectBackups = target.backupDir;
+  }
   if (files.length === 0) {
     for (const name of COMPOSE_NAMES) {
       if (await fsp.access(name).then(() => true, () => false)) { files = [name]; break; }
@@ -40,10 +49,8 @@ async function context(flags: BackupsFlags): Promise<Context> {
   const envFile = flags.envFile ?? envValue(env, 'DOSYNC_ENV_FILE');
   const configEnv = { ...(envFile ? await readEnvFile(envFile) : {}), ...env };
   const { config } = await loadConfigFile(flags.config ?? envValue(env, 'DOSYNC_CONFIG'), configEnv);
-  const keep = flags.keepBackups ?? envValue(env, 'DOSYNC_KEEP_BACKUPS');
-  const keepBackups = keep !== undefined ? Number(keep) : config.keep_backups ?? 10;
-  if (!Number.isInteger(keepBackups) || keepBackups < 1) throw new ConfigError(`--keep-backups: "${keep}" is not a whole number of at least 1`);
-  const backupDir = resolveBackupDir({ flags, env, config });
+  const keepBackups = keepBackupsOf(resolveSettings(flags, env, config));
+  const backupDir = projectBackups ?? resolveBackupDir({ flags, env, config });
   const compose = files.map((f) => resolve(f));
   const envFiles = await stackEnvFiles(compose, envFile);
   return {

@@ -8,6 +8,8 @@ export interface BackupsFlags {
   backupDir?: string;
   keepBackups?: string;
   dryRun?: boolean;
+  project?: string;
+  stateDir?: string;
 }
 
 function withFileOptions(cmd: Command): Command {
@@ -15,7 +17,9 @@ function withFileOptions(cmd: Command): Command {
     .option('-f, --file <path>', 'compose file (repeat for override files; env DOSYNC_FILE; default: compose.yaml, docker-compose.yml... here)', collect, [])
     .option('-e, --env-file <path>', 'env file whose backups count too (the .env next to the compose file always does; env DOSYNC_ENV_FILE)')
     .option('-c, --config <path>', 'dosync.yaml, for backup_dir and keep_backups (env DOSYNC_CONFIG)')
-    .option('--backup-dir <dir>', 'where the backups are (default: backups/ next to each file; env DOSYNC_BACKUP_DIR)');
+    .option('--backup-dir <dir>', 'where the backups are (default: backups/ next to each file; env DOSYNC_BACKUP_DIR)')
+    .option('--project <name>', 'a project of a whole-host dosync (sync --all): its files and its backups under the state dir')
+    .option('--state-dir <dir>', 'with --project: the whole-host state dir (env DOSYNC_STATE_DIR)');
 }
 
 /** `dosync backups list|show|restore`: the copies the compose writer keeps before every change. */

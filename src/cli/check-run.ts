@@ -1,5 +1,5 @@
 /** The work of `dosync check`, loaded only when that command runs. */
-import { stackInputs } from './common.js';
+import { isHostMode, stackInputs } from './common.js';
 import { createRegistryRuntime } from './registry-runtime.js';
 import { createDocker } from '../engine/docker.js';
 import { prepare, planStackUnits } from '../sync/cycle.js';
@@ -12,7 +12,8 @@ import { CHECK_EXIT, checkFormat, checkRow, explain, explainUnit, renderTable, r
 export async function checkAction(flags: CheckFlags): Promise<number> {
   // Logs go to stderr so stdout stays the table (or JSON) for scripts.
   const inputs = await stackInputs({ ...flags, logFormat: flags.logFormat ?? 'json' }, process.stderr);
-  const stateDir = resolveStateDir({ flags, env: process.env, config: inputs.config, files: inputs.files });
+  if (isHostMode(flags, inputs)) return (await import('./host-check-run.js')).checkHostAction(flags, inputs);
+  const stateDir = inputs.dirs?.stateDir ?? resolveStateDir({ flags, env: process.env, config: inputs.config, files: inputs.files });
   const state = await StateStore.open(defaultStatePath(stateDir));
   const runtime = await createRegistryRuntime(inputs.config, inputs.configEnv, inputs.logger, inputs.configPath);
   const deps = { docker: createDocker(), logger: inputs.logger, state, ...runtime };

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { isUserError, UserError } from '../util/errors.js';
-import { addStackOptions, type StackFlags } from './common.js';
+import { addHostOptions, addStackOptions, type StackFlags } from './common.js';
 import type { ServicePlan } from '../sync/plan.js';
 import type { UnitPlan } from '../sync/unit-plan.js';
 import { releaseLink } from '../sync/status.js';
@@ -10,7 +10,7 @@ import { layoutTable, longPolicy, printable, printableLines, shortPolicy, status
 export const CHECK_EXIT = { upToDate: 0, updates: 10, error: 2 } as const;
 
 export type CheckFormat = 'table' | 'wide' | 'json';
-export interface CheckFlags extends StackFlags { json?: boolean; wide?: boolean; format?: CheckFormat; explain?: boolean; stateDir?: string }
+export interface CheckFlags extends StackFlags { json?: boolean; wide?: boolean; format?: CheckFormat; explain?: boolean; stateDir?: string; backupDir?: string }
 
 /** --json and --wide are shorthands for --format json|wide; --format wins when both are given. */
 export function checkFormat(flags: Pick<CheckFlags, 'json' | 'wide' | 'format'>): CheckFormat {
@@ -35,6 +35,8 @@ export interface CheckRow {
   unit: string | null;
   /** Set when the image that runs now does not verify under `verify:` (reported, never redeployed). */
   unverified?: string;
+  /** `check --all`: the compose project the service belongs to. */
+  project?: string;
   /** Release notes of the newest tag (label dosync.link.template, or the running image's OCI source/url label). */
   link?: string;
 }
@@ -99,11 +101,15 @@ const FIT: FitStep[] = [
  */
 export function renderTable(rows: CheckRow[], width?: number): string {
   const statuses = rows.map(statusText);
-  const cells = rows.map((r, i) => [r.service, r.current ?? '-', r.newest ?? '-', (width === undefined ? r.policy : r.policyShort) ?? '-', r.source ?? '-', r.registry ?? '-', statuses[i]]);
-  const layout = layoutTable(HEAD, cells, width, FIT);
-  const cut = [...(layout.shortened.get(STATUS) ?? [])].sort((a, b) => a - b);
+  // `check --all`: a PROJECT column first; the fitting steps keep their columns, one further right.
+  const off = rows.some((r) => r.project !== undefined) ? 1 : 0;
+  const head = [...(off ? ['PROJECT'] : []), ...HEAD];
+  const fit = FIT.map((f): FitStep => ('drop' in f ? { drop: f.drop + off } : { ...f, shorten: f.shorten + off }));
+  const cells = rows.map((r, i) => [...(off ? [r.project ?? '-'] : []), r.service, r.current ?? '-', r.newest ?? '-', (width === undefined ? r.policy : r.policyShort) ?? '-', r.source ?? '-', r.registry ?? '-', statuses[i]]);
+  const layout = layoutTable(head, cells, width, fit);
+  const cut = [...(layout.shortened.get(STATUS + off) ?? [])].sort((a, b) => a - b);
   const notes = cut.map((i) => printable(`  ${rows[i].service}: ${statuses[i]}`));
-  const hidden = layout.dropped.map((c) => HEAD[c]).reverse();
+  const hidden = layout.dropped.map((c) => head[c]).reverse();
   const hint = layout.shortened.size > 0 || hidden.length > 0
     ? [`(fitted to ${width} columns${hidden.length > 0 ? `; ${hidden.join(' and ')} not shown` : ''}; --wide shows everything)`]
     : [];
@@ -129,7 +135,7 @@ export function explain(plan: ServicePlan): string {
 }
 
 export function registerCheckCommand(program: Command): void {
-  addStackOptions(program.command('check'))
+  addHostOptions(addStackOptions(program.command('check')))
     .description('show, per service, the current tag, the newest tag its policy allows, and whether an update is due; changes nothing')
     .option('--state-dir <dir>', 'where the state file is (failed tags are shown as such; env DOSYNC_STATE_DIR)')
     .addOption(new Option('--format <format>', 'table (fits the terminal: COLUMNS, the tty, else 80), wide (full policy text), json').choices(['table', 'wide', 'json']))
@@ -142,7 +148,9 @@ Exit codes: 0 = everything up to date, 10 = updates available (also when held by
 Examples:
   dosync check -f docker-compose.yml
   dosync check -f docker-compose.yml --json | jq '.services[] | select(.status != "up to date")'
-  dosync check -f docker-compose.yml --explain`)
+  dosync check -f docker-compose.yml --explain
+  dosync check --all                                    every project on the host, with a PROJECT column
+  dosync check --all --json | jq '.projects[] | {project, services: [.services[].status]}'`)
     .action(async (flags: CheckFlags) => {
       try {
         process.exitCode = await (await import('./check-run.js')).checkAction(flags);

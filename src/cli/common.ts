@@ -13,6 +13,14 @@ export interface StackFlags {
   verbose?: boolean;
   logFormat?: string;
   projectName?: string;
+  /** Whole host: every compose project the engine runs (`--all`). */
+  all?: boolean;
+  excludeProject?: string[];
+  projectsRoot?: string;
+  /** A project of a whole-host dosync: its files from the engine (or `projects:`), its own state and backup dirs. */
+  project?: string;
+  stateDir?: string;
+  backupDir?: string;
 }
 
 export interface StackInputs {
@@ -24,6 +32,8 @@ export interface StackInputs {
   configPath?: string;
   logger: Logger;
   projectName?: string;
+  /** Set with --project: the per-project dirs the whole-host dosync uses (they replace --state-dir/--backup-dir). */
+  dirs?: { stateDir: string; backupDir: string };
 }
 
 export const collect = (value: string, previous: string[]) => [...previous, value];
@@ -39,7 +49,21 @@ export function addStackOptions(command: Command): Command {
     .option('-e, --env-file <path>', '.env file with registry credentials and variables (env DOSYNC_ENV_FILE)')
     .option('-c, --config <path>', 'dosync.yaml (default: ./dosync.yaml, /etc/dosync/dosync.yaml; env DOSYNC_CONFIG)')
     .option('-p, --project-name <name>', 'Compose project name (default: from the running containers; env DOSYNC_PROJECT)')
+    .option('--project <name>', 'a project of a whole-host dosync (sync --all): its files and its own state, found like the daemon finds them; no -f needed')
     .option('-v, --verbose', 'debug logging (env DOSYNC_VERBOSE or VERBOSE)');
+}
+
+/** The whole-host flags of `sync` and `check`. */
+export function addHostOptions(command: Command): Command {
+  return command
+    .option('--all', 'every compose project the engine runs (found from the containers\' labels), each with its own state; no -f needed')
+    .option('--exclude-project <name>', 'with --all or a projects: list: leave this project alone (repeatable; env DOSYNC_EXCLUDE_PROJECTS, comma-separated)', collect, [])
+    .option('--projects-root <dir>', 'with --all: only projects whose directory is under this one (env DOSYNC_PROJECTS_ROOT; dosync.yaml projects_root)');
+}
+
+/** Whole-host mode: `--all`, or a `projects:` list in dosync.yaml with no -f given. */
+export function isHostMode(flags: StackFlags, inputs: Pick<StackInputs, 'files' | 'config'>): boolean {
+  return flags.all === true || (inputs.files.length === 0 && (inputs.config.projects?.length ?? 0) > 0);
 }
 
 /** Resolves the shared flags (each with its DOSYNC_* variable) and loads dosync.yaml. */
@@ -47,8 +71,10 @@ export async function stackInputs(flags: StackFlags, loggerDestination?: NodeJS.
   // Loaded here, not at the top: registering commands must not pull in pino, zod and yaml (startup time).
   const [{ createLogger, parseLogFormat }, { loadConfigFile }] = await Promise.all([import('../util/logger.js'), import('../config/file.js')]);
   const env = process.env;
-  const files = flags.file.length > 0 ? flags.file : envList(env, 'DOSYNC_FILE') ?? [];
-  if (files.length === 0) throw new ConfigError('no compose file given; pass -f docker-compose.yml (or set DOSYNC_FILE)');
+  const files = [...(flags.file.length > 0 ? flags.file : envList(env, 'DOSYNC_FILE') ?? [])];
+  if (flags.all && flags.file.length > 0) throw new ConfigError('--all and -f both given; --all finds every project itself (use --exclude-project to leave some out), -f names one');
+  // With --all, DOSYNC_FILE (a unit's one stack) is not this run's file list.
+  if (flags.all) files.length = 0;
   const verbose = flags.verbose ?? envFlag(env, 'DOSYNC_VERBOSE', 'VERBOSE') ?? false;
   const format = flags.logFormat !== undefined ? parseLogFormat(flags.logFormat, '--log-format') : parseLogFormat(envValue(env, 'DOSYNC_LOG_FORMAT'));
   const logger = createLogger({ verbose, format, destination: loggerDestination });
@@ -57,5 +83,12 @@ export async function stackInputs(flags: StackFlags, loggerDestination?: NodeJS.
   const fileEnv = envFile ? await import('./env-file.js').then((m) => m.readEnvFile(envFile)) : {};
   const configEnv = { ...fileEnv, ...env };
   const { path: configPath, config } = await loadConfigFile(flags.config ?? envValue(env, 'DOSYNC_CONFIG'), configEnv);
+  if (flags.project) {
+    if (flags.all) throw new ConfigError('--all and --project both given; --project NAME runs one project of the host, --all every one');
+    if (files.length > 0 && flags.file.length > 0) throw new ConfigError('--project and -f both given; --project finds the project\'s files itself');
+    const target = await import('../projects/target.js').then((m) => m.findProject(flags.project!, { config, configPath, env, flags }));
+    return { files: target.files, envFile: envFile ?? target.envFile, configEnv, config, configPath, logger, projectName: target.name, dirs: { stateDir: target.stateDir, backupDir: target.backupDir } };
+  }
+  if (files.length === 0 && !flags.all && !(config.projects?.length)) throw new ConfigError('no compose file given; pass -f docker-compose.yml (or set DOSYNC_FILE), --all for every project on the host, or list projects: in dosync.yaml');
   return { files: files.map((f) => resolve(f)), envFile, configEnv, config, configPath, logger, projectName: flags.projectName ?? envValue(env, 'DOSYNC_PROJECT') };
 }

@@ -1,6 +1,7 @@
 /** The work of `dosync config validate|print`, loaded only when one of them runs. */
 import { access, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { ConfigFile } from '../config/file.js';
 import { ConfigError } from '../util/errors.js';
 import { envValue } from './env-defaults.js';
 import { readEnvFile } from './env-file.js';
@@ -51,16 +52,31 @@ export async function validateAction(flags: ConfigFlags, write: (t: string) => v
   return 0;
 }
 
+/** The host's configuration with the project's own dosync.yaml on top, as the whole-host daemon applies it. */
+async function projectView(name: string, host: ConfigFile, hostPath: string | undefined, env: Record<string, string | undefined>, writeErr: (t: string) => void) {
+  const { findProject } = await import('../projects/target.js');
+  const { mergeProjectConfig } = await import('../projects/config.js');
+  const target = await findProject(name, { config: host, configPath: hostPath, env });
+  const own = (await import('../projects/host.js')).ownConfigFile(target.files, hostPath);
+  if (!own) return { config: host, own, stateDir: target.stateDir };
+  const merged = mergeProjectConfig(host, (await loadConfigFile(own, env)).config, own);
+  for (const w of merged.warnings) writeErr(`warning: ${w}\n`);
+  return { config: merged.config, own, stateDir: target.stateDir };
+}
+
 export async function printAction(flags: ConfigFlags, write: (t: string) => void, writeErr: (t: string) => void): Promise<number> {
   const env = await configEnv(flags);
   const path = await findConfig(flags);
-  const { config } = path ? await loadConfigFile(path, env) : { config: {} };
+  let { config } = path ? await loadConfigFile(path, env) : { config: {} as ConfigFile };
+  const project = flags.project ? await projectView(flags.project, config, path, env, writeErr) : undefined;
+  if (project) config = project.config;
   const registry = parseRegistryConfig(config.registry ?? {}, { env, file: path });
   for (const w of registry.warnings) writeErr(`warning: ${w}\n`);
   const header = [
     path ? `dosync configuration from ${path}` : `no dosync.yaml found (looked for ${CONFIG_SEARCH_PATH.join(', ')}): defaults and environment only`,
     '${VAR}s expanded, DOSYNC_* environment variables and defaults applied; secrets shown as ***',
     'flags given to `dosync sync` override these values',
+    ...(project ? [`project ${flags.project}: ${project.own ? `${project.own} applied on top` : 'no dosync.yaml of its own'}; state in ${project.stateDir}`] : []),
   ];
   // DOSYNC_* overrides come from the process environment only, as `dosync sync` reads them.
   write(renderEffective(effectiveConfig(config, registry.config, process.env, path ?? 'dosync.yaml'), header));

@@ -3,6 +3,9 @@ import type { Command } from 'commander';
 export interface ConfigFlags {
   config?: string;
   envFile?: string;
+  /** `config print --project NAME`: with that project's own dosync.yaml (next to its compose file) on top. */
+  project?: string;
+  stateDir?: string;
 }
 
 function withConfigOptions(cmd: Command): Command {
@@ -36,6 +39,8 @@ Examples:
     });
 
   withConfigOptions(config.command('print'))
+    .option('--project <name>', 'a project of a whole-host dosync: its own dosync.yaml (next to its compose file) applied on top, and its state dir')
+    .option('--state-dir <dir>', 'with --project: the whole-host state dir (env DOSYNC_STATE_DIR)')
     .description('print the effective configuration as YAML: ${VAR}s expanded, DOSYNC_* environment and defaults applied, secrets as ***')
     .addHelpText('after', `
 Each top-level key is commented with where its value comes from (dosync.yaml, an environment variable or the
@@ -43,6 +48,7 @@ default). Passwords, tokens, secret keys and notification URLs are masked; comma
 \`dosync sync\` still override what is printed.
 Examples:
   dosync config print
+  dosync config print --project shop            what the whole-host daemon applies to project shop
   DOSYNC_INTERVAL=1m dosync config print -c /etc/dosync/dosync.yaml -e /etc/dosync/dosync.env`)
     .action(async (flags: ConfigFlags) => {
       process.exitCode = await (await run()).printAction(flags, write, writeErr);

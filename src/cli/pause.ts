@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { envList, envValue } from './env-defaults.js';
 
-interface PauseFlags { stateDir?: string; backupDir?: string; file: string[]; config?: string; reason?: string }
+interface PauseFlags { stateDir?: string; backupDir?: string; file: string[]; config?: string; reason?: string; project?: string }
 
 export interface PauseCommandDeps {
   write: (text: string) => void;
@@ -14,6 +14,11 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 /** The state dir exactly as `dosync sync` finds it (src/sync/dirs.ts): flags, env, dosync.yaml, backups/ next to the compose file. */
 async function stateDirOf(flags: PauseFlags, env: NodeJS.ProcessEnv): Promise<string> {
   const [{ loadConfigFile }, { explicitStateDir, resolveStateDir }] = await Promise.all([import('../config/file.js'), import('../sync/dirs.js')]);
+  if (flags.project) {
+    // A whole-host dosync keeps each project's pause flag in <state dir>/projects/<name>/.
+    const config = explicitStateDir({ flags, env }) ? {} : (await loadConfigFile(flags.config ?? envValue(env, 'DOSYNC_CONFIG'), env)).config;
+    return (await import('../projects/target.js')).projectDirs(flags.project, { flags, env, config }).stateDir;
+  }
   const files = flags.file.length > 0 ? flags.file : envList(env, 'DOSYNC_FILE') ?? [];
   // The config is read only when it could decide: an explicit state dir needs no config file to exist.
   const config = explicitStateDir({ flags, env }) ? {} : (await loadConfigFile(flags.config ?? envValue(env, 'DOSYNC_CONFIG'), env)).config;
@@ -25,7 +30,8 @@ function withDirOptions(cmd: Command): Command {
     .option('--state-dir <dir>', 'dosync state dir (env DOSYNC_STATE_DIR; default: dosync.yaml state_dir, else the backup dir)')
     .option('--backup-dir <dir>', 'the backup dir, when no --state-dir is given (env DOSYNC_BACKUP_DIR)')
     .option('-f, --file <path>', 'compose file, to find its default backups/ dir (env DOSYNC_FILE)', collect, [])
-    .option('-c, --config <path>', 'dosync.yaml, for its state_dir and backup_dir (env DOSYNC_CONFIG)');
+    .option('-c, --config <path>', 'dosync.yaml, for its state_dir and backup_dir (env DOSYNC_CONFIG)')
+    .option('--project <name>', 'only this project of a whole-host dosync (sync --all); the others go on');
 }
 
 /** `dosync pause` / `dosync resume`: a flag file in the state dir that every dosync using that dir honours. */

@@ -49,10 +49,11 @@ export async function retryAction(names: string[], flags: RetryFlags, write: (te
   }
   const env = process.env;
   // stdout carries the result; logs (quiet unless -v) go to stderr.
-  const inputs = await stackInputs({ ...flags, logFormat: flags.logFormat ?? 'json' }, process.stderr);
+  // retry's --all means every service, not every project of the host.
+  const inputs = await stackInputs({ ...flags, all: undefined, logFormat: flags.logFormat ?? 'json' }, process.stderr);
   const { config, logger } = inputs;
   if (!(flags.verbose ?? envFlag(env, 'DOSYNC_VERBOSE', 'VERBOSE'))) logger.level = 'warn';
-  const stateDir = resolveStateDir({ flags, env, config, files: inputs.files });
+  const stateDir = inputs.dirs?.stateDir ?? resolveStateDir({ flags, env, config, files: inputs.files });
 
   // The project as sync finds it: the state is keyed by `<project>/<service>`.
   const envFiles = await stackEnvFiles(inputs.files, inputs.envFile);

@@ -1,9 +1,9 @@
 /** The work of `dosync rollback`, loaded only when that command runs. */
 import { readFile } from 'node:fs/promises';
-import { ConfigError, UserError, errorMessage } from '../util/errors.js';
-import { parseDuration } from '../util/duration.js';
+import { UserError, errorMessage } from '../util/errors.js';
 import { stackInputs } from './common.js';
-import { envFlag, envValue } from './env-defaults.js';
+import { healthOf, keepBackupsOf, resolveSettings } from '../settings/index.js';
+import { envFlag } from './env-defaults.js';
 import { createRegistryRuntime } from './registry-runtime.js';
 import { createDocker } from '../engine/docker.js';
 import { prepare } from '../sync/cycle.js';
@@ -21,15 +21,12 @@ export async function rollbackAction(service: string | undefined, flags: Rollbac
   const inputs = await stackInputs({ ...flags, logFormat: flags.logFormat ?? 'json' }, process.stderr);
   const { config, logger } = inputs;
   if (!(flags.verbose ?? envFlag(env, 'DOSYNC_VERBOSE', 'VERBOSE'))) logger.level = 'warn';
-  const keep = flags.keepBackups ?? envValue(env, 'DOSYNC_KEEP_BACKUPS');
-  const keepBackups = keep !== undefined ? Number(keep) : config.keep_backups ?? 10;
-  if (!Number.isInteger(keepBackups) || keepBackups < 1) throw new ConfigError(`--keep-backups: "${keep}" is not a whole number of at least 1`);
-  const health = {
-    timeoutMs: flags.healthTimeout ? parseDuration(flags.healthTimeout, '--health-timeout') : config.health?.timeout ?? 120_000,
-    stableMs: flags.healthStable ? parseDuration(flags.healthStable, '--health-stable') : config.health?.stable ?? 10_000,
-  };
-  const backupDir = resolveBackupDir({ flags, env, config });
-  const stateDir = resolveStateDir({ flags, env, config, files: inputs.files });
+  // The same resolver as sync: flag > env > dosync.yaml > default.
+  const resolved = resolveSettings(flags, env, config, inputs.configPath);
+  const keepBackups = keepBackupsOf(resolved);
+  const health = healthOf(resolved);
+  const backupDir = inputs.dirs?.backupDir ?? resolveBackupDir({ flags, env, config });
+  const stateDir = inputs.dirs?.stateDir ?? resolveStateDir({ flags, env, config, files: inputs.files });
   const state = await StateStore.open(defaultStatePath(stateDir));
   for (const w of state.warnings) logger.warn(w);
 

@@ -1,10 +1,13 @@
 /** The work of `dosync sync`, loaded only when that command runs. */
 import { dirname } from 'node:path';
 import { ConfigError } from '../util/errors.js';
-import { parseDuration } from '../util/duration.js';
 import { envFlag, envValue } from './env-defaults.js';
-import { stackInputs } from './common.js';
-import { DEFAULT_INTERVAL, type SyncFlags } from './sync.js';
+import { isHostMode, stackInputs } from './common.js';
+import type { SyncFlags } from './sync.js';
+import { healthOf, keepBackupsOf, resolveSettings } from '../settings/index.js';
+import type { ConfigFile } from '../config/file.js';
+import { heartbeatFile, instanceHeartbeatFile } from '../sync/heartbeat.js';
+import { ownContainerId } from '../engine/project.js';
 import { createDocker } from '../engine/docker.js';
 import { runCycle, loadStack, stackEnvFiles, type CycleSettings, type CycleReport } from '../sync/cycle.js';
 import { StateStore, defaultStatePath } from '../sync/state.js';
@@ -12,7 +15,8 @@ import { resolveBackupDir, resolveStateDir } from '../sync/dirs.js';
 import { acquireLock } from '../sync/lock.js';
 import { defaultProjectName, resolveProject } from '../engine/project.js';
 import { startDaemon } from '../sync/daemon.js';
-import { parseSchedule, nextRun } from '../sync/schedule.js';
+import { parseSchedule, nextRun, type Schedule } from '../sync/schedule.js';
+import type { Logger } from '../util/logger.js';
 import { startHeartbeat } from '../sync/heartbeat.js';
 import { cycleEvents } from '../sync/events.js';
 import { createNotifier, parseChannels } from '../notify/index.js';
@@ -31,20 +35,23 @@ import { listBackups } from '../compose/backups.js';
 import { isMqttUrl, parseMqttUrl, startHaBridge } from '../notify/homeassistant.js';
 
 
+/** The numbers and switches of a run, from the one resolver (flag > env > dosync.yaml > default). */
+export function runSettings(flags: SyncFlags, config: ConfigFile, configPath: string | undefined) {
+  const s = resolveSettings(flags, process.env, config, configPath ?? 'dosync.yaml');
+  // Parsed before anything runs: a bad --interval/--schedule is a startup error even with --once.
+  const schedule = parseSchedule({ interval: s.interval?.value, schedule: s.schedule?.value, jitter: s.jitter?.value, timeZone: config.timezone });
+  return { s, schedule, keepBackups: keepBackupsOf(s), health: healthOf(s) };
+}
+
 export async function syncAction(flags: SyncFlags): Promise<number> {
   const env = process.env;
-  const { files, envFile, configEnv, config, configPath, logger, projectName: explicitProject } = await stackInputs(flags);
-  // Parsed before anything runs: a bad --interval/--schedule is a startup error even with --once.
-  const schedule = parseSchedule({
-    interval: flags.interval ?? envValue(env, 'DOSYNC_INTERVAL', 'CHECK_INTERVAL') ?? (config.schedule ? undefined : config.interval ?? DEFAULT_INTERVAL),
-    schedule: flags.schedule ?? envValue(env, 'DOSYNC_SCHEDULE') ?? config.schedule,
-    jitter: flags.jitter ?? envValue(env, 'DOSYNC_JITTER') ?? config.jitter,
-    timeZone: config.timezone,
-  });
-  const keep = flags.keepBackups ?? envValue(env, 'DOSYNC_KEEP_BACKUPS');
-  const keepBackups = keep !== undefined ? Number(keep) : config.keep_backups ?? 10;
-  if (!Number.isInteger(keepBackups) || keepBackups < 1) throw new ConfigError(`--keep-backups: "${keep}" is not a whole number of at least 1`);
-  const backupDir = resolveBackupDir({ flags, env, config });
+  const inputs = await stackInputs(flags);
+  // Whole host (--all, or a projects: list): every project with its own state (src/projects/host.ts).
+  if (isHostMode(flags, inputs)) return (await import('./host-sync-run.js')).hostSyncAction(flags, inputs);
+  const { files, envFile, configEnv, config, configPath, logger, projectName: explicitProject } = inputs;
+  const { s, schedule, keepBackups, health } = runSettings(flags, config, configPath);
+  // --project NAME: that project of the whole host, with the state and backup dirs the host daemon gives it.
+  const backupDir = inputs.dirs?.backupDir ?? resolveBackupDir({ flags, env, config });
   const approve = flags.approve ?? envValue(env, 'DOSYNC_APPROVE');
   if (approve !== undefined && approve !== 'auto' && approve !== 'manual') throw new ConfigError(`DOSYNC_APPROVE: "${approve}" is not auto or manual`);
   const settings: CycleSettings = {
@@ -53,15 +60,12 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     envFile,
     configPath,
     config,
-    dryRun: flags.dryRun ?? envFlag(env, 'DOSYNC_DRY_RUN') ?? false,
+    dryRun: s.dryRun.value,
     backupDir,
     keepBackups,
-    health: {
-      timeoutMs: flags.healthTimeout ? parseDuration(flags.healthTimeout, '--health-timeout') : config.health?.timeout ?? 120_000,
-      stableMs: flags.healthStable ? parseDuration(flags.healthStable, '--health-stable') : config.health?.stable ?? 10_000,
-    },
-    prune: flags.prune && config.prune !== false,
-    rolling: flags.rollingUpdate ?? envFlag(env, 'DOSYNC_ROLLING_UPDATE') ?? false,
+    health,
+    prune: s.prune.value,
+    rolling: s.rollingUpdate.value,
     projectName: explicitProject,
     oneShot: flags.once ?? false,
     forced: flags.forced,
@@ -75,7 +79,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   const projectName = settings.projectName ?? stack.projectName
     ?? (await resolveProject(docker, { files: settings.files, envFiles, serviceNames: stack.services.map((s) => s.name) }).then((p) => p.name, () => undefined))
     ?? defaultProjectName(dirname(settings.files[0]));
-  const stateDir = resolveStateDir({ flags, env, config, files: settings.files });
+  const stateDir = inputs.dirs?.stateDir ?? resolveStateDir({ flags, env, config, files: settings.files });
   const state = await StateStore.open(defaultStatePath(stateDir));
   for (const w of state.warnings) logger.warn(w);
   if (!settings.dryRun) {
@@ -84,18 +88,18 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     for (const w of lock.warnings) logger.warn(w);
   }
   // Only a daemon that serves /metrics keeps metrics: prom-client alone is ~13 MB resident.
-  const listen = flags.once ? undefined : flags.listen ?? envValue(env, 'DOSYNC_LISTEN') ?? config.listen;
+  const listen = flags.once ? undefined : s.listen?.value;
   const metrics = listen ? (await import('../metrics/index.js')).createMetrics() : undefined;
   const registry = await createRegistryRuntime(config, configEnv, logger, configPath, { observer: metrics });
   const controller = new AbortController();
   const deps = { docker, logger, state, stopping: () => controller.signal.aborted, ...registry };
 
-  const checkOnly = flags.checkOnly ?? envFlag(env, 'DOSYNC_CHECK_ONLY') ?? config.check_only ?? false;
+  const checkOnly = s.checkOnly.value;
   settings.dryRun ||= checkOnly;
   // --check-only changes no stack, but its state (checks, status, what was announced) is the daemon's own.
   settings.recordChecks = checkOnly && !(flags.dryRun ?? envFlag(env, 'DOSYNC_DRY_RUN') ?? false);
   settings.stateDir = stateDir;
-  const allNotifyUrls = [...(config.notify ?? []), ...flags.notify, ...(envValue(env, 'DOSYNC_NOTIFY')?.split(/\s*,\s*/).filter(Boolean) ?? [])];
+  const allNotifyUrls = s.notify?.value ?? [];
   // mqtt:// and mqtts:// are Home Assistant entities (src/notify/homeassistant.ts), not messages.
   const mqttTargets = allNotifyUrls.filter(isMqttUrl).map(parseMqttUrl);
   const notifyUrls = allNotifyUrls.filter((u) => !isMqttUrl(u));
@@ -131,14 +135,14 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     const at = new Date();
     last = { report, at, ok: report.failures === 0 };
     for (const p of report.plans) if (!(p.decision.kind === 'skipped' && p.decision.reason === 'not requested in this cycle')) planMemory.set(p.service.name, p);
-    if (metrics) recordMetrics(metrics, report);
+    if (metrics) recordMetrics(metrics, report, projectName);
     const events = cycleEvents(report, {
       project: projectName, checkOnly, errorStreaks, unverified, persistAfter: 3, now: at,
       every: config.notify_every ?? 'once', dashboard: config.public_url,
       announced: { get: (s) => state.get(key(s))?.announced, set: (s, tag) => state.setAnnounced(key(s), tag) },
       links: (s) => state.get(key(s))?.status?.link,
     });
-    // A dry run changes nothing, its state included (--check-only records: its state is the daemon's own).
+    // --dry-run writes nothing (no state either), as cycle.ts records nothing then.
     if (!settings.dryRun || settings.recordChecks) void state.save().catch((err: unknown) => logger.warn(errorMessage(err)));
     // Delivery is retried in the background; it never holds up the next update.
     if (notifier && events.length > 0) void notifier.notify(events);
@@ -182,7 +186,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   // The API is bound before the first cycle: a --listen that cannot be bound stops dosync with one line,
   // instead of leaving a daemon running without its API.
   const api = listen && metrics ? await (await import('../api/index.js')).startApiServer({
-    listen, token: flags.apiToken ?? envValue(env, 'DOSYNC_API_TOKEN') ?? config.api_token,
+    listen, token: s.apiToken?.value,
     readonlyToken: envValue(env, 'DOSYNC_API_TOKEN_READONLY') ?? config.api_token_readonly, publicUrl: config.public_url, metrics, logger,
     status: statusNow,
     act: (action) => control.handle(action),
@@ -204,37 +208,15 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
       if (services.length === 0) return;
       control.request({ services });
     },
-    healthy: () => {
-      const maxAge = (schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000) * 2 + 300_000;
-      if (!last.at) return { ok: true };
-      return Date.now() - last.at.getTime() < maxAge ? { ok: true } : { ok: false, reason: `no cycle finished since ${last.at.toISOString()}` };
-    },
+    healthy: () => healthyFor(schedule, last.at),
   }) : undefined;
   if (api) logger.info({ url: api.url }, 'HTTP endpoint listening');
-  const heartbeat = await startHeartbeat({ intervalMs: schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000 });
-  daemon = startDaemon({
-    logger, signal: controller.signal, next: (after) => nextRun(schedule, after),
-    cycle: async () => {
-      try {
-        await cycle();
-      } finally {
-        await heartbeat.cycleDone(last.ok);
-      }
-    },
-  });
+  daemon = await startInstanceDaemon({ logger, signal: controller.signal, schedule, stateDir, cycle, ok: () => last.ok });
 
   // `dosync approve` / `dosync skip` leave requests in the state dir's inbox; a waiting one wakes the daemon.
   const inboxPoll = setInterval(() => void inboxWaiting(stateDir).then((waiting) => { if (waiting) daemon?.wake(); }, () => undefined), 1000);
   inboxPoll.unref();
-  const stop = (sig: string) => {
-    if (controller.signal.aborted) { logger.warn(`${sig} again: exiting now`); process.exit(130); }
-    logger.info(`${sig} received: finishing the current step, then exiting`);
-    controller.abort();
-    // A registry stuck in I/O must not hold the stop: its requests end now, with one line per service.
-    registry.registry.abort();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  onStopSignals(logger, controller, () => registry.registry.abort());
   process.on('SIGHUP', () => {
     // A new config replaces the old only when it is valid; the running daemon never ends up without one.
     void loadConfigFile(configPath ?? flags.config ?? envValue(env, 'DOSYNC_CONFIG'), configEnv).then(({ config: next }) => {
@@ -252,23 +234,62 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   return 0;
 }
 
-function recordMetrics(metrics: Metrics, report: CycleReport): void {
+/** A cycle's figures for /metrics; `wholeCycle: false` for one project of a whole-host cycle (the host observes the cycle once). */
+export function recordMetrics(metrics: Metrics, report: CycleReport, project: string, wholeCycle = true): void {
   for (const plan of report.plans) {
-    metrics.checked(plan.service.name);
+    metrics.checked(plan.service.name, project);
     const applied = report.outcomes.some((o) => o.service === plan.service.name && o.outcome.status === 'updated');
     const current = plan.ref?.tag ?? (plan.ref && !plan.ref.digest ? 'latest' : null);
     const newest = plan.decision.kind === 'update' || plan.decision.kind === 'held' ? plan.decision.toTag : current;
-    metrics.setUpdateAvailable(plan.service.name, !applied && (plan.decision.kind === 'update' || plan.decision.kind === 'held'), { current, newest });
-    if (plan.decision.kind === 'error') metrics.failed(plan.service.name, 'check');
-    if (plan.signatures) metrics.setSignatureUnverified(plan.service.name, plan.signatures.running !== undefined);
+    metrics.setUpdateAvailable(plan.service.name, !applied && (plan.decision.kind === 'update' || plan.decision.kind === 'held'), { current, newest }, project);
+    if (plan.decision.kind === 'error') metrics.failed(plan.service.name, 'check', project);
+    if (plan.signatures) metrics.setSignatureUnverified(plan.service.name, plan.signatures.running !== undefined, project);
   }
   const units = new Map<string, string>();
   for (const { service, outcome, unit } of report.outcomes) {
     const result = outcome.status === 'updated' ? 'success' : outcome.status === 'rolled-back' ? 'rolled-back' : 'failed';
-    metrics.updated(service, result);
-    if (outcome.status === 'rolled-back') metrics.rolledBack(service);
+    metrics.updated(service, result, project);
+    if (outcome.status === 'rolled-back') metrics.rolledBack(service, project);
     if (unit) units.set(unit, result);
   }
-  for (const [unit, result] of units) metrics.unitUpdated(unit, result as 'success' | 'rolled-back' | 'failed');
-  metrics.cycleFinished({ durationMs: report.durationMs, ok: report.failures === 0, at: new Date() });
+  for (const [unit, result] of units) metrics.unitUpdated(unit, result as 'success' | 'rolled-back' | 'failed', project);
+  if (wholeCycle) metrics.cycleFinished({ durationMs: report.durationMs, ok: report.failures === 0, at: new Date() });
+}
+
+/** SIGTERM/SIGINT: finish the current step, then exit; a second one exits at once. */
+export function onStopSignals(logger: Logger, controller: AbortController, abortRegistry: () => void): void {
+  const stop = (sig: string) => {
+    if (controller.signal.aborted) { logger.warn(`${sig} again: exiting now`); process.exit(130); }
+    logger.info(`${sig} received: finishing the current step, then exiting`);
+    controller.abort();
+    // A registry stuck in I/O must not hold the stop: its requests end now, with one line per service.
+    abortRegistry();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** `/healthz`: a cycle finished within two intervals (an hour for a cron schedule) plus 5 minutes. */
+export function healthyFor(schedule: Schedule, lastAt: Date | undefined): { ok: boolean; reason?: string } {
+  const maxAge = (schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000) * 2 + 300_000;
+  if (!lastAt) return { ok: true };
+  return Date.now() - lastAt.getTime() < maxAge ? { ok: true } : { ok: false, reason: `no cycle finished since ${lastAt.toISOString()}` };
+}
+
+/** The daemon loop with this instance's heartbeat (in its state dir; in a container also the image HEALTHCHECK's default file). */
+export async function startInstanceDaemon(o: { logger: Logger; signal: AbortSignal; schedule: Schedule; stateDir: string; cycle: () => Promise<unknown>; ok: () => boolean }): Promise<ReturnType<typeof startDaemon>> {
+  const heartbeat = await startHeartbeat({
+    intervalMs: o.schedule.kind === 'interval' ? o.schedule.intervalMs : 3_600_000,
+    file: instanceHeartbeatFile(o.stateDir), alsoTo: ownContainerId() && !process.env.DOSYNC_HEARTBEAT_FILE ? [heartbeatFile({})] : [],
+  });
+  return startDaemon({
+    logger: o.logger, signal: o.signal, next: (after) => nextRun(o.schedule, after),
+    cycle: async () => {
+      try {
+        await o.cycle();
+      } finally {
+        await heartbeat.cycleDone(o.ok());
+      }
+    },
+  });
 }

@@ -1,18 +1,20 @@
 import { Option, type Command } from 'commander';
-import { addStackOptions, collect, LOG_FORMAT_CHOICES, LOG_FORMAT_HELP } from './common.js';
+import { addHostOptions, addStackOptions, collect, LOG_FORMAT_CHOICES, LOG_FORMAT_HELP } from './common.js';
 
-export const DEFAULT_INTERVAL = '5m';
+export { DEFAULT_INTERVAL } from '../settings/index.js';
+import { DEFAULT_INTERVAL } from '../settings/index.js';
 
 export interface SyncFlags {
   file: string[]; envFile?: string; config?: string; interval?: string; verbose?: boolean; once?: boolean; dryRun?: boolean;
   backupDir?: string; stateDir?: string; keepBackups?: string; prune: boolean;
   /** `dosync update SERVICE --to TAG` runs one cycle for that unit only. */
   forced?: { service: string; tag: string }; rollingUpdate?: boolean; checkOnly?: boolean; schedule?: string; jitter?: string; notify: string[]; listen?: string; apiToken?: string; projectName?: string; healthTimeout?: string; healthStable?: string; logFormat?: string;
+  all?: boolean; excludeProject?: string[]; projectsRoot?: string;
   approve?: 'auto' | 'manual';
 }
 
 export function registerSyncCommand(program: Command): void {
-  addStackOptions(program.command('sync'))
+  addHostOptions(addStackOptions(program.command('sync')))
     .description('check the registries and update the stack: every --interval, or once with --once')
     .option('-i, --interval <duration>', `time between checks, e.g. 30s, 5m, 1h (env DOSYNC_INTERVAL or CHECK_INTERVAL; default ${DEFAULT_INTERVAL})`)
     .option('--once', 'run one cycle and exit: 0 = nothing failed, 1 = a service failed, 2 = usage/config error')
@@ -37,7 +39,10 @@ Examples:
   dosync sync -f docker-compose.yml                      daemon: check every 5m, update, repeat
   dosync sync -f docker-compose.yml --once               one cycle; the exit code says what happened
   dosync sync -f docker-compose.yml --dry-run --once     show what would change, touch nothing
-  dosync sync -f base.yml -f prod.yml -e .env -i 1m -v`)
+  dosync sync -f base.yml -f prod.yml -e .env -i 1m -v
+  dosync sync --all                                      every compose project on the host, each kept apart
+  dosync sync --all --exclude-project db --once          all but db, one cycle
+  dosync sync -c /etc/dosync/dosync.yaml                 the projects: listed in dosync.yaml`)
     .action(async (flags: SyncFlags) => {
       process.exitCode = await (await import('./sync-run.js')).syncAction(flags);
     });

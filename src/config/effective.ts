@@ -7,7 +7,7 @@
 import { Document, isMap, isPair, isScalar } from 'yaml';
 import type { ConfigFile } from './file.js';
 import type { RegistryConfig } from '../registry/config.js';
-import { envFlag, envValue } from '../cli/env-defaults.js';
+import { resolveSettings, type Setting, type SettingFlags } from '../settings/index.js';
 import { scrubSecrets } from '../util/scrub.js';
 
 export const MASK = '***';
@@ -45,47 +45,45 @@ function servicesView(services: ConfigFile['services']): Record<string, unknown>
 }
 
 /**
- * The effective settings in dosync.yaml's key order, with the precedence `dosync sync` applies: environment
- * variable, then dosync.yaml, then the default. Values are unmasked; render with `renderEffective`.
+ * The effective settings in dosync.yaml's key order, with the precedence every command applies
+ * (src/settings: flag, environment variable, dosync.yaml, default). Values are unmasked; render with `renderEffective`.
  */
-export function effectiveConfig(config: ConfigFile, registry: RegistryConfig | undefined, env: Record<string, string | undefined>, file = 'dosync.yaml'): EffectiveEntry[] {
+export function effectiveConfig(config: ConfigFile, registry: RegistryConfig | undefined, env: Record<string, string | undefined>, file = 'dosync.yaml', flags: SettingFlags = {}): EffectiveEntry[] {
+  const s = resolveSettings(flags, env, config, file);
   const out: EffectiveEntry[] = [];
-  const pick = (key: string, envNames: string[], fromFile: unknown, fallback?: unknown, asText: (v: never) => unknown = (v) => v) => {
-    const name = envNames.find((n) => envValue(env as NodeJS.ProcessEnv, n) !== undefined);
-    // A number in the environment prints as one (keep_backups: 4, not "4").
-    if (name) out.push({ key, value: /^\d+$/.test(env[name]!) ? Number(env[name]) : env[name], source: `env ${name}` });
-    else if (fromFile !== undefined) out.push({ key, value: asText(fromFile as never), source: file });
-    else if (fallback !== undefined) out.push({ key, value: fallback, source: 'default' });
+  // Durations from dosync.yaml are milliseconds: printed as durations; flag and environment texts as given.
+  const show = (key: string, setting: Setting<unknown> | undefined, duration = false) => {
+    if (setting) out.push({ key, value: duration && typeof setting.value === 'number' && setting.source === file ? exactDuration(setting.value) : setting.value, source: setting.source });
   };
-  const schedule = envValue(env as NodeJS.ProcessEnv, 'DOSYNC_SCHEDULE') ?? config.schedule;
-  pick('schedule', ['DOSYNC_SCHEDULE'], config.schedule);
-  // As in sync: a schedule replaces the default interval (an interval set as well is an error there).
-  pick('interval', ['DOSYNC_INTERVAL', 'CHECK_INTERVAL'], schedule ? undefined : config.interval, schedule ? undefined : '5m', exactDuration);
-  pick('jitter', ['DOSYNC_JITTER'], config.jitter, undefined, exactDuration);
-  pick('timezone', [], config.timezone);
-  pick('maintenance_window', [], config.maintenance_window);
-  pick('min_age', [], config.min_age, undefined, exactDuration);
-  pick('backup_dir', ['DOSYNC_BACKUP_DIR'], config.backup_dir);
-  pick('state_dir', ['DOSYNC_STATE_DIR'], config.state_dir);
-  pick('keep_backups', ['DOSYNC_KEEP_BACKUPS'], config.keep_backups, 10);
-  out.push({ key: 'prune', value: config.prune ?? true, source: config.prune === undefined ? 'default' : file });
-  const checkOnly = envFlag(env as NodeJS.ProcessEnv, 'DOSYNC_CHECK_ONLY');
-  out.push(checkOnly !== undefined
-    ? { key: 'check_only', value: checkOnly, source: 'env DOSYNC_CHECK_ONLY' }
-    : { key: 'check_only', value: config.check_only ?? false, source: config.check_only === undefined ? 'default' : file });
+  const fromFile = (key: string, value: unknown) => { if (value !== undefined) out.push({ key, value, source: file }); };
+  show('schedule', s.schedule);
+  show('interval', s.interval, true);
+  show('jitter', s.jitter, true);
+  fromFile('timezone', config.timezone);
+  fromFile('maintenance_window', config.maintenance_window);
+  fromFile('min_age', config.min_age === undefined ? undefined : exactDuration(config.min_age));
+  show('backup_dir', s.backupDir);
+  show('state_dir', s.stateDir);
+  show('keep_backups', s.keepBackups);
+  show('prune', s.prune);
+  show('check_only', s.checkOnly);
+  const healthText = (v: string | number) => (typeof v === 'number' ? exactDuration(v) : v);
+  const healthSources = [...new Set([s.healthTimeout.source, s.healthStable.source])];
   out.push({
     key: 'health',
-    value: { timeout: exactDuration(config.health?.timeout ?? 120_000), stable: exactDuration(config.health?.stable ?? 10_000) },
-    source: config.health ? `${file} (unset fields: default)` : 'default',
+    value: { timeout: healthText(s.healthTimeout.value), stable: healthText(s.healthStable.value) },
+    source: healthSources.length === 1 ? healthSources[0] : `${healthSources.filter((x) => x !== 'default').join(' + ')} (unset fields: default)`,
   });
-  const envNotify = envValue(env as NodeJS.ProcessEnv, 'DOSYNC_NOTIFY')?.split(/\s*,\s*/).filter(Boolean) ?? [];
-  const notify = [...(config.notify ?? []), ...envNotify];
-  if (notify.length > 0) out.push({ key: 'notify', value: notify, source: envNotify.length > 0 ? (config.notify?.length ? `${file} + env DOSYNC_NOTIFY` : 'env DOSYNC_NOTIFY') : file });
-  pick('listen', ['DOSYNC_LISTEN'], config.listen);
-  pick('api_token', ['DOSYNC_API_TOKEN'], config.api_token);
+  show('notify', s.notify);
+  show('listen', s.listen);
+  show('api_token', s.apiToken);
   if (registry && Object.keys(registry).length > 0) out.push({ key: 'registry', value: registry, source: `${file}, \${VAR}s expanded` });
   const services = servicesView(config.services);
   if (services) out.push({ key: 'services', value: services, source: file });
+  show('watch_by_default', s.watchByDefault);
+  show('projects_root', s.projectsRoot);
+  show('exclude_projects', s.excludeProjects);
+  fromFile('projects', config.projects);
   return out;
 }
 

@@ -71,6 +71,21 @@ export const configFileSchema = z.object({
   health: z.object({ timeout: duration.optional(), stable: duration.optional() }).strict().optional(),
   /** cosign signature verification before any update (src/verify/settings.ts checks the block). */
   verify: z.unknown().optional(),
+  /** Whole host (`sync`/`check` without -f): the compose projects to keep updated, besides the ones `--all` finds. */
+  projects: z.array(z.object({
+    /** Default: the running containers' project for these files, else the directory name (as compose derives it). */
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a compose project name: lowercase letters, digits, _ and -').optional(),
+    files: z.array(z.string()).min(1).optional(),
+    env_file: z.string().optional(),
+    /** A directory: its compose.yaml / docker-compose.yml (and override) found as compose finds them. */
+    dir: z.string().optional(),
+  }).strict().refine((p) => (p.files === undefined) !== (p.dir === undefined), { message: 'give files: or dir: (one of them)' })).optional(),
+  /** Whole host: only projects whose working dir is under this directory (`--projects-root`). */
+  projects_root: z.string().optional(),
+  /** Whole host: project names never touched (`--exclude-project`). */
+  exclude_projects: z.array(z.string()).optional(),
+  /** false: only services labelled dosync.enable=true, com.centurylinklabs.watchtower.enable=true or wud.watch=true. */
+  watch_by_default: z.boolean().optional(),
   /** Bounds on what one registry may cost: time per request, per tag listing and per cycle, bytes per listing. */
   limits: z.object({
     request_timeout: duration.optional(),

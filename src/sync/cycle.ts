@@ -56,6 +56,8 @@ export interface CycleSettings {
   projectName?: string;
   /** `dosync update SERVICE --to TAG`: this unit goes to that tag, past its policy (health gate and rollback kept). */
   forced?: ForcedTag;
+  /** Whole host: why a service is left alone (not opted in, opted out), or undefined to check it. */
+  notWatched?: (service: StackService) => string | undefined;
   /** issue-18: `--approve manual` (labels and dosync.yaml per service win). */
   approve?: ApproveMode;
   /** issue-18: a dry run that still stores the check and status (`--check-only`: the daemon's state is its own). */
@@ -73,6 +75,8 @@ export interface CycleDeps {
   state?: StateStore;
   /** Set when a stop was requested: finish the current service, start no other. */
   stopping?: () => boolean;
+  /** Digests asked this cycle, shared by every project of a whole-host cycle (default: this cycle's own). */
+  digests?: PlanContext['digests'];
 }
 
 export interface CycleReport {
@@ -112,7 +116,9 @@ export async function stackEnvFiles(files: string[], envFile?: string): Promise<
 // The daemon reads the same files every cycle; parsing a 200-service file is most of an idle cycle's
 // garbage. The parse is reused while the texts (the -f and env files, and every file an include: or
 // extends: file: brought in) and the environment are the same (nothing mutates a Stack).
-let lastParse: { key: string; stack: Stack; followed: Map<string, string | undefined> } | undefined;
+// Kept per stack (the first compose file), so a whole-host daemon keeps each project's parse too; bounded.
+const lastParses = new Map<string, { key: string; stack: Stack; followed: Map<string, string | undefined> }>();
+const MAX_KEPT_PARSES = 256;
 
 function readIfPresent(path: string): string | undefined {
   try {
@@ -126,14 +132,19 @@ function readIfPresent(path: string): string | undefined {
 
 function parsedStack(composeTexts: Array<{ path: string; text: string }>, envTexts: Array<{ path: string; text: string }>): { stack: Stack; followed: Map<string, string | undefined> } {
   const key = JSON.stringify([composeTexts, envTexts, process.env]);
+  const slot = composeTexts[0]?.path ?? '';
+  const lastParse = lastParses.get(slot);
   if (lastParse?.key === key && [...lastParse.followed].every(([path, text]) => readIfPresent(path) === text)) return lastParse;
   const followed = new Map<string, string | undefined>();
   const readFile = (path: string) => {
     if (!followed.has(path)) followed.set(path, readIfPresent(path));
     return followed.get(path);
   };
-  lastParse = { key, stack: readStack(composeTexts, process.env, { envFiles: envTexts, readFile }), followed };
-  return lastParse;
+  const parsed = { key, stack: readStack(composeTexts, process.env, { envFiles: envTexts, readFile }), followed };
+  lastParses.delete(slot);
+  if (lastParses.size >= MAX_KEPT_PARSES) lastParses.delete(lastParses.keys().next().value!);
+  lastParses.set(slot, parsed);
+  return parsed;
 }
 
 /** Reads and merges the compose files; `texts` holds every file read (compose, env, included and extended files) by absolute path. */
@@ -156,7 +167,7 @@ export interface Prepared {
 }
 
 /** Reads the stack, reaches the engine and finds the Compose project: what both `check` and `sync` start from. */
-export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' | 'config' | 'configPath' | 'projectName' | 'stateDir' | 'now'>, deps: Pick<CycleDeps, 'docker' | 'registry' | 'logger' | 'registryPolicySource' | 'pushTimes' | 'state'>): Promise<Prepared> {
+export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' | 'config' | 'configPath' | 'projectName' | 'stateDir' | 'now'>, deps: Pick<CycleDeps, 'docker' | 'registry' | 'logger' | 'registryPolicySource' | 'pushTimes' | 'state' | 'digests'>): Promise<Prepared> {
   // The engine is asked while the files are read and parsed; a bad file is still the error reported first.
   const ping = pingEngine(deps.docker);
   ping.catch(() => undefined);
@@ -178,7 +189,7 @@ export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' 
     failedTags: (service) => new Set([...deps.state?.failedTags(serviceKey(project.name, service)) ?? [], ...deps.state?.skippedTags(serviceKey(project.name, service)) ?? []]),
     holdFor: (service, pushedAt) => holdFor(service, pushedAt, settings, paused, deps.state?.get(serviceKey(project.name, service.name))?.paused !== undefined),
     engine: engineView(deps.docker, project.name),
-    digests: new Map(),
+    digests: deps.digests ?? new Map(),
   };
   return { stack, texts, envFiles, project, planContext };
 }
@@ -219,6 +230,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   const only = forcedUnit ? forcedUnit.services : settings.onlyServices;
   const own = await Promise.all(stack.services.map((s): ServicePlan | Promise<ServicePlan> => (only && !only.includes(s.name)
     ? { service: s, decision: { kind: 'skipped' as const, reason: 'not requested in this cycle' } }
+    : settings.notWatched?.(s) ? { service: s, decision: { kind: 'skipped' as const, reason: settings.notWatched(s)! } }
     : s.name === self.busy ? { service: s, decision: { kind: 'skipped' as const, reason: 'its self-update is in progress' } }
     : settings.oneShot && s.name === self.target?.service
       ? { service: s, decision: { kind: 'skipped' as const, reason: 'dosync\'s own service: a one-shot run (--once) does not update itself; the daemon does' } }

@@ -71,3 +71,16 @@ export async function ensureStateDir(dir: string): Promise<void> {
     throw localError(err, 'creating the state dir', dir, 'check --state-dir');
   }
 }
+
+/**
+ * The state dir of a whole-host dosync (`--all`, `projects:`), which has no compose file to put it next to:
+ * `--state-dir`, DOSYNC_STATE_DIR, dosync.yaml `state_dir`, the backup dir, else /var/lib/dosync for root
+ * and $XDG_STATE_HOME/dosync (~/.local/state/dosync) for anyone else. Each project gets `projects/<name>/` in it.
+ */
+export function resolveHostStateDir(s: Omit<DirSources, 'files'>): string {
+  const dir = explicitStateDir(s) ?? s.config?.state_dir ?? resolveBackupDir(s);
+  if (dir) return resolve(dir);
+  if (process.getuid?.() === 0) return '/var/lib/dosync';
+  const xdg = envDir(s.env, 'XDG_STATE_HOME');
+  return join(xdg ?? join(envDir(s.env, 'HOME') ?? '/tmp', '.local', 'state'), 'dosync');
+}

@@ -38,6 +38,12 @@ export function heartbeatFile(env: NodeJS.ProcessEnv = process.env): string {
   return v !== undefined && v !== '' ? v : DEFAULT_HEARTBEAT_FILE;
 }
 
+/** The instance's heartbeat: DOSYNC_HEARTBEAT_FILE, else `heartbeat.json` in its state dir (two daemons never share one). */
+export function instanceHeartbeatFile(stateDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  const v = env[HEARTBEAT_FILE_ENV];
+  return v !== undefined && v !== '' ? v : join(stateDir, 'heartbeat.json');
+}
+
 /** Writes the heartbeat atomically (temp file + rename), so a reader never sees half a file. */
 export async function writeHeartbeat(file: string, beat: Heartbeat): Promise<void> {
   await fsp.mkdir(dirname(file), { recursive: true });
@@ -136,18 +142,20 @@ export interface HeartbeatHandle {
 }
 
 /** Writes the first beat (cycles 0) and returns the handle the daemon calls after each cycle. */
-export async function startHeartbeat(opts: { intervalMs: number; file?: string; now?: () => Date }): Promise<HeartbeatHandle> {
+export async function startHeartbeat(opts: { intervalMs: number; file?: string; now?: () => Date; alsoTo?: string[] }): Promise<HeartbeatHandle> {
   const file = opts.file ?? heartbeatFile();
   const now = opts.now ?? (() => new Date());
   const startedAt = now().toISOString();
   let cycles = 0;
   const base = { pid: process.pid, hostname: hostname(), startedAt, intervalMs: opts.intervalMs };
-  await writeHeartbeat(file, { ...base, at: startedAt, cycles });
+  // A container's HEALTHCHECK without flags reads the default file in the container's own /tmp (one instance per container).
+  const write = (beat: Heartbeat) => Promise.all([file, ...(opts.alsoTo ?? [])].map((f) => writeHeartbeat(f, beat))).then(() => undefined);
+  await write({ ...base, at: startedAt, cycles });
   return {
     file,
     async cycleDone(ok: boolean) {
       cycles += 1;
-      await writeHeartbeat(file, { ...base, at: now().toISOString(), cycles, lastCycleOk: ok });
+      await write({ ...base, at: now().toISOString(), cycles, lastCycleOk: ok });
     },
   };
 }

@@ -70,15 +70,16 @@ export class ComposeProject {
     this.name = name;
     this.file = join(dir, 'docker-compose.yml');
   }
-  static async create(text: string, prefix = 'dsit'): Promise<ComposeProject> {
+  /** `parentDir`: where the project's directory is made (default the system temp dir); whole-host tests scope discovery to it. */
+  static async create(text: string, prefix = 'dsit', parentDir = tmpdir()): Promise<ComposeProject> {
     const name = unique(prefix);
-    const dir = await mkdtemp(join(tmpdir(), `${name}-`));
+    const dir = await mkdtemp(join(parentDir, `${name}-`));
     const project = new ComposeProject(dir, name);
     await writeFile(project.file, text);
     return project;
   }
   compose(args: string[]): Promise<string> {
-    return sh('docker', ['compose', '-p', this.name, '-f', this.file, ...args], { cwd: this.dir });
+    return sh('docker', ['compose', '-p', this.name, '-f', this.file, ...this.extraFiles.flatMap((f) => ['-f', f]), ...args], { cwd: this.dir });
   }
   async up(): Promise<void> {
     await this.compose(['up', '-d', '--wait']);

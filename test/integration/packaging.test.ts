@@ -257,12 +257,12 @@ describe('install.sh into a throwaway root', () => {
     assert.doesNotMatch(installedConfig.stderr, /dosync\.yaml/, 'the sample config is valid');
 
     // Edited configuration survives a second run; everything else is rewritten to the same bytes.
-    await writeFile(join(root, 'etc/dosync/dosync.env'), 'DOSYNC_FILE=/srv/other.yml\n', { mode: 0o600 });
+    await writeFile(join(root, 'etc/dosync/dosync.env'), 'DOSYNC_FILE=/srv/shop/docker-compose.yml\nCHECK_INTERVAL=1m\n', { mode: 0o600 });
     const second = await install();
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /keeping existing \/etc\/dosync\/dosync\.env/);
     assert.match(second.stdout, /production dependencies are current/);
-    assert.equal(await readFile(join(root, 'etc/dosync/dosync.env'), 'utf8'), 'DOSYNC_FILE=/srv/other.yml\n');
+    assert.equal(await readFile(join(root, 'etc/dosync/dosync.env'), 'utf8'), 'DOSYNC_FILE=/srv/shop/docker-compose.yml\nCHECK_INTERVAL=1m\n');
     const snap2 = await snapshot(root);
     snap1.delete('etc/dosync/dosync.env');
     snap2.delete('etc/dosync/dosync.env');

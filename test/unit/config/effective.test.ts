@@ -40,7 +40,7 @@ describe('effectiveConfig', () => {
 
   test('defaults', () => {
     assert.deepEqual(sources(''), {
-      interval: ['5m', 'default'], keep_backups: [10, 'default'], prune: [true, 'default'], check_only: [false, 'default'],
+      interval: ['5m', 'default'], keep_backups: [10, 'default'], prune: [true, 'default'], check_only: [false, 'default'], watch_by_default: [true, 'default'],
       health: [{ timeout: '2m', stable: '10s' }, 'default'],
     });
   });

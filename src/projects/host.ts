@@ -1,0 +1,199 @@
+/**
+ * Whole-host mode: every cycle finds the projects (engine labels, dosync.yaml `projects:`), then runs each
+ * one's ordinary cycle with its own state, lock, journal, backups and pause flag under
+ * `<state dir>/projects/<name>/`. One registry client, one tag listing and one digest per repository per
+ * cycle serve every project. A failure in one project (unreadable file, bad compose file, locked by another
+ * dosync, a rollback) is that project's result and never stops the others.
+ */
+import { access, constants } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type Docker from 'dockerode';
+import pLimit from 'p-limit';
+import type { Logger } from '../util/logger.js';
+import { errorMessage } from '../util/errors.js';
+import type { ConfigFile } from '../config/file.js';
+import { loadConfigFile } from '../config/file.js';
+import type { RegistryClient } from '../registry/client.js';
+import type { RepositoryRef } from '../registry/types.js';
+import { listComposeContainers } from '../engine/docker.js';
+import { runCycle, type CycleDeps, type CycleReport, type CycleSettings } from '../sync/cycle.js';
+import { StateStore, defaultStatePath } from '../sync/state.js';
+import { acquireLock, type ProjectLock } from '../sync/lock.js';
+import { mergeProjectConfig } from './config.js';
+import { notWatched, projectsFromConfig, projectsFromContainers, selectProjects, unreadableLine, type ProjectSpec } from './discover.js';
+
+/** The project's own dosync.yaml: next to its first compose file (not the host's file itself). */
+export function ownConfigFile(files: readonly string[], hostConfigPath?: string): string | undefined {
+  return ['dosync.yaml', 'dosync.yml'].map((n) => join(dirname(files[0]), n)).find((p) => existsSync(p) && p !== hostConfigPath);
+}
+
+/** `<state dir>/projects/<name>`: where one project's state, lock, pause flag and (by default) backups live. */
+export function projectStateDir(hostStateDir: string, project: string): string {
+  return join(hostStateDir, 'projects', project.replace(/[^A-Za-z0-9_.-]/g, '_'));
+}
+
+/**
+ * The client for one whole-host cycle: every project asking for the same repository's tags gets the one
+ * listing (the client alone shares only listings in flight at the same moment). Dropped after the cycle.
+ */
+export function cycleSharedRegistry(client: RegistryClient): RegistryClient {
+  const listings = new Map<string, Promise<string[]>>();
+  const view = Object.create(client) as RegistryClient;
+  view.listTags = function listTags(this: RegistryClient, repo: RepositoryRef) {
+    const key = `${repo.registry}/${repo.repository}`;
+    let hit = listings.get(key);
+    if (!hit) listings.set(key, (hit = client.listTags.call(this, repo)));
+    return hit;
+  };
+  return view;
+}
+
+export interface HostOptions {
+  docker: Docker;
+  logger: Logger;
+  hostConfig: ConfigFile;
+  configPath?: string;
+  configEnv: Record<string, string | undefined>;
+  stateDir: string;
+  /** Host-wide backup dir: each project's backups go to `<dir>/<project>`; unset: `<project state dir>/backups`. */
+  backupDir?: string;
+  /** `--all`: the engine's projects too (else only dosync.yaml's `projects:`). */
+  discover: boolean;
+  root?: string;
+  exclude: string[];
+  watchByDefault: boolean;
+  /** Hold each project's lock (anything that may write); a dry run only reads. */
+  lock: boolean;
+  /** Projects whose cycles run at once (their registry work is shared; an update holds only its project). */
+  concurrency?: number;
+}
+
+export interface ProjectRun {
+  project: string;
+  files: string[];
+  workingDir?: string;
+  stateDir?: string;
+  report?: CycleReport;
+  state?: StateStore;
+  /** Why this project did not run this cycle (unreadable file, locked elsewhere, bad compose file). */
+  error?: string;
+}
+
+export interface HostAsk {
+  project?: string;
+  services?: string[];
+  checkOnly?: boolean;
+  /** A registry push: per project, the services that run a pushed repository (other projects are not run). */
+  byProject?: Record<string, string[]>;
+}
+
+interface Kept { stateDir: string; state: StateStore; lock?: ProjectLock }
+
+export class Host {
+  private readonly kept = new Map<string, Kept>();
+  /** The projects of the last cycle, for the API and webhooks. */
+  last: ProjectRun[] = [];
+
+  constructor(private readonly opts: HostOptions) {}
+
+  /** SIGHUP: the next cycle runs with the new host configuration. */
+  reload(config: ConfigFile): void {
+    this.opts.hostConfig = config;
+  }
+
+  /** The projects to look after now, and one line for each that cannot be looked after. */
+  async find(): Promise<{ specs: ProjectSpec[]; problems: ProjectRun[] }> {
+    const o = this.opts;
+    const containers = await listComposeContainers(o.docker);
+    const running = projectsFromContainers(containers);
+    const listed = o.hostConfig.projects
+      ? projectsFromConfig(o.hostConfig.projects, { baseDir: o.configPath ? dirname(o.configPath) : process.cwd(), file: o.configPath ?? 'dosync.yaml', exists: existsSync, running })
+      : { specs: [], problems: [] };
+    const problems: ProjectRun[] = listed.problems.map((p) => ({ project: p.name, files: [], error: p.message }));
+    const candidates = selectProjects(listed.specs, o.discover ? running : [], { root: o.root, exclude: o.exclude });
+    const specs: ProjectSpec[] = [];
+    await Promise.all(candidates.map(async (spec) => {
+      for (const f of spec.files) {
+        const err = await access(f, constants.R_OK).then(() => undefined, (e: NodeJS.ErrnoException) => e.code ?? e.message);
+        if (err) { problems.push({ project: spec.name, files: spec.files, workingDir: spec.workingDir, error: unreadableLine(spec, f, err) }); return; }
+      }
+      specs.push(spec);
+    }));
+    specs.sort((a, b) => a.name.localeCompare(b.name));
+    return { specs, problems };
+  }
+
+  /** One cycle over every project; the base settings are the host's (files, project and dirs are set per project). */
+  async cycle(base: Omit<CycleSettings, 'files' | 'config'>, deps: Omit<CycleDeps, 'state' | 'digests'>, ask: HostAsk = {}): Promise<ProjectRun[]> {
+    const { specs, problems } = await this.find();
+    for (const p of problems) this.opts.logger.warn(p.error!);
+    // Projects gone since the last cycle are dropped: their locks released, nothing of them reported.
+    for (const [name, k] of this.kept) {
+      if (!specs.some((s) => s.name === name)) { k.lock?.release(); this.kept.delete(name); this.opts.logger.info({ project: name }, 'project gone: no longer watched'); }
+    }
+    const shared = { ...deps, registry: cycleSharedRegistry(deps.registry), digests: new Map() };
+    const limit = pLimit(this.opts.concurrency ?? 4);
+    const chosen = specs.filter((s) => (!ask.project || s.name === ask.project) && (!ask.byProject || ask.byProject[s.name]));
+    const runs = await Promise.all(chosen.map((spec) => limit(() => this.runProject(spec, base, shared, ask))));
+    this.last = [...runs, ...problems].sort((a, b) => a.project.localeCompare(b.project));
+    return this.last;
+  }
+
+  private async keep(spec: ProjectSpec): Promise<Kept> {
+    let k = this.kept.get(spec.name);
+    if (k) return k;
+    const stateDir = projectStateDir(this.opts.stateDir, spec.name);
+    // The lock first: it creates the private dir the state file goes in.
+    const lock = this.opts.lock ? await acquireLock(stateDir, spec.name) : undefined;
+    for (const w of lock?.warnings ?? []) this.opts.logger.warn(w);
+    const state = await StateStore.open(defaultStatePath(stateDir));
+    for (const w of state.warnings) this.opts.logger.warn(w);
+    k = { stateDir, state, lock };
+    this.kept.set(spec.name, k);
+    return k;
+  }
+
+  /** The host's dosync.yaml with the project's own (next to its first compose file) on top. */
+  async projectConfig(spec: ProjectSpec, logger: Logger): Promise<ConfigFile> {
+    const own = ownConfigFile(spec.files, this.opts.configPath);
+    if (!own) return this.opts.hostConfig;
+    const { config } = await loadConfigFile(own, this.opts.configEnv);
+    const merged = mergeProjectConfig(this.opts.hostConfig, config, own);
+    for (const w of merged.warnings) logger.warn(w);
+    return merged.config;
+  }
+
+  private async runProject(spec: ProjectSpec, base: Omit<CycleSettings, 'files' | 'config'>, deps: Omit<CycleDeps, 'state'>, ask: HostAsk): Promise<ProjectRun> {
+    const logger = this.opts.logger.child({ project: spec.name });
+    const run: ProjectRun = { project: spec.name, files: spec.files, workingDir: spec.workingDir };
+    try {
+      const k = await this.keep(spec);
+      run.stateDir = k.stateDir;
+      run.state = k.state;
+      const config = await this.projectConfig(spec, logger);
+      const watchByDefault = config.watch_by_default ?? this.opts.watchByDefault;
+      run.report = await runCycle({
+        ...base, files: spec.files, envFile: spec.envFile, config, projectName: spec.name, stateDir: k.stateDir,
+        backupDir: this.opts.backupDir ? join(this.opts.backupDir, spec.name) : join(k.stateDir, 'backups'),
+        dryRun: base.dryRun || ask.checkOnly === true, onlyServices: ask.byProject?.[spec.name] ?? ask.services,
+        notWatched: (s) => notWatched(s.labels, watchByDefault),
+      }, { ...deps, logger, state: k.state });
+    } catch (err) {
+      run.error = errorMessage(err);
+      logger.error(run.error);
+    }
+    return run;
+  }
+
+  /** Releases every project's lock (the daemon stops). */
+  close(): void {
+    for (const k of this.kept.values()) k.lock?.release();
+    this.kept.clear();
+  }
+}
+
+/** Failures of a whole-host cycle: failed services plus projects that could not run. */
+export function hostFailures(runs: readonly ProjectRun[]): number {
+  return runs.reduce((n, r) => n + (r.error ? 1 : r.report?.failures ?? 0), 0);
+}
