@@ -79,7 +79,7 @@ export async function rollbackAction(service: string | undefined, flags: Rollbac
     const results = await executeRollback(selection.targets, {
       files: inputs.files, envFiles: prepared.envFiles, texts: prepared.texts, stack: prepared.stack, project: prepared.project,
       config, health, rolling: envFlag(env, 'DOSYNC_ROLLING_UPDATE') ?? false, prune, backupDir, keepBackups,
-    }, { docker, logger, credentials: runtime.credentials, state });
+    }, { runtime: prepared.runtime, logger, credentials: runtime.credentials, state });
     const done = results.filter((r) => r.status === 'rolled-back');
     if (done.length === results.length) {
       for (const r of done) {
