@@ -27,7 +27,7 @@ export type ResolvedProject = ProjectRef & { source: string };
 export type InstanceFilter = (i: Instance) => boolean;
 export type PruneResult = 'removed' | 'in-use' | 'kept';
 
-/** One service to put on an image: the reference the file names, and the local image ID the pull gave. */
+/** One service to put on an image: the reference the file names, and its local image ID ('' when not known). */
 export interface ReplaceTarget {
   service: string;
   image: string;
