@@ -13,6 +13,7 @@ export interface StackFlags {
   verbose?: boolean;
   logFormat?: string;
   projectName?: string;
+  stack?: string;
 }
 
 export interface StackInputs {
@@ -24,6 +25,8 @@ export interface StackInputs {
   configPath?: string;
   logger: Logger;
   projectName?: string;
+  /** --stack: the files are a Swarm stack of this name (the engine must be a swarm manager). */
+  stack?: string;
 }
 
 export const collect = (value: string, previous: string[]) => [...previous, value];
@@ -35,6 +38,7 @@ export function addStackOptions(command: Command): Command {
     .option('-e, --env-file <path>', '.env file with registry credentials and variables (env DOSYNC_ENV_FILE)')
     .option('-c, --config <path>', 'dosync.yaml (default: ./dosync.yaml, /etc/dosync/dosync.yaml; env DOSYNC_CONFIG)')
     .option('-p, --project-name <name>', 'Compose project name (default: from the running containers; env DOSYNC_PROJECT)')
+    .option('--stack <name>', 'the file is a Swarm stack deployed under this name (`docker stack deploy`); services are updated through the swarm (env DOSYNC_STACK)')
     .option('-v, --verbose', 'debug logging (env DOSYNC_VERBOSE or VERBOSE)');
 }
 
@@ -53,5 +57,9 @@ export async function stackInputs(flags: StackFlags, loggerDestination?: NodeJS.
   const fileEnv = envFile ? await import('./env-file.js').then((m) => m.readEnvFile(envFile)) : {};
   const configEnv = { ...fileEnv, ...env };
   const { path: configPath, config } = await loadConfigFile(flags.config ?? envValue(env, 'DOSYNC_CONFIG'), configEnv);
-  return { files: files.map((f) => resolve(f)), envFile, configEnv, config, configPath, logger, projectName: flags.projectName ?? envValue(env, 'DOSYNC_PROJECT') };
+  const stack = flags.stack ?? envValue(env, 'DOSYNC_STACK');
+  if (stack !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(stack)) throw new ConfigError(`--stack: "${stack}" is not a stack name (letters, digits, _ . -)`);
+  const projectName = flags.projectName ?? envValue(env, 'DOSYNC_PROJECT');
+  if (stack && projectName && projectName !== stack) throw new ConfigError(`--stack ${stack} and --project-name ${projectName} disagree; a stack's project is its name: drop one`);
+  return { files: files.map((f) => resolve(f)), envFile, configEnv, config, configPath, logger, projectName: stack ?? projectName, stack };
 }

@@ -5,7 +5,7 @@ import { parseDuration } from '../util/duration.js';
 import { stackInputs } from './common.js';
 import { envFlag, envValue } from './env-defaults.js';
 import { createRegistryRuntime } from './registry-runtime.js';
-import { createDocker } from '../engine/docker.js';
+import { createDocker, createRuntime } from '../engine/index.js';
 import { prepare } from '../sync/cycle.js';
 import { StateStore, defaultStatePath, serviceKey } from '../sync/state.js';
 import { resolveBackupDir, resolveStateDir } from '../sync/dirs.js';
@@ -35,7 +35,7 @@ export async function rollbackAction(service: string | undefined, flags: Rollbac
 
   const runtime = await createRegistryRuntime(config, inputs.configEnv, logger, inputs.configPath);
   const docker = createDocker();
-  const prepared = await prepare({ ...inputs }, { docker, logger, state, ...runtime });
+  const prepared = await prepare({ ...inputs }, { docker, runtime: await createRuntime(docker, { stack: inputs.stack, credentials: runtime.credentials }), logger, state, ...runtime });
   const key = (name: string) => serviceKey(prepared.project.name, name);
   const views = new Map<string, ServiceView>(prepared.stack.services.map((s) => [s.name, { image: s.image, history: state.get(key(s.name))?.history ?? [] }]));
 

@@ -5,7 +5,7 @@ import { parseDuration } from '../util/duration.js';
 import { envFlag, envValue } from './env-defaults.js';
 import { stackInputs } from './common.js';
 import { DEFAULT_INTERVAL, type SyncFlags } from './sync.js';
-import { createDocker } from '../engine/docker.js';
+import { createDocker, createRuntime } from '../engine/index.js';
 import { runCycle, loadStack, stackEnvFiles, type CycleSettings, type CycleReport } from '../sync/cycle.js';
 import { StateStore, defaultStatePath } from '../sync/state.js';
 import { resolveBackupDir, resolveStateDir } from '../sync/dirs.js';
@@ -27,7 +27,7 @@ import { createRegistryRuntime } from './registry-runtime.js';
 
 export async function syncAction(flags: SyncFlags): Promise<number> {
   const env = process.env;
-  const { files, envFile, configEnv, config, configPath, logger, projectName: explicitProject } = await stackInputs(flags);
+  const { files, envFile, configEnv, config, configPath, logger, projectName: explicitProject, stack: stackName } = await stackInputs(flags);
   // Parsed before anything runs: a bad --interval/--schedule is a startup error even with --once.
   const schedule = parseSchedule({
     interval: flags.interval ?? envValue(env, 'DOSYNC_INTERVAL', 'CHECK_INTERVAL') ?? (config.schedule ? undefined : config.interval ?? DEFAULT_INTERVAL),
@@ -79,7 +79,8 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   const metrics = listen ? (await import('../metrics/index.js')).createMetrics() : undefined;
   const registry = await createRegistryRuntime(config, configEnv, logger, configPath, { observer: metrics });
   const controller = new AbortController();
-  const deps = { docker, logger, state, stopping: () => controller.signal.aborted, ...registry };
+  const runtime = await createRuntime(docker, { stack: stackName, credentials: registry.credentials });
+  const deps = { docker, runtime, logger, state, stopping: () => controller.signal.aborted, ...registry };
 
   const checkOnly = flags.checkOnly ?? envFlag(env, 'DOSYNC_CHECK_ONLY') ?? config.check_only ?? false;
   settings.dryRun ||= checkOnly;

@@ -32,6 +32,8 @@ export interface ReplaceTarget {
   service: string;
   image: string;
   imageId: string;
+  /** The file's `deploy.update_config` (a swarm service update honours it). */
+  updateConfig?: Record<string, unknown>;
 }
 
 export interface RollingOptions {
@@ -107,3 +109,10 @@ export interface Runtime {
 
 export { exitCodeOf, createDocker } from './docker.js';
 export { createComposeRuntime } from './compose-runtime.js';
+export { createSwarmRuntime, updateConfigOf } from './swarm-runtime.js';
+
+/** The runtime for a set of files: a Swarm stack's when `stack` is given, else a Compose project's. */
+export async function createRuntime(docker: Docker, opts: { stack?: string; credentials?: (registry: string) => Promise<Credential | undefined> } = {}): Promise<Runtime> {
+  if (!opts.stack) return (await import('./compose-runtime.js')).createComposeRuntime(docker);
+  return (await import('./swarm-runtime.js')).createSwarmRuntime(docker, opts.stack, { credentials: opts.credentials });
+}

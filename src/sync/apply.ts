@@ -251,7 +251,7 @@ async function recreateUnit(steps: Step[], ctx: ApplyContext): Promise<string | 
   return bad.length > 0 ? (steps.length === 1 ? verdicts.find(Boolean) : bad.join('; ')) : undefined;
 }
 
-const newTarget = (s: Step): ReplaceTarget => ({ service: s.plan.service.name, image: s.to, imageId: s.newImageId });
+const newTarget = (s: Step): ReplaceTarget => ({ service: s.plan.service.name, image: s.to, imageId: s.newImageId, updateConfig: s.plan.service.updateConfig });
 
 /** The health gate's options for a service (its settings, with the HTTP/TCP probe when one is set). */
 function healthOptions(ctx: ApplyContext, plan: ServicePlan) {
