@@ -115,11 +115,12 @@ export class SwarmEngine {
 export class SwarmStack {
   private constructor(readonly engine: SwarmEngine, readonly name: string, readonly dir: string, readonly file: string) {}
 
-  static async create(engine: SwarmEngine, text: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<SwarmStack> {
+  static async create(engine: SwarmEngine, text: string, opts: { env?: NodeJS.ProcessEnv; files?: Record<string, string> } = {}): Promise<SwarmStack> {
     const name = `i17s${randomBytes(3).toString('hex')}`;
     const dir = await mkdtemp(join(tmpdir(), `${name}-`));
     const file = join(dir, 'stack.yml');
-    await writeFile(file, text.replaceAll('STACK', name));
+    await writeFile(file, text);
+    for (const [path, content] of Object.entries(opts.files ?? {})) await writeFile(join(dir, path), content);
     const stack = new SwarmStack(engine, name, dir, file);
     await stack.deploy(opts);
     return stack;

@@ -79,6 +79,8 @@ describe('swarm stacks on a second engine', () => {
       }
       assert.match(await readFile(stack.file, 'utf8'), new RegExp(`image: ${REGISTRY}/${repo}:1\\.1\\.0 # the app`));
       assert.match(await stack.image('web'), new RegExp(`^${REGISTRY}/${repo}:1\\.1\\.0@sha256:[a-f0-9]{64}$`));
+      const updateConfig = JSON.parse(await engine.docker(['service', 'inspect', '-f', '{{json .Spec.UpdateConfig}}', `${stack.name}_web`]));
+      assert.deepEqual({ ...updateConfig, MaxFailureRatio: updateConfig.MaxFailureRatio ?? 0 }, { Parallelism: 1, Order: 'start-first', Delay: 1e9, FailureAction: 'rollback', Monitor: 5e9, MaxFailureRatio: 0 });
       await stack.waitRunning('web', 3);
       // The user's next deploy: the file names the new tag, so nothing goes back.
       await stack.deploy();
@@ -170,20 +172,28 @@ describe('swarm stacks on a second engine', () => {
       'services:',
       '  agent:',
       `    image: ${v1}`,
+      '    configs: [{ source: greeting, target: /www/greeting.txt }]',
       '    deploy:',
       '      mode: global',
       '      endpoint_mode: dnsrr',
+      '      placement: { constraints: [node.role == manager] }',
+      'configs:',
+      '  greeting: { file: ./greeting.txt }',
       '',
     ].join('\n');
-    const stack = await SwarmStack.create(engine, text);
+    const stack = await SwarmStack.create(engine, text, { files: { 'greeting.txt': 'hello\n' } });
     try {
       await stack.waitRunning('agent', 1);
       const first = await stack.image('agent');
+      const untouched = () => engine.docker(['service', 'inspect', '-f', '{{json .Spec.TaskTemplate.Placement}} {{json .Spec.TaskTemplate.ContainerSpec.Configs}} {{json .Spec.TaskTemplate.Networks}}', `${stack.name}_agent`]);
+      const before = await untouched();
       const r = await dosyncOn(['sync', '-f', stack.file, '--stack', stack.name, '--once', ...FAST]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(await stack.image('agent'), /:3\.1\.0@sha256:/);
       await stack.waitRunning('agent', 1);
       assert.equal(await engine.docker(['service', 'inspect', '-f', '{{.Spec.Mode.Global}}', `${stack.name}_agent`]), '{}');
+      assert.equal(await untouched(), before, 'constraints, configs and networks are as the deploy set them');
+      assert.match(before, /node\.role == manager/);
 
       const back = await dosyncOn(['rollback', 'agent', '-f', stack.file, '--stack', stack.name, ...FAST]);
       assert.equal(back.code, 0, back.stdout + back.stderr);
