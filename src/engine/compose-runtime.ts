@@ -23,6 +23,7 @@ export function createComposeRuntime(docker: Docker): Runtime {
     ping: () => pingEngine(docker),
     // A failure surfaces where composeUp awaits the same (memoized) promise.
     warmUp: () => void detectCompose().catch(() => undefined),
+    validate: () => undefined,
     resolveProject: (hints) => resolveProject(docker, hints),
     instances: (project, service) => listComposeContainers(docker, { project, service }),
     inspectImage: (ref) => inspectImage(docker, ref),

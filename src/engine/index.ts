@@ -72,6 +72,8 @@ export interface Runtime {
   ping(): Promise<void>;
   /** Starts slow one-time lookups (which Compose command exists) while other work runs; never throws. */
   warmUp(): void;
+  /** Throws a ConfigError when the file asks for what this runtime cannot do (checked before anything is pulled or written). */
+  validate(targets: ReplaceTarget[]): void;
   /** Which project the files belong to on this engine, and why it was chosen. */
   resolveProject(hints: ProjectHints): Promise<ResolvedProject>;
   /** The project's instances: all of them, or one service's. */

@@ -243,6 +243,9 @@ export function createSwarmRuntime(docker: Docker, stack: string, opts: SwarmRun
       }
     },
     warmUp: () => undefined,
+    validate(targets) {
+      for (const t of targets) updateConfigOf(t.service, t.updateConfig);
+    },
     async resolveProject(hints) {
       const count = (await services()).length;
       return { name: stack, workingDir: dirname(hints.files[0]), files: hints.files, envFiles: hints.envFiles, source: count > 0 ? `swarm stack ${stack} (${count} services)` : `swarm stack ${stack} (not deployed yet)` };

@@ -85,6 +85,12 @@ const running = (step: Step) => step.before.some((c) => c.state === 'running');
 export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext, opts: { edits?: ImageEdit[]; unit?: string } = {}): Promise<ApplyOutcome[]> {
   const imageOf = (p: ServicePlan) => p.service.image!;
   const failAll = (reason: (p: UpdatePlan) => string) => plans.map((p): ApplyOutcome => ({ status: 'failed', from: imageOf(p), to: p.decision.newImage, reason: reason(p) }));
+  try {
+    ctx.runtime.validate(plans.map((p) => ({ service: p.service.name, image: p.decision.newImage, imageId: '', updateConfig: p.service.updateConfig })));
+  } catch (err) {
+    const reason = errorMessage(err);
+    return failAll(() => reason);
+  }
   const newIds = new Map<string, string>();
   for (const plan of plans) {
     const d = plan.decision;

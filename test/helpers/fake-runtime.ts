@@ -123,6 +123,7 @@ export function fakeRuntime(world: FakeWorld, opts: FakeRuntimeOptions = {}): Ru
     kind: 'compose',
     ping: async () => { await step('ping'); },
     warmUp: () => undefined,
+    validate: () => undefined,
     resolveProject: async (hints) => ({ name: 'fake', workingDir: '/', files: hints.files, envFiles: hints.envFiles, source: 'fake' }),
     instances: async (_project, service) => { await step(`instances ${service ?? '*'}`); return instances(service); },
     inspectImage: async (ref) => world.images.get(ref),

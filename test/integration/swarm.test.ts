@@ -233,6 +233,27 @@ describe('swarm stacks on a second engine', () => {
     }
   });
 
+  test('an update_config the engine cannot take (edited after the deploy): the update fails before anything is pulled or written; the tag is not marked failed', async () => {
+    const repo = unique('i17/badcfg');
+    const v1 = await pushImage(repo, '1.0.0', { version: '1.0.0', healthcheck: true });
+    await pushImage(repo, '1.0.1', { version: '1.0.1', healthcheck: true });
+    const text = ['version: "3.8"', 'services:', '  web:', `    image: ${v1}`, '    deploy: { replicas: 1, endpoint_mode: dnsrr }', ''].join('\n');
+    const stack = await SwarmStack.create(engine, text);
+    try {
+      await stack.waitRunning('web', 1);
+      const edited = text.replace('endpoint_mode: dnsrr }', 'endpoint_mode: dnsrr, update_config: { order: sideways } }');
+      await writeFile(stack.file, edited);
+      const r = await dosyncOn(['sync', '-f', stack.file, '--stack', stack.name, '--once', ...FAST]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(String(logLines(r.stdout).find((l) => String(l.msg).startsWith('update failed'))?.msg), /services\.web\.deploy\.update_config\.order: "sideways" is not start-first or stop-first/);
+      assert.equal(await readFile(stack.file, 'utf8'), edited);
+      const state = JSON.parse(await readFile(join(stack.dir, 'backups', 'state.json'), 'utf8'));
+      assert.deepEqual(state.services[`${stack.name}/web`].failed, []);
+    } finally {
+      await stack.destroy();
+    }
+  });
+
   test('--stack against an engine that is not a swarm manager: one line, exit 2', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'i17-noswarm-'));
     try {
