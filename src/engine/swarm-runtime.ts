@@ -13,9 +13,18 @@ import { durationMs } from '../util/duration.js';
 import type { Credential } from '../registry/types.js';
 import { dockerAuthConfig } from '../registry/credentials.js';
 import { inspectImage, pingEngine, pullImage } from './docker.js';
+import { ownContainerId } from './project.js';
 import type { HealthResult, Instance, LocalImage, ReplaceTarget, Runtime } from './index.js';
 
 export const LABEL_STACK = 'com.docker.stack.namespace';
+const LABEL_SWARM_SERVICE = 'com.docker.swarm.service.name';
+
+/**
+ * dosync's own service updates stop-first with failure_action rollback, whatever its update_config says: the
+ * old dosync holds the project's lock and must be gone before the new one starts, and a release that fails
+ * must come back by itself, as no dosync is left running to undo it. The dosync that runs next settles it.
+ */
+const SELF_UPDATE_CONFIG = { Order: 'stop-first', FailureAction: 'rollback' };
 
 /** What dosync keeps between a replace and its health gate, per service. */
 interface Pending {
@@ -125,11 +134,11 @@ export function createSwarmRuntime(docker: Docker, stack: string, opts: SwarmRun
   }
 
   /** One service update: the current spec and version, the new image, the file's update_config. */
-  async function update(target: ReplaceTarget, current: SwarmService): Promise<void> {
+  async function update(target: ReplaceTarget, current: SwarmService, override: Record<string, unknown> = {}): Promise<void> {
     const spec = structuredClone(current.Spec);
     const image = target.imageId && digestOf(target.imageId) ? target.imageId : await pinned(target.image);
     spec.TaskTemplate.ContainerSpec.Image = image;
-    spec.UpdateConfig = { ...spec.UpdateConfig, ...updateConfigOf(target.service, target.updateConfig) };
+    spec.UpdateConfig = { ...spec.UpdateConfig, ...updateConfigOf(target.service, target.updateConfig), ...override };
     // Nothing changes (recovery finishing an update that completed): the swarm would start no update to wait for.
     if (JSON.stringify(spec) === JSON.stringify(current.Spec)) {
       pending.set(target.service, { expect: 'update', image, since: 0 });
@@ -231,7 +240,9 @@ export function createSwarmRuntime(docker: Docker, stack: string, opts: SwarmRun
     return out;
   }
 
-  const unsupported = (what: string) => async (): Promise<never> => { throw new EngineError(`${what} is not supported for a swarm stack`); };
+  /** Our own task's container and service, when dosync runs as a service of this stack. */
+  let own: { id: string; service: string } | undefined;
+  const busy = (s: SwarmService) => BUSY_STATES.has(s.UpdateStatus?.State ?? '');
 
   return {
     kind: 'swarm',
@@ -285,9 +296,47 @@ export function createSwarmRuntime(docker: Docker, stack: string, opts: SwarmRun
     repoint: async () => undefined,
     // The nodes hold the images, not the manager; dosync does not reach into them.
     prune: async () => 'kept',
-    ownInstance: async () => undefined,
-    instanceState: unsupported('self-update'),
-    startHelper: unsupported('self-update through a helper container'),
+    async ownInstance() {
+      const id = ownContainerId();
+      if (!id) return undefined;
+      const info = await docker.getContainer(id).inspect().catch(() => undefined);
+      const labels = info?.Config?.Labels ?? {};
+      const name = labels[LABEL_SWARM_SERVICE];
+      if (!info || labels[LABEL_STACK] !== stack || !name?.startsWith(`${stack}_`)) return undefined;
+      own = { id: info.Id, service: name.slice(stack.length + 1) };
+      return own;
+    },
+    /**
+     * A container, by ID or name (its image "ID" is the pinned reference its task runs). Anything else is the
+     * "helper" of a self-update, which on a swarm is the update of our own service: there while it runs.
+     */
+    async instanceState(id) {
+      const info = await docker.getContainer(id).inspect().catch((err: { statusCode?: number }) => {
+        if (err?.statusCode === 404) return undefined;
+        throw err;
+      });
+      if (info) return { running: info.State?.Running ?? false, status: info.State?.Status ?? '', imageId: info.Config?.Image ?? info.Image, labels: info.Config?.Labels ?? {} };
+      if (!own) return undefined;
+      const s = await service(own.service);
+      return busy(s) ? { running: true, status: s.UpdateStatus!.State!, imageId: s.Spec.TaskTemplate.ContainerSpec.Image, labels: {} } : undefined;
+    },
+    /** A swarm needs no helper container: the service update of our own service replaces us. */
+    async startHelper(_ownId, spec) {
+      if (!own) throw new EngineError('dosync\'s own swarm service is not known; cannot update it');
+      const name = own.service;
+      const since = Date.now();
+      await update({ service: name, image: withoutDigest(spec.imageId), imageId: spec.imageId }, await service(name), SELF_UPDATE_CONFIG);
+      // Normally the swarm stops us first; if we still run when the update ends, it failed.
+      const ended = (async () => {
+        for (;;) {
+          await new Promise((r) => setTimeout(r, pollMs));
+          const s = await service(name).catch(() => undefined);
+          const started = s?.UpdateStatus?.StartedAt ? Date.parse(s.UpdateStatus.StartedAt) >= since - 1000 : false;
+          if (s && started && !busy(s)) return;
+        }
+      })();
+      return { ended };
+    },
     prepareDirectory: async () => undefined,
   };
 }

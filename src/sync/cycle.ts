@@ -208,7 +208,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
     for (const [path, text] of reread.texts) texts.set(path, text);
   }
   // Sidecar mode: dosync's own service is updated through a helper container (see self-update.ts).
-  const self = await prepareSelfUpdate({ runtime, project: project.name, state: deps.state, logger: deps.logger, prune: settings.prune, dryRun: settings.dryRun,
+  const self = await prepareSelfUpdate({ runtime, rewrite: applyCtx, project: project.name, state: deps.state, logger: deps.logger, prune: settings.prune, dryRun: settings.dryRun,
     stateDir: settings.stateDir ?? resolveStateDir({ flags: { backupDir: settings.backupDir }, env: {}, files: settings.files }) });
   applyCtx.self = self.target;
   // `dosync update SERVICE --to TAG`: only that service's unit is looked at.

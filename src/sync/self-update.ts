@@ -23,7 +23,7 @@ import { errorMessage } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Runtime } from '../engine/index.js';
 import type { Stack } from '../compose/stack.js';
-import { restoreServiceImage } from './rewrite.js';
+import { restoreServiceImage, type RewriteContext } from './rewrite.js';
 import { serviceKey, type StateStore } from './state.js';
 import type { ApplyContext, ApplyOutcome, UpdatePlan } from './apply.js';
 import type { UpdateGroup } from './groups.js';
@@ -250,6 +250,8 @@ async function helperWork(file: string, initial: SelfUpdateRecord, deps: HelperD
 
 export interface SettleInput {
   runtime: Runtime;
+  /** To put the image line back when a self-update failed without its helper doing so (the swarm rolled back, a helper died). */
+  rewrite?: RewriteContext;
   self: SelfTarget;
   project: string;
   state?: StateStore;
@@ -286,6 +288,8 @@ export async function settleSelfUpdate(input: SettleInput): Promise<Settled> {
     // The helper is gone without a verdict: what runs now is the verdict.
     result = own.imageId === record.newImageId ? 'updated' : 'rolled-back';
     reason = 'the self-update helper stopped before it finished';
+    // Nobody put the old image line back: the file must name what runs.
+    if (result === 'rolled-back' && record.mode === 'tag' && input.rewrite) await restoreServiceImage(record.service, record.from, input.rewrite);
   }
   const key = serviceKey(record.project.name, record.service);
   let outcome: ApplyOutcome | undefined;

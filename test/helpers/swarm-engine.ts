@@ -40,6 +40,11 @@ async function poll<T>(what: string, limitMs: number, probe: () => Promise<T | u
 export class SwarmEngine {
   private constructor(readonly dir: string, readonly host: string, private readonly pid: number, private readonly links: string[]) {}
 
+  /** The engine's socket file (to mount into a container that talks to this engine). */
+  get socketPath(): string {
+    return this.host.replace(/^unix:\/\//, '');
+  }
+
   /** The environment that points the docker CLI (and dosync's dockerode) at this engine. */
   get env(): NodeJS.ProcessEnv {
     return { ...process.env, DOCKER_HOST: this.host };
@@ -119,7 +124,8 @@ export class SwarmStack {
     const name = `i17s${randomBytes(3).toString('hex')}`;
     const dir = await mkdtemp(join(tmpdir(), `${name}-`));
     const file = join(dir, 'stack.yml');
-    await writeFile(file, text);
+    // STACK and DIR in the text stand for the stack's name and directory (known only now).
+    await writeFile(file, text.replaceAll('STACK', name).replaceAll('DIR', dir));
     for (const [path, content] of Object.entries(opts.files ?? {})) await writeFile(join(dir, path), content);
     const stack = new SwarmStack(engine, name, dir, file);
     await stack.deploy(opts);

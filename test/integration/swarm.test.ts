@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BASIC_REGISTRY, REGISTRY, dosync, logLines, pushImage, sh, unique } from '../helpers/docker.js';
 import { SwarmEngine, SwarmStack } from '../helpers/swarm-engine.js';
+import { pushDosyncImage } from '../helpers/sidecar.js';
 
 const FAST = ['--health-timeout', '180s'];
 let engine: SwarmEngine;
@@ -249,6 +250,48 @@ describe('swarm stacks on a second engine', () => {
       assert.equal(await readFile(stack.file, 'utf8'), edited);
       const state = JSON.parse(await readFile(join(stack.dir, 'backups', 'state.json'), 'utf8'));
       assert.deepEqual(state.services[`${stack.name}/web`].failed, []);
+    } finally {
+      await stack.destroy();
+    }
+  });
+
+  test('self-update: dosync runs as a service of the stack and updates itself through a service update; the new dosync confirms it', async () => {
+    const u = unique('i17/self');
+    const dosyncRepo = `${REGISTRY}/${u}/dosync`;
+    await pushDosyncImage(`${u}/dosync`, '1.0.0');
+    // Same program, another digest: what a new dosync release looks like to the registry.
+    await pushDosyncImage(`${u}/dosync`, '1.1.0', { lines: ['LABEL dosync.test.release=1.1.0'] });
+    const text = [
+      'version: "3.8"',
+      'services:',
+      '  dosync:',
+      `    image: ${dosyncRepo}:1.0.0`,
+      '    command: [sync, -f, /app/stack.yml, --stack, STACK, --interval, 3s, --health-stable, 2s, --health-timeout, 180s]',
+      '    volumes:',
+      `      - ${engine.socketPath}:/var/run/docker.sock`,
+      '      - DIR:/app',
+      '    networks: [hostnet]',
+      '    healthcheck: { test: [CMD, dosync, health], interval: 2s, timeout: 20s, retries: 5 }',
+      '    deploy: { replicas: 1 }',
+      'networks:',
+      '  hostnet: { external: true, name: host }',
+      '',
+    ].join('\n');
+    const stack = await SwarmStack.create(engine, text);
+    try {
+      const statePath = join(stack.dir, 'backups', 'state.json');
+      const confirmed = async () => {
+        const state = JSON.parse(await readFile(statePath, 'utf8').catch(() => '{}')) as { services?: Record<string, { history: Array<{ to: string; outcome: string }> }> };
+        return state.services?.[`${stack.name}/dosync`]?.history.some((h) => h.to === `${dosyncRepo}:1.1.0` && h.outcome === 'updated') ?? false;
+      };
+      await poll(confirmed, 400_000);
+      assert.match(await stack.image('dosync'), new RegExp(`^${dosyncRepo}:1\\.1\\.0@sha256:`));
+      assert.match(await readFile(stack.file, 'utf8'), new RegExp(`image: ${dosyncRepo}:1\\.1\\.0\n`));
+      await stack.waitRunning('dosync', 1);
+      const [task] = (await engine.docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${stack.name}_dosync`])).split('\n');
+      assert.equal(await engine.docker(['inspect', '-f', '{{index .Config.Labels "dosync.test.release"}}', task]), '1.1.0');
+      assert.equal(await engine.docker(['service', 'inspect', '-f', '{{.UpdateStatus.State}}', `${stack.name}_dosync`]), 'completed');
+      await assert.rejects(readFile(join(stack.dir, 'backups', 'self-update.json')), { code: 'ENOENT' }, 'the record is consumed');
     } finally {
       await stack.destroy();
     }
