@@ -297,6 +297,47 @@ describe('swarm stacks on a second engine', () => {
     }
   });
 
+  test('self-update to a release that exits at once: the swarm brings the old dosync back, which restores the file and records the tag', async () => {
+    const u = unique('i17/selfbad');
+    const dosyncRepo = `${REGISTRY}/${u}/dosync`;
+    await pushDosyncImage(`${u}/dosync`, '1.0.0');
+    await pushDosyncImage(`${u}/dosync`, '1.2.0', { lines: ['LABEL dosync.test.release=broken', 'ENTRYPOINT ["sh", "-c", "echo this release is broken >&2; exit 3"]'] });
+    const text = [
+      'version: "3.8"',
+      'services:',
+      '  dosync:',
+      `    image: ${dosyncRepo}:1.0.0`,
+      '    command: [sync, -f, /app/stack.yml, --stack, STACK, --interval, 3s, --health-stable, 2s, --health-timeout, 180s]',
+      '    volumes:',
+      `      - ${engine.socketPath}:/var/run/docker.sock`,
+      '      - DIR:/app',
+      '    networks: [hostnet]',
+      '    healthcheck: { test: [CMD, dosync, health], interval: 2s, timeout: 20s, retries: 5 }',
+      '    deploy: { replicas: 1 }',
+      'networks:',
+      '  hostnet: { external: true, name: host }',
+      '',
+    ].join('\n');
+    const stack = await SwarmStack.create(engine, text);
+    try {
+      const original = await readFile(stack.file, 'utf8');
+      const first = await stack.image('dosync');
+      const statePath = join(stack.dir, 'backups', 'state.json');
+      const failedTags = async () => {
+        const state = JSON.parse(await readFile(statePath, 'utf8').catch(() => '{}')) as { services?: Record<string, { failed: Array<{ tag: string }> }> };
+        return state.services?.[`${stack.name}/dosync`]?.failed.map((f) => f.tag) ?? [];
+      };
+      await poll(async () => (await failedTags()).includes('1.2.0'), 400_000);
+      assert.equal(await readFile(stack.file, 'utf8'), original, 'the image line is back');
+      assert.equal(await stack.image('dosync'), first);
+      assert.equal(await engine.docker(['service', 'inspect', '-f', '{{.UpdateStatus.State}}', `${stack.name}_dosync`]), 'rollback_completed');
+      await stack.waitRunning('dosync', 1);
+      await assert.rejects(readFile(join(stack.dir, 'backups', 'self-update.json')), { code: 'ENOENT' }, 'the record is consumed');
+    } finally {
+      await stack.destroy();
+    }
+  });
+
   test('--stack against an engine that is not a swarm manager: one line, exit 2', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'i17-noswarm-'));
     try {
