@@ -22,7 +22,7 @@ import { sh } from './docker.js';
 export const SWARM_PORT = 17001;
 export const DATA_PATH_PORT = 17002;
 
-async function poll<T>(what: string, limitMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+export async function poll<T>(what: string, limitMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + limitMs;
   let last: unknown;
   for (;;) {
@@ -37,7 +37,15 @@ async function poll<T>(what: string, limitMs: number, probe: () => Promise<T | u
   }
 }
 
-export class SwarmEngine {
+/** What a stack test needs of an engine: its endpoint and a docker CLI pointed at it. */
+export interface SwarmEndpoint {
+  readonly host: string;
+  readonly socketPath: string;
+  readonly env: NodeJS.ProcessEnv;
+  docker(args: string[], opts?: { cwd?: string }): Promise<string>;
+}
+
+export class SwarmEngine implements SwarmEndpoint {
   private constructor(readonly dir: string, readonly host: string, private readonly pid: number, private readonly links: string[]) {}
 
   /** The engine's socket file (to mount into a container that talks to this engine). */
@@ -118,9 +126,9 @@ export class SwarmEngine {
 
 /** A stack file in its own temp dir, deployed on a SwarmEngine under a unique name. */
 export class SwarmStack {
-  private constructor(readonly engine: SwarmEngine, readonly name: string, readonly dir: string, readonly file: string) {}
+  private constructor(readonly engine: SwarmEndpoint, readonly name: string, readonly dir: string, readonly file: string) {}
 
-  static async create(engine: SwarmEngine, text: string, opts: { env?: NodeJS.ProcessEnv; files?: Record<string, string> } = {}): Promise<SwarmStack> {
+  static async create(engine: SwarmEndpoint, text: string, opts: { env?: NodeJS.ProcessEnv; files?: Record<string, string> } = {}): Promise<SwarmStack> {
     const name = `i17s${randomBytes(3).toString('hex')}`;
     const dir = await mkdtemp(join(tmpdir(), `${name}-`));
     const file = join(dir, 'stack.yml');
