@@ -9,12 +9,13 @@
  *
  * Baseline: the same runs with another build of dosync, `BENCH_BASELINE_ROOT=<checkout with dist/ built>`
  * (e.g. a worktree of main); without it the baseline column shows the figures issue 15 recorded on main.
- * The baseline build knows no `limits:` key, so it runs with its defaults; it gets at most
+ * A baseline build that knows the `limits:` key (main since issue 15) runs with the same dosync.yaml; an older
+ * one runs with its defaults. Either gets at most
  * `baselineCapMs` for its 3 cycles (on main a dripping registry stalls a cycle for good).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BenchContext, ItemResult, Row } from '../lib/context.js';
@@ -27,6 +28,12 @@ const DOSYNC_ENV = { ...process.env, DOSYNC_LOG_FORMAT: 'json', MALLOC_ARENA_MAX
 function programs(): Array<{ name: 'dosync' | 'baseline'; argv: readonly string[] }> {
   const base = process.env.BENCH_BASELINE_ROOT;
   return [{ name: 'dosync', argv: DOSYNC }, ...(base ? [{ name: 'baseline' as const, argv: [process.execPath, join(base, 'bin/dosync.js')] }] : [])];
+}
+
+/** Whether the baseline build reads `limits:` in dosync.yaml (an older one refuses the key). */
+function baselineKnowsLimits(): boolean {
+  const base = process.env.BENCH_BASELINE_ROOT;
+  return base !== undefined && readFileSync(join(base, 'dist/dosync.cjs'), 'utf8').includes('tag_list_timeout');
 }
 
 /** VmHWM of a running process, 0 once it is gone (a zombie's status has no memory lines). */
@@ -65,27 +72,34 @@ function watched(argv: readonly string[], args: string[], capMs = 600_000): Prom
 
 const MILLION = 1_000_000;
 
+/** A compose file of one service on the fixture's repository `bench/<name>`, and a project name for it. */
+function oneServiceStack(ctx: BenchContext, name: string, fx: FaultRegistry): { file: string; project: string } {
+  const dir = join(ctx.dir, name);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'docker-compose.yml');
+  writeFileSync(file, `services:\n  app:\n    image: ${fx.host}/bench/${name}:1.0.0\n`);
+  return { file, project: `dosyncbench${randomBytes(3).toString('hex')}` };
+}
+
 export async function benchMillionTags(ctx: BenchContext): Promise<ItemResult> {
   const count = ctx.scale.name === 'full' ? MILLION : 20_000;
   const tags = Array.from({ length: count }, (_, i) => `1.${Math.floor(i / 1000)}.${i % 1000}`);
   const fx = await startFaultRegistry('healthy', { tags });
-  const dir = join(ctx.dir, 'million');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'docker-compose.yml');
-  writeFileSync(file, `services:\n  app:\n    image: ${fx.host}/bench/million:1.0.0\n`);
-  const project = `dosyncbench${randomBytes(3).toString('hex')}`;
+  const { file, project } = oneServiceStack(ctx, 'million', fx);
   const results: Record<string, { ms: number; peakMb: number; code: number | null; status?: string }> = {};
   try {
     for (const p of programs()) {
       const r = await watched(p.argv, ['check', '-f', file, '-p', project, '--json']);
-      const status = (() => { try { return (JSON.parse(r.stdout) as { services: Array<{ status: string; reason?: string }> }).services[0]; } catch { return undefined; } })();
-      if (p.name === 'dosync' && status?.status !== 'update available') throw new Error(`dosync check on ${count} tags: ${r.stdout.slice(-1000)}`);
+      const status = (() => { try { return (JSON.parse(r.stdout) as { services: Array<{ status: string; newest?: string }> }).services[0]; } catch { return undefined; } })();
+      // The service has no container, so it is `held` (left alone); `newest` shows the whole list was read and ranked.
+      if (p.name === 'dosync' && status?.newest !== tags[tags.length - 1]) throw new Error(`dosync check on ${count} tags: ${r.stdout.slice(-1000)}`);
       results[p.name] = { ms: r.ms, peakMb: r.peakMb, code: r.code, status: status?.status };
       ctx.log(`${p.name}: check of ${count} tags: ${fmtMs(r.ms)}, peak RSS ${r.peakMb.toFixed(0)} MB (${status?.status ?? `exit ${r.code}`})`);
     }
   } finally {
     await fx.stop();
   }
+  const paging = await pagingForever(ctx);
   const d = results.dosync;
   const b = results.baseline;
   const recorded = 'issue 15 on main: 640-650 MB';
@@ -93,8 +107,39 @@ export async function benchMillionTags(ctx: BenchContext): Promise<ItemResult> {
     rows: [
       { item: '8', measure: `dosync check, one repository of ${count.toLocaleString('en')} tags in one page (~${(Buffer.byteLength(JSON.stringify(tags)) / 1e6).toFixed(0)} MB JSON): peak RSS`, dosync: `${d.peakMb.toFixed(0)} MB`, baseline: b ? `${b.peakMb.toFixed(0)} MB` : recorded, ratio: b ? d.peakMb / b.peakMb : undefined, target: '< 200 MB', met: d.peakMb < 200 },
       { item: '8', measure: `same, wall time of the check (baseline: ${b?.status ?? 'not run'})`, dosync: fmtMs(d.ms), baseline: b ? fmtMs(b.ms) : '-', ratio: b ? d.ms / b.ms : undefined },
+      ...paging.rows,
     ],
-    data: { tags: count, results },
+    data: { tags: count, results, paging: paging.data },
+  };
+}
+
+/**
+ * The issue's second reproduction: a Link header that never ends. 5,000 tags a page (~60 KB), so the 200-page
+ * cap comes before the listing's byte budget (16 MiB): a million tags read, then refused at page 201.
+ */
+async function pagingForever(ctx: BenchContext): Promise<{ rows: Row[]; data: unknown }> {
+  const pageTags = ctx.scale.name === 'full' ? 5000 : 100;
+  const fx = await startFaultRegistry('grow', { pageTags });
+  const { file, project } = oneServiceStack(ctx, 'paging', fx);
+  const results: Record<string, { ms: number; peakMb: number; pages: number; reason?: string }> = {};
+  try {
+    for (const p of programs()) {
+      const before = fx.tagRequests;
+      const r = await watched(p.argv, ['check', '-f', file, '-p', project, '--json']);
+      const reason = (() => { try { return (JSON.parse(r.stdout) as { services: Array<{ reason?: string }> }).services[0]?.reason; } catch { return undefined; } })();
+      results[p.name] = { ms: r.ms, peakMb: r.peakMb, pages: fx.tagRequests - before, reason };
+      ctx.log(`${p.name}: check of endless Link pages: ${fmtMs(r.ms)}, ${fx.tagRequests - before} pages, peak RSS ${r.peakMb.toFixed(0)} MB (${reason ?? `exit ${r.code}`})`);
+    }
+  } finally {
+    await fx.stop();
+  }
+  const d = results.dosync;
+  const b = results.baseline;
+  return {
+    rows: [
+      { item: '8', measure: `dosync check, Link pages that never end (${pageTags.toLocaleString('en')} tags a page; ${d.pages} pages read): peak RSS`, dosync: `${d.peakMb.toFixed(0)} MB`, baseline: b ? `${b.peakMb.toFixed(0)} MB (${b.pages} pages)` : 'issue 15 on main: 569 MB', ratio: b ? d.peakMb / b.peakMb : undefined, target: '< 200 MB', met: d.peakMb < 200 },
+    ],
+    data: { pageTags, results },
   };
 }
 
@@ -158,7 +203,7 @@ export async function benchFaultDaemon(ctx: BenchContext): Promise<ItemResult> {
     writeFileSync(config, 'limits:\n  request_timeout: 10s\n  tag_list_timeout: 20s\n  cycle_timeout: 30s\n');
     for (const p of programs()) {
       const project = `dosyncbench${randomBytes(3).toString('hex')}`;
-      const args = ['sync', '-f', file, '-p', project, '--dry-run', '-i', '1h', ...(p.name === 'dosync' ? ['-c', config] : [])];
+      const args = ['sync', '-f', file, '-p', project, '--dry-run', '-i', '1h', ...(p.name === 'dosync' || baselineKnowsLimits() ? ['-c', config] : [])];
       const r = await faultDaemon(p.argv, args, idleMs, p.name === 'dosync' ? 600_000 : baselineCapMs);
       results[p.name] = r;
       ctx.log(`${p.name}: fault daemon: ${r.cycles.length} cycles (${r.cycles.map((c) => fmtMs(c)).join(', ')}) in ${fmtMs(r.wallMs)}; RSS ${r.rssMb.toFixed(0)} MB${r.capped ? ' (at the cap)' : ' idle'}, peak ${r.peakMb.toFixed(0)} MB`);
@@ -174,7 +219,7 @@ export async function benchFaultDaemon(ctx: BenchContext): Promise<ItemResult> {
       dosync: `${(d.idleRssMb ?? d.rssMb).toFixed(0)} MB`, baseline: b ? `${b.rssMb.toFixed(0)} MB` : '1.40 GB after 3 cycles', ratio: b ? (d.idleRssMb ?? d.rssMb) / b.rssMb : undefined, target: '< 150 MB', met: !d.capped && (d.idleRssMb ?? d.rssMb) < 150,
     },
     { item: '9', measure: 'same, peak RSS (VmHWM)', dosync: `${d.peakMb.toFixed(0)} MB`, baseline: b ? `${b.peakMb.toFixed(0)} MB` : '1.46 GB', ratio: b ? d.peakMb / b.peakMb : undefined },
-    { item: '9', measure: 'same, cycles finished and their durations (limits: request 10 s, listing 20 s, cycle 30 s; baseline: its defaults)', dosync: `${d.cycles.length}: ${d.cycles.map((c) => fmtMs(c)).join(', ')}`, baseline: b ? `${b.cycles.length}${b.cycles.length ? `: ${b.cycles.map((c) => fmtMs(c)).join(', ')}` : ''} in ${fmtMs(b.wallMs)}` : '0 in 120 s' },
+    { item: '9', measure: `same, cycles finished and their durations (limits: request 10 s, listing 20 s, cycle 30 s; baseline: ${baselineKnowsLimits() ? 'the same' : 'its defaults'})`, dosync: `${d.cycles.length}: ${d.cycles.map((c) => fmtMs(c)).join(', ')}`, baseline: b ? `${b.cycles.length}${b.cycles.length ? `: ${b.cycles.map((c) => fmtMs(c)).join(', ')}` : ''} in ${fmtMs(b.wallMs)}` : '0 in 120 s' },
   ];
   return { rows, data: { mix: FAULT_MIX, idleMs, baselineCapMs, results } };
 }

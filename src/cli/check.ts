@@ -74,9 +74,12 @@ export function explain(plan: ServicePlan): string {
   const lines = [`${plan.service.name}: ${plan.decision.reason}`];
   if (s) {
     for (const c of s.candidates.slice(0, 10)) lines.push(`  candidate ${c.tag}${c.value !== c.tag ? ` (${c.value})` : ''}`);
-    if (s.candidates.length > 10) lines.push(`  ... ${s.candidates.length - 10} more candidates`);
+    // The counts cover every tag; a cycle's selection lists only the first of a long list (policy/select.ts).
+    const candidates = s.candidateCount ?? s.candidates.length;
+    const dropped = s.droppedCount ?? s.dropped.length;
+    if (candidates > 10) lines.push(`  ... ${candidates - 10} more candidates`);
     for (const d of s.dropped.slice(0, 10)) lines.push(`  dropped   ${d.tag}: ${d.why}`);
-    if (s.dropped.length > 10) lines.push(`  ... ${s.dropped.length - 10} more dropped`);
+    if (dropped > 10) lines.push(`  ... ${dropped - 10} more dropped`);
   }
   const v = plan.signatures;
   for (const p of v?.passedOver ?? []) lines.push(`  ${v!.mode === 'warn' && p.tag === v!.selected ? 'unsigned ' : 'passed over'} ${p.tag}: ${p.why}`);

@@ -21,6 +21,7 @@ interface Drop {
 /**
  * The tags one selection leaves out, counted per rule (the summary needs only counts). The tags themselves
  * are listed only in a replay of the selection (`--explain` reads them): a cycle keeps no ~40,000 records.
+ * A replay lists the first `limit` of them (all by default); `total` counts every one.
  */
 export class Drops {
   readonly list: Drop[] = [];
@@ -32,6 +33,7 @@ export class Drops {
     readonly recording: boolean,
     /** The same selection again, recording. */
     readonly replay: () => Selection['dropped'],
+    private readonly limit = Infinity,
   ) {}
 
   rule(group: string, why: string | DropRule['why']): DropRule {
@@ -43,7 +45,7 @@ export class Drops {
   add(tag: string, rule: DropRule, value?: string): void {
     (rule as DropRule & { count: number }).count++;
     this.total++;
-    if (this.recording) this.list.push(value === undefined ? { tag, rule } : { tag, value, rule });
+    if (this.recording && this.list.length < this.limit) this.list.push(value === undefined ? { tag, rule } : { tag, value, rule });
   }
 
   /** `3 older, 1 prerelease`: most frequent first, then by name, so the same tags give the same line in any order. */

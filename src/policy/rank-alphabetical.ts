@@ -3,26 +3,18 @@
  * `desc`, the default, picks the last). Distinct tags tie only through an extract template giving the same
  * value; then the last listed wins, as in Flux's tag filter.
  */
-import { compareBytes, compareNative, SURROGATE } from './bytes.js';
+import { compareBytes } from './bytes.js';
 import type { Drops } from './drops.js';
-import { fluxTieBreak, valueAt, type Candidate, type Filtered, type Ranked, type Ranker } from './ranker.js';
+import { fluxTieBreak, type Ranker, type TieContext } from './ranker.js';
 import type { Order } from './types.js';
 
-export function alphabeticalRanker(order: Order): Ranker {
+export function alphabeticalRanker(order: Order): (drops: Drops, ties: TieContext) => Ranker<string> {
   const sign = order === 'desc' ? 1 : -1;
-  return {
-    rank(filtered: Filtered, _drops: Drops): Ranked<string> {
-      const { tags } = filtered;
-      const candidates: Candidate<string>[] = new Array(tags.length);
-      let plain = true;
-      for (let i = 0; i < tags.length; i++) {
-        const value = valueAt(filtered, i);
-        if (plain && SURROGATE.test(value)) plain = false;
-        candidates[i] = { tag: tags[i].tag, value, key: value, at: i };
-      }
-      const cmp = plain ? compareNative : compareBytes;
-      const tie = fluxTieBreak(filtered, 'first');
-      return { candidates, compare: (a, b) => sign * cmp(a.key, b.key) || tie(a, b) };
-    },
+  return (_drops, ties) => {
+    const tie = fluxTieBreak(ties, 'first');
+    return {
+      admit: (tag, value, _pushedAt, at) => ({ tag, value, key: value, at }),
+      compare: (a, b) => sign * compareBytes(a.key, b.key) || tie(a, b),
+    };
   };
 }

@@ -5,7 +5,7 @@
  */
 import { compareBytes } from './bytes.js';
 import type { Drops } from './drops.js';
-import type { Candidate, Filtered, Ranked, Ranker } from './ranker.js';
+import type { Ranker } from './ranker.js';
 import { compareShapes, sameShape, shapeParser, type TagShape } from './shape.js';
 
 export type Reach = 'patch' | 'minor' | 'major';
@@ -20,48 +20,48 @@ export function fixedComponents(cur: TagShape, reach: Reach): number {
   return cur.nums[0] === '0' ? 2 : 1;
 }
 
-/** `current` must be a version whose shape has more components than `reach` keeps fixed (select.ts checks). */
-export function defaultRanker(current: TagShape, reach: Reach): Ranker {
+/**
+ * `current` must be a version whose shape has more components than `reach` keeps fixed (select.ts checks).
+ * `listLength` picks the shape parser (shape.ts: a list longer than the shape cache is parsed without it).
+ */
+export function defaultRanker(current: TagShape, reach: Reach, listLength: number): (drops: Drops) => Ranker<TagShape> {
   const fixed = fixedComponents(current, reach);
   const level = fixed === 1 ? 'major' : 'minor';
-  return {
-    rank(filtered: Filtered, drops: Drops): Ranked<TagShape> {
-      const notVersion = drops.rule('not a version', 'not a version');
-      const otherShape = drops.rule('of another shape', `different shape than ${current.tag}`);
-      const prerelease = drops.rule('prerelease', 'prerelease');
-      const beyond = drops.rule(`beyond ${level}`, `another ${level} version than ${current.tag} (update: ${reach})`);
-      const older = drops.rule('older', `older than ${current.tag}`);
-      const candidates: Candidate<TagShape>[] = [];
-      const { tags } = filtered;
-      const parse = shapeParser(tags.length);
-      for (let i = 0; i < tags.length; i++) {
-        const tag = tags[i].tag;
+  const parse = shapeParser(listLength);
+  return (drops) => {
+    const notVersion = drops.rule('not a version', 'not a version');
+    const otherShape = drops.rule('of another shape', `different shape than ${current.tag}`);
+    const prerelease = drops.rule('prerelease', 'prerelease');
+    const beyond = drops.rule(`beyond ${level}`, `another ${level} version than ${current.tag} (update: ${reach})`);
+    const older = drops.rule('older', `older than ${current.tag}`);
+    return {
+      admit(tag, _value, _pushedAt, at) {
         const s = parse(tag);
         if (!s) {
           drops.add(tag, notVersion);
-          continue;
+          return undefined;
         }
         if (!sameShape(current, s)) {
           drops.add(tag, otherShape);
-          continue;
+          return undefined;
         }
         if (s.pre && !current.pre) {
           drops.add(tag, prerelease);
-          continue;
+          return undefined;
         }
-        let crosses = false;
-        for (let k = 0; k < fixed; k++) if (s.nums[k] !== current.nums[k]) crosses = true;
-        if (crosses) {
-          drops.add(tag, beyond);
-          continue;
+        for (let k = 0; k < fixed; k++) {
+          if (s.nums[k] !== current.nums[k]) {
+            drops.add(tag, beyond);
+            return undefined;
+          }
         }
         if (compareShapes(s, current) < 0) {
           drops.add(tag, older);
-          continue;
+          return undefined;
         }
-        candidates.push({ tag, value: tag, key: s, at: i });
-      }
-      return { candidates, compare: (a, b) => compareShapes(a.key, b.key) || compareBytes(b.tag, a.tag) };
-    },
+        return { tag, value: tag, key: s, at };
+      },
+      compare: (a, b) => compareShapes(a.key, b.key) || compareBytes(b.tag, a.tag),
+    };
   };
 }

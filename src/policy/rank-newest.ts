@@ -4,7 +4,7 @@
  */
 import { compareBytes } from './bytes.js';
 import type { Drops } from './drops.js';
-import { valueAt, type Candidate, type Filtered, type Ranked, type Ranker } from './ranker.js';
+import type { Candidate, Ranker } from './ranker.js';
 
 /** The push time is written out (value) only for the ranked list that --explain reads: a cycle needs none. */
 class Pushed implements Candidate<number> {
@@ -19,18 +19,17 @@ class Pushed implements Candidate<number> {
   }
 }
 
-export function newestRanker(): Ranker {
-  return {
-    rank(filtered: Filtered, drops: Drops): Ranked<number> {
-      const noTime = drops.rule('without push time', 'the registry gave no push time');
-      const candidates: Candidate<number>[] = [];
-      const { tags } = filtered;
-      for (let i = 0; i < tags.length; i++) {
-        const t = tags[i].pushedAt?.getTime();
-        if (t === undefined || Number.isNaN(t)) drops.add(tags[i].tag, noTime, valueAt(filtered, i));
-        else candidates.push(new Pushed(tags[i].tag, t, i));
-      }
-      return { candidates, compare: (a, b) => a.key - b.key || compareBytes(b.tag, a.tag) };
-    },
+export function newestRanker(): (drops: Drops) => Ranker<number> {
+  return (drops) => {
+    const noTime = drops.rule('without push time', 'the registry gave no push time');
+    return {
+      admit(tag, value, pushedAt, at) {
+        const t = pushedAt?.getTime();
+        if (t !== undefined && !Number.isNaN(t)) return new Pushed(tag, t, at);
+        drops.add(tag, noTime, value);
+        return undefined;
+      },
+      compare: (a, b) => a.key - b.key || compareBytes(b.tag, a.tag),
+    };
   };
 }

@@ -5,24 +5,22 @@
  */
 import type { Drops } from './drops.js';
 import { compareDecimals, parseDecimal, type Decimal } from './numeric.js';
-import { fluxTieBreak, valueAt, type Candidate, type Filtered, type Ranked, type Ranker } from './ranker.js';
+import { fluxTieBreak, type Ranker, type TieContext } from './ranker.js';
 import type { Order } from './types.js';
 
-export function numericalRanker(order: Order): Ranker {
+export function numericalRanker(order: Order): (drops: Drops, ties: TieContext) => Ranker<Decimal> {
   const sign = order === 'desc' ? 1 : -1;
-  return {
-    rank(filtered: Filtered, drops: Drops): Ranked<Decimal> {
-      const notNumber = drops.rule('not a number', (_, value) => `${JSON.stringify(value)} is not a number`);
-      const candidates: Candidate<Decimal>[] = [];
-      const { tags } = filtered;
-      for (let i = 0; i < tags.length; i++) {
-        const value = valueAt(filtered, i);
+  return (drops, ties) => {
+    const notNumber = drops.rule('not a number', (_, value) => `${JSON.stringify(value)} is not a number`);
+    const tie = fluxTieBreak(ties, 'last');
+    return {
+      admit(tag, value, _pushedAt, at) {
         const d = parseDecimal(value);
-        if (!d) drops.add(tags[i].tag, notNumber, value);
-        else candidates.push({ tag: tags[i].tag, value, key: d, at: i });
-      }
-      const tie = fluxTieBreak(filtered, 'last');
-      return { candidates, compare: (a, b) => sign * compareDecimals(a.key, b.key) || tie(a, b) };
-    },
+        if (d) return { tag, value, key: d, at };
+        drops.add(tag, notNumber, value);
+        return undefined;
+      },
+      compare: (a, b) => sign * compareDecimals(a.key, b.key) || tie(a, b),
+    };
   };
 }

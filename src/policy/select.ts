@@ -1,8 +1,11 @@
 /**
  * Picks the tag a service should run, given the registry's tags and a resolved policy.
  *
- * Order of work: de-duplicate, exclude, include (+ extract), rank with the policy kind's ranker
- * (rank-*.ts). Never throws for "nothing qualifies": the Selection says why instead.
+ * Order of work, in one pass over the list: de-duplicate, exclude, include (+ extract), admit to the policy
+ * kind's ranker (rank-*.ts), keep the best. No copy of the list and no object per tag: a tag that does not
+ * qualify is counted under its rule, one that qualifies competes for the kept candidates (issue 15: a
+ * million-tag repository had a million candidate objects and their parsed shapes, ~300 MB). Never throws
+ * for "nothing qualifies": the Selection says why instead.
  *
  * Ties (tags that rank equal) follow each ranker's rule: Flux's for semver (first listed), numerical
  * (last listed) and tags with the same extracted value (last listed), byte order for the default and
@@ -20,101 +23,107 @@ import { defaultRanker, fixedComponents } from './rank-default.js';
 import { newestRanker } from './rank-newest.js';
 import { numericalRanker } from './rank-numerical.js';
 import { semverRanker } from './rank-semver.js';
-import { best, ordered, type Filtered, type Ranked, type Ranker } from './ranker.js';
+import { BestCandidates, type Candidate, type Ranker, type TieContext } from './ranker.js';
 import { describeRanking } from './resolve.js';
 import { parseShape, type TagShape } from './shape.js';
 import type { Ranking, ResolvedPolicy, Selection, TagFilter } from './types.js';
+import { uniqueTags } from './unique.js';
 
 export { compareBytes } from './bytes.js';
 
-// Services on one repository pass the same tag list (see plan.ts): de-duplicate it once.
-const dedupedLists = new WeakMap<TagInfo[], TagInfo[]>();
-
-function dedupe(tags: TagInfo[]): TagInfo[] {
-  let out = dedupedLists.get(tags);
-  if (!out) dedupedLists.set(tags, (out = dedupeUncached(tags)));
-  return out;
-}
-
-function dedupeUncached(tags: TagInfo[]): TagInfo[] {
-  const seen = new Map<string, TagInfo>();
-  for (const t of tags) {
-    const prev = seen.get(t.tag);
-    // A tag listed twice keeps its first place and its latest push time.
-    if (!prev || (t.pushedAt && (!prev.pushedAt || t.pushedAt.getTime() > prev.pushedAt.getTime()))) seen.set(t.tag, t);
-  }
-  return seen.size === tags.length ? tags : [...seen.values()];
-}
-
 /**
- * The tags that pass the exclude and include patterns, and what the extract template makes of them.
- * Without filters that is the de-duplicated list as it is: no copy for every service of a repository.
+ * How many candidates (and, for `--explain`, dropped tags) a cycle's selection keeps, best first: the winner
+ * and what walks down from it (signature checks try 10, a unit proposes tags until every member allows one,
+ * `check --explain` prints 10). The counts always cover every tag.
  */
-function applyFilters(tags: TagInfo[], filter: TagFilter, drops: Drops): Filtered {
+export const CANDIDATE_LIMIT = 1000;
+
+/** A repository's tags as the registry listed them, with what a policy may need besides the names. */
+export interface TagSource {
+  readonly tags: readonly string[];
+  /** When a tag was last pushed, where the registry tells (the `newest` policy). */
+  pushedAt?: (tag: string) => Date | undefined;
+  /** Tags to leave out before anything else, uncounted (those that failed their health gate). */
+  skip?: (tag: string) => boolean;
+}
+
+/** The tags that pass the filters, in list order, with their position among them and what they rank as. */
+function eachFiltered(source: TagSource, filter: TagFilter, drops: Drops | undefined, visit: (tag: string, value: string, at: number) => void): void {
   const { include, extract, exclude } = filter;
-  if (!include && !exclude) return { tags, values: null };
-  const passed: TagInfo[] = [];
-  const values: string[] | null = include && extract !== undefined ? [] : null;
-  const excluded = exclude && drops.rule('excluded', `matches exclude /${exclude.source}/`);
-  const notMatching = include && drops.rule(`not matching /${include.source}/`, `does not match /${include.source}/`);
-  for (const info of tags) {
-    const tag = info.tag;
+  const templated = include !== undefined && extract !== undefined;
+  const excluded = exclude && drops?.rule('excluded', `matches exclude /${exclude.source}/`);
+  const notMatching = include && drops?.rule(`not matching /${include.source}/`, `does not match /${include.source}/`);
+  const { skip } = source;
+  let at = 0;
+  for (const tag of uniqueTags(source.tags)) {
+    if (skip?.(tag)) continue;
     if (exclude && matchesGo(exclude, tag)) {
-      drops.add(tag, excluded!);
+      if (excluded) drops!.add(tag, excluded);
       continue;
     }
+    let value = tag;
     if (include) {
-      if (!values) {
-        if (!matchesGo(include, tag)) {
-          drops.add(tag, notMatching!);
-          continue;
-        }
-      } else {
-        // The DFA test is much cheaper than a capturing match; most tags fail the filter.
-        const groups = matchesGo(include, tag) ? matchGroups(include, tag) : null;
-        if (!groups) {
-          drops.add(tag, notMatching!);
-          continue;
-        }
-        values.push(expandTemplate(include, extract!, groups));
+      // The DFA test is much cheaper than a capturing match; most tags fail the filter.
+      const groups = matchesGo(include, tag) ? (templated ? matchGroups(include, tag) : true) : null;
+      if (!groups) {
+        if (notMatching) drops!.add(tag, notMatching);
+        continue;
       }
+      if (templated) value = expandTemplate(include, extract, groups as Exclude<typeof groups, true>);
     }
-    passed.push(info);
+    visit(tag, value, at++);
   }
-  return { tags: passed, values };
 }
 
-function rankerFor(ranking: Ranking, current: TagShape | null): Ranker {
+function rankerFor(ranking: Ranking, current: TagShape | null, listLength: number, drops: Drops, ties: TieContext): Ranker {
   switch (ranking.kind) {
     case 'default':
-      return defaultRanker(current!, ranking.reach);
+      return defaultRanker(current!, ranking.reach, listLength)(drops);
     case 'semver':
-      return semverRanker(ranking.range);
+      return semverRanker(ranking.range)(drops, ties) as Ranker;
     case 'numerical':
-      return numericalRanker(ranking.order);
+      return numericalRanker(ranking.order)(drops, ties) as Ranker;
     case 'alphabetical':
-      return alphabeticalRanker(ranking.order);
+      return alphabeticalRanker(ranking.order)(drops, ties) as Ranker;
     case 'newest':
-      return newestRanker();
+      return newestRanker()(drops) as Ranker;
   }
 }
 
-function finish(policy: ResolvedPolicy, current: string, ranked: Ranked, drops: Drops, fallbackToCurrent: boolean): Selection {
+/** Where each value first appears among the filtered tags: read again from the list on the first tie that asks. */
+function tieContext(source: TagSource, filter: TagFilter): TieContext {
+  let firstSeen: Map<string, number> | undefined;
+  return {
+    templated: filter.include !== undefined && filter.extract !== undefined,
+    firstAt(value) {
+      if (!firstSeen) {
+        const seen = new Map<string, number>();
+        eachFiltered(source, filter, undefined, (_tag, v, at) => { if (!seen.has(v)) seen.set(v, at); });
+        firstSeen = seen;
+      }
+      return firstSeen.get(value)!;
+    },
+  };
+}
+
+function finish(policy: ResolvedPolicy, current: string, best: BestCandidates<unknown>, drops: Drops, fallbackToCurrent: boolean): Selection {
   const droppedNote = drops.total > 0 ? `; dropped ${drops.summary()}` : '';
   const rule = describeRanking(policy.ranking);
-  const count = ranked.candidates.length;
-  // The winner in one pass; the ranked list (a sort) only when read.
-  const top = best(ranked)?.tag;
+  const count = best.count;
+  // The winner in one pass; the ranked list (a sort of what was kept) only when read.
+  const top = best.winner()?.tag;
   // The ranked and dropped lists are built on first read (own enumerable getters, so JSON and spreads see them).
   let candidates: Selection['candidates'] | undefined;
   let dropped: Selection['dropped'] | undefined;
   const lists = {
     get candidates() {
-      return (candidates ??= ordered(ranked).map(({ tag, value }) => ({ tag, value })));
+      return (candidates ??= best.ordered().map(({ tag, value }) => ({ tag, value })));
     },
     get dropped() {
       return (dropped ??= drops.recording ? drops.described() : drops.replay());
     },
+    candidateCount: count,
+    droppedCount: drops.total,
   };
   if (top === undefined) {
     if (fallbackToCurrent) {
@@ -127,11 +136,28 @@ function finish(policy: ResolvedPolicy, current: string, ranked: Ranked, drops: 
   return Object.assign(lists, { kind: 'tag' as const, selected: top, reason: `${verdict} (${rule}; ${of}${droppedNote})` });
 }
 
+/** Every candidate and every dropped tag listed (the `policy` command, the mirror's semver selection). */
 export function selectTag(tags: TagInfo[], current: string, policy: ResolvedPolicy): Selection {
-  return select(tags, current, policy, false);
+  let times: Map<string, Date> | undefined;
+  for (const t of tags) {
+    if (!t.pushedAt) continue;
+    times ??= new Map();
+    const prev = times.get(t.tag);
+    // A tag listed twice keeps its first place and its latest push time.
+    if (!prev || t.pushedAt.getTime() > prev.getTime()) times.set(t.tag, t.pushedAt);
+  }
+  return select({ tags: tags.map((t) => t.tag), pushedAt: times && ((tag) => times!.get(tag)) }, current, policy, false, Infinity);
 }
 
-function select(tags: TagInfo[], current: string, policy: ResolvedPolicy, recording: boolean): Selection {
+/**
+ * A cycle's selection: the best `limit` candidates kept (and, replayed for `--explain`, the first `limit`
+ * dropped), with `candidateCount` and `droppedCount` counting all of them.
+ */
+export function selectTags(source: TagSource, current: string, policy: ResolvedPolicy, limit = CANDIDATE_LIMIT): Selection {
+  return select(source, current, policy, false, limit);
+}
+
+function select(source: TagSource, current: string, policy: ResolvedPolicy, recording: boolean, limit: number): Selection {
   if (!policy.enabled || policy.mode === 'none') {
     return { kind: 'none', selected: null, reason: policy.describe, candidates: [], dropped: [] };
   }
@@ -155,8 +181,13 @@ function select(tags: TagInfo[], current: string, policy: ResolvedPolicy, record
       };
     }
   }
-  const drops = new Drops(recording, () => select(tags, current, policy, true).dropped);
-  const filtered = applyFilters(dedupe(tags), policy.filter, drops);
-  const ranked = rankerFor(r, cur).rank(filtered, drops);
-  return finish(policy, current, ranked, drops, r.kind === 'default');
+  const drops = new Drops(recording, () => select(source, current, policy, true, limit).dropped, limit);
+  const ranker = rankerFor(r, cur, source.tags.length, drops, tieContext(source, policy.filter));
+  const best = new BestCandidates<unknown>(limit, ranker.compare);
+  const { pushedAt } = source;
+  eachFiltered(source, policy.filter, drops, (tag, value, at) => {
+    const c: Candidate | undefined = ranker.admit(tag, value, pushedAt?.(tag), at);
+    if (c) best.offer(c);
+  });
+  return finish(policy, current, best, drops, r.kind === 'default');
 }

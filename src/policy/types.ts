@@ -66,4 +66,8 @@ export interface Selection {
   candidates: Array<{ tag: string; value: string }>;
   /** Tags left out and why (`value`: what the extract template gave, when it ran). */
   dropped: Array<{ tag: string; why: string; value?: string }>;
+  /** How many tags passed every rule: a cycle's selection lists only the best of them (select.ts, CANDIDATE_LIMIT). */
+  candidateCount?: number;
+  /** How many tags were left out: a cycle's `--explain` lists only the first of them. */
+  droppedCount?: number;
 }

@@ -13,7 +13,8 @@ import { collectNow } from '../util/idle-gc.js';
 import { Authenticator, type Authorization } from './auth.js';
 import { HubRateLimitGate, HubRateLimitGuard, isDockerHub } from './hub-rate-limit.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
-import { Transport, type HttpMethod, type HttpResponse, type Logger, type RegistryStats, type RequestKind, type RequestObserver } from './transport.js';
+import { Transport, type BodySink, type HttpMethod, type HttpResponse, type Logger, type RegistryStats, type RequestKind, type RequestObserver } from './transport.js';
+import { TagPageError, TagPageScanner } from './tag-scanner.js';
 import type { CredentialResolver, RepositoryRef } from './types.js';
 import { VerifyingStream, chunksOf, digestAlgorithm, digestOf } from './upload.js';
 
@@ -621,9 +622,9 @@ export class RegistryClient {
    * Every page of a repository's tag list, inside the listing's deadline and byte budget: the deadline
    * aborts whatever request is in flight (its own deadline is stacked under it), the budget caps each
    * page's body at what is left of it. A listing that grows past `largeTagListBytes` goes on only as the
-   * one large listing of the moment (a page that would cross the line is asked again then). A page's parsed
-   * array is merged into one list (or is the list, for the first page) and dropped. Tags that are not valid
-   * tags are left out.
+   * one large listing of the moment (a page that would cross the line is asked again then). Each page is read
+   * as it arrives (tag-scanner.ts) straight into the one list; tags that are not valid tags are left out
+   * there, before any policy sees them. A listing that fails leaves nothing behind: its list is dropped.
    */
   private async fetchTags(repo: RepositoryRef): Promise<string[]> {
     const where = `${repo.registry}/${repo.repository}`;
@@ -639,8 +640,8 @@ export class RegistryClient {
       clearTimeout(timer);
       if (release) {
         release();
-        // A large listing leaves tens of MB of garbage at once (bodies, text, parsed pages): collected now, the
-        // peak is the tags kept, not the tags plus everything read to get them (a million tags: ~470 -> <200 MB RSS).
+        // A large listing leaves tens of MB of garbage at once (the chunks read, a failed listing's tags): collected
+        // now, so the next large listing starts from the tags kept, not from those plus everything read to get them.
         collectNow();
       }
     }
@@ -650,7 +651,9 @@ export class RegistryClient {
     const base = new URL(this.baseUrl(repo.registry));
     let url: URL | undefined = new URL(`/v2/${repo.repository}/tags/list?n=${this.pageSize}`, base);
     const visited = new Set<string>();
-    let tags: string[] = [];
+    // Every page's tags go straight into this one list as they are read (tag-scanner.ts): no page is held
+    // whole. No Set of a million strings beside it either (the policy de-duplicates a list once).
+    const tags: string[] = [];
     let dropped = 0;
     let held = 0;
     let isLarge = false;
@@ -660,13 +663,41 @@ export class RegistryClient {
       }
       visited.add(url.href);
       if (!isLarge && held >= this.largeTagListBytes) { await becomeLarge(); isLarge = true; }
+      // What this page added is taken back when it is read again (a retry, or asked again as a large listing).
+      const mark = tags.length;
+      const markDropped = dropped;
+      let scanner: TagPageScanner | undefined;
+      let pageBytes = 0;
+      const sink = () => {
+        tags.length = mark;
+        dropped = markDropped;
+        pageBytes = 0;
+        const s = new TagPageScanner(
+          (tag) => { if (isValidTag(tag)) tags.push(tag); else dropped++; },
+          // A repeated "tags" key replaces the earlier one, as JSON.parse would read the page.
+          () => { tags.length = mark; dropped = markDropped; },
+        );
+        scanner = s;
+        return { write: (chunk: Buffer) => { pageBytes += chunk.length; s.write(chunk); } };
+      };
       let answer: Answer;
       try {
         answer = await this.send(repo.registry, url, {
           method: 'GET', headers: { accept: 'application/json' }, scope: pullScope(repo.repository), kind: 'tags', context: where,
-          signal, maxBodyBytes: (isLarge ? this.tagListMaxBytes : this.largeTagListBytes) - held,
+          signal, maxBodyBytes: (isLarge ? this.tagListMaxBytes : this.largeTagListBytes) - held, sink,
         });
+        if (answer.res.status === 200) {
+          if (!scanner) throw new RegistryError(`${where}: the registry answered the tag list with something that is not JSON`, { status: 200 });
+          scanner.end();
+        }
       } catch (err) {
+        tags.length = mark;
+        dropped = markDropped;
+        if (err instanceof TagPageError) {
+          throw err.kind === 'not-json'
+            ? new RegistryError(`${where}: the registry answered the tag list with something that is not JSON`, { status: 200, cause: err })
+            : new RegistryError(`${where}: the registry's tag list has no "tags" array of strings`, { status: 200, code: 'invalid', cause: err });
+        }
         if (!(err instanceof RegistryError) || err.code !== 'too-large') throw err;
         if (isLarge || this.largeTagListBytes >= this.tagListMaxBytes) {
           throw new RegistryError(`${where}: the tag list is larger than ${mib(this.tagListMaxBytes)} MiB (limits.tag_list_max_mib in dosync.yaml); raise it if this repository really is that large`, { code: 'too-large', cause: err });
@@ -677,22 +708,12 @@ export class RegistryClient {
         visited.delete(url.href);
         page--;
         continue;
+      } finally {
+        scanner = undefined;
       }
       if (answer.res.status !== 200) throw responseError(where, repo.registry, answer, 'tags');
-      held += answer.res.body.length;
-      const bodyBytes = answer.res.body.length;
-      const parsed = parseTagPage(answer.res.body, where);
+      held += pageBytes;
       url = nextPage(answer.res, url, base, where);
-      answer = undefined as unknown as Answer;
-      // A page of megabytes leaves its body and its text behind as garbage: collected before the tags are merged.
-      if (bodyBytes >= this.largeTagListBytes) collectNow();
-      // Kept in one array as they come: no Set of a million strings beside it (the policy de-duplicates the
-      // list it ranks once per list anyway, and a tag listed twice on two pages ranks the same).
-      if (tags.length === 0 && parsed.every(isValidTag)) tags = parsed;
-      else for (const tag of parsed) {
-        if (isValidTag(tag)) tags.push(tag);
-        else dropped++;
-      }
       if (url && visited.has(url.href)) throw new RegistryError(`${where}: the tag list's next-page link loops back to a page already read`, { code: 'invalid' });
     }
     if (dropped > 0) this.logger?.debug({ repository: where, dropped }, 'left out tags that are not valid tags (the distribution spec allows [A-Za-z0-9_][A-Za-z0-9._-]{0,127})');
@@ -703,11 +724,11 @@ export class RegistryClient {
   private async send(
     registry: string,
     pathOrUrl: string | URL,
-    req: { method: HttpMethod; headers: Record<string, string>; body?: string | Buffer; timeoutMs?: number; scope?: string; kind: RequestKind; context: string; signal?: AbortSignal; maxBodyBytes?: number },
+    req: { method: HttpMethod; headers: Record<string, string>; body?: string | Buffer; timeoutMs?: number; scope?: string; kind: RequestKind; context: string; signal?: AbortSignal; maxBodyBytes?: number; sink?: () => BodySink },
   ): Promise<Answer> {
     const url = typeof pathOrUrl === 'string' ? new URL(pathOrUrl, this.baseUrl(registry)) : pathOrUrl;
     const signal = req.signal && this.outerSignal ? AbortSignal.any([req.signal, this.outerSignal]) : req.signal ?? this.outerSignal;
-    const base = { method: req.method, url, registry, kind: req.kind, body: req.body, timeoutMs: req.timeoutMs, signal, maxBodyBytes: req.maxBodyBytes };
+    const base = { method: req.method, url, registry, kind: req.kind, body: req.body, timeoutMs: req.timeoutMs, signal, maxBodyBytes: req.maxBodyBytes, sink: req.sink };
     try {
       const sameOrigin = url.origin === this.origin(registry);
       // An upload Location may point elsewhere (a storage front): credentials stay with the registry.
@@ -840,23 +861,6 @@ export function scopeForPath(path: string): string | undefined {
   if (p === '/v2/_catalog') return 'registry:catalog:*';
   const m = /^\/v2\/(.+?)\/(?:tags\/list|manifests\/|blobs\/|referrers\/)/.exec(p);
   return m ? pullScope(m[1]!) : undefined;
-}
-
-function parseTagPage(body: Buffer, where: string): string[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new RegistryError(`${where}: the registry answered the tag list with something that is not JSON`, { status: 200 });
-  }
-  // Checked by hand, not with a zod schema: this runs on every tag of every page, ~10,000 strings per
-  // cycle for a 200-service stack, where a schema walk costs several times a plain loop.
-  const isObject = typeof json === 'object' && json !== null && !Array.isArray(json);
-  const tags = isObject ? (json as { tags?: unknown }).tags : undefined;
-  // An empty repository lists `"tags": null` on CNCF distribution.
-  if (isObject && (tags === null || tags === undefined)) return [];
-  if (Array.isArray(tags) && tags.every((t) => typeof t === 'string')) return tags as string[];
-  throw new RegistryError(`${where}: the registry's tag list has no "tags" array of strings`, { status: 200, code: 'invalid' });
 }
 
 /** The distribution spec's tag grammar: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`. Anything else cannot be pulled. */

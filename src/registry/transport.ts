@@ -43,6 +43,15 @@ export interface SendRequest {
   signal?: AbortSignal;
   /** Overrides the transport's body cap (a tag listing passes what is left of its byte budget). */
   maxBodyBytes?: number;
+  /**
+   * A 2xx body goes to a sink made for each attempt (a retry starts a new one) instead of into `body`, which
+   * is then empty: a tag list is read as it arrives, within the same cap and deadline as a buffered body.
+   */
+  sink?: () => BodySink;
+}
+
+export interface BodySink {
+  write(chunk: Buffer): void;
 }
 
 /** A request whose body is a stream (a blob on its way from one registry to another). */
@@ -396,6 +405,9 @@ export class Transport {
         if (method === 'HEAD' || isRedirect(res.statusCode)) {
           await res.body.dump();
           buf = Buffer.alloc(0);
+        } else if (req.sink && res.statusCode >= 200 && res.statusCode <= 299) {
+          this.stats.bytesReceived += await streamLimited(res.body, req.sink(), max, url.host, contentLengthOf(res.headers));
+          buf = Buffer.alloc(0);
         } else {
           buf = await readLimited(res.body, max, url.host, contentLengthOf(res.headers));
           this.stats.bytesReceived += buf.length;
@@ -598,12 +610,29 @@ function counting(stream: Readable, add: (n: number) => void): Readable {
   return pipeline(stream, counter, () => undefined);
 }
 
+/** The body handed to `sink` chunk by chunk, refused past `max` bytes (or past its Content-Length); the bytes read. */
+async function streamLimited(body: AsyncIterable<Buffer>, sink: BodySink, max: number, host: string, announced?: number): Promise<number> {
+  if (announced !== undefined && announced > max) throw tooLargeError(host, max);
+  const limit = announced ?? max;
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) throw announced === undefined ? tooLargeError(host, max) : new RegistryError(`${host} sent more bytes than its Content-Length (${announced})`);
+    sink.write(chunk);
+  }
+  return size;
+}
+
+function tooLargeError(host: string, max: number): RegistryError {
+  return new RegistryError(`${host} sent a response larger than ${max} bytes`, { code: 'too-large' });
+}
+
 /**
  * The whole body, refused past `max` bytes. When the length is announced (and within the cap) the bytes
  * go straight into one buffer of that size: no list of chunks plus a concatenated copy.
  */
 async function readLimited(body: AsyncIterable<Buffer | Uint8Array>, max: number, host: string, announced?: number): Promise<Buffer> {
-  const tooLarge = () => new RegistryError(`${host} sent a response larger than ${max} bytes`, { code: 'too-large' });
+  const tooLarge = () => tooLargeError(host, max);
   if (announced !== undefined && announced > max) throw tooLarge();
   if (announced !== undefined) {
     const out = Buffer.allocUnsafe(announced);

@@ -1,8 +1,7 @@
 import { parseImageReference, replaceTag, formatReference, effectiveTag, repositoryKey, type ImageReference } from '../reference/index.js';
 import type { StackService } from '../compose/stack.js';
-import { resolvePolicy, selectTag, type ResolvedPolicy, type Selection } from '../policy/index.js';
+import { resolvePolicy, selectTags, type ResolvedPolicy, type Selection } from '../policy/index.js';
 import type { RegistryClient } from '../registry/client.js';
-import type { TagInfo } from '../registry/types.js';
 import type { Instance, LocalImage, Runtime } from '../engine/index.js';
 import { errorMessage } from '../util/errors.js';
 import { imageCreated } from '../registry/image-created.js';
@@ -114,10 +113,14 @@ async function planUnheld(service: StackService, ctx: PlanContext): Promise<Serv
     const tags = await ctx.registry.listTags(ref);
     const times = policy.ranking.kind === 'newest' && ctx.pushTimes ? await ctx.pushTimes(ref) : undefined;
     const isFailed = (tag: string, digest?: string) => ctx.isFailed?.(service.name, tag, digest) ?? false;
-    // The current tag stays a candidate even if it once failed as a target (it is what runs now).
+    // The current tag stays a candidate even if it once failed as a target (it is what runs now). The list is
+    // ranked as it is, with lookups beside it: no copy and no object per tag (issue 15, a million tags).
     const failed = ctx.failedTags?.(service.name);
-    const infos = failed?.size || times ? tags.filter((t) => t === currentTag || !failed?.has(t)).map((tag) => ({ tag, pushedAt: times?.get(tag) })) : plainInfos(tags);
-    const selection = selectTag(infos, currentTag, policy);
+    const selection = selectTags({
+      tags,
+      pushedAt: times && ((tag) => times.get(tag)),
+      skip: failed?.size ? (tag) => tag !== currentTag && failed.has(tag) : undefined,
+    }, currentTag, policy);
     const base = { service, ref, policy, selection, tags };
     if (selection.kind === 'none') return { ...base, decision: { kind: 'skipped', reason: `updates disabled (${policy.describe})` } };
     if (selection.kind === 'digest') return { ...base, ...await planDigest(service, ref, currentTag, ctx, isFailed) };
@@ -151,16 +154,6 @@ async function planUnheld(service: StackService, ctx: PlanContext): Promise<Serv
     if (paused) return { service, ref, policy, decision: { kind: 'skipped', reason: paused.message.replace(/^skipped: /, '') } };
     return { service, ref, policy, decision: { kind: 'error', reason: errorMessage(err) } };
   }
-}
-
-// Every service on a repository gets the same cached tag list: one TagInfo list for all of them, so the
-// policy's per-list work (de-duplication) is done once too.
-const infosByList = new WeakMap<string[], TagInfo[]>();
-
-function plainInfos(tags: string[]): TagInfo[] {
-  let infos = infosByList.get(tags);
-  if (!infos) infosByList.set(tags, (infos = tags.map((tag) => ({ tag }))));
-  return infos;
 }
 
 function hubPause(err: unknown): HubPausedError | undefined {

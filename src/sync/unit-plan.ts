@@ -11,6 +11,7 @@ import { imagesAfterEdits, type Unit } from '../compose/units.js';
 import { effectiveTag, formatReference, parseImageReference, replaceTag, repositoryKey } from '../reference/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Decision, ServicePlan } from './plan.js';
+import { selectTags } from '../policy/index.js';
 import { replicaStem } from './groups.js';
 
 type UpdateDecision = Extract<Decision, { kind: 'update' }>;
@@ -265,7 +266,17 @@ function allows(m: ServicePlan, tag: string, current: string | undefined): boole
   if (tag === current) return true;
   const candidates = m.selection?.candidates ?? [];
   const at = candidates.findIndex((c) => c.tag === tag);
-  if (at < 0) return false;
+  if (at < 0) return candidates.length < (m.selection?.candidateCount ?? 0) && outranksBeyondKept(m, tag, current);
   const cur = candidates.findIndex((c) => c.tag === current);
   return cur < 0 || at < cur;
+}
+
+/**
+ * A cycle's selection keeps only the best candidates of a long list (policy/select.ts): a tag below them is
+ * asked of the policy again with just the two tags, in the order the repository lists them.
+ */
+function outranksBeyondKept(m: ServicePlan, tag: string, current: string | undefined): boolean {
+  if (!m.policy || !m.tags || !current) return false;
+  const pair = m.tags.indexOf(current) < m.tags.indexOf(tag) ? [current, tag] : [tag, current];
+  return selectTags({ tags: pair }, current, m.policy, 2).candidates[0]?.tag === tag;
 }

@@ -73,7 +73,8 @@ export async function startFront(port: number, upstream: string, opts: { referre
   });
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, '127.0.0.1', resolve); });
   return {
-    host: `127.0.0.1:${port}`,
+    // Port 0: a free one, so that test files running side by side never meet on one.
+    host: `127.0.0.1:${(server.address() as { port: number }).port}`,
     requests,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };

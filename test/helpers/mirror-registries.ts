@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../src/registry/client.js';
 import type { RepositoryRef } from '../../src/registry/types.js';
-import { freePort } from './token-server.js';
+import { onFreePort } from './token-server.js';
 import { buildImage, pushAs, removeImages } from './registry-images.js';
 
 export interface RequestCount {
@@ -31,10 +31,13 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(opts: { auth?: { username: string; password: string } } = {}): Promise<TestRegistry> {
+export function startRegistry(opts: { auth?: { username: string; password: string } } = {}): Promise<TestRegistry> {
+  return onFreePort((port) => startRegistryOn(opts, port), 'docker-registry');
+}
+
+async function startRegistryOn(opts: { auth?: { username: string; password: string } }, port: number): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'dosync-mirror-registry-'));
   mkdirSync(join(dir, 'data'));
-  const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const lines = [
     'version: 0.1',
@@ -72,9 +75,14 @@ export async function startRegistry(opts: { auth?: { username: string; password:
     });
     let stderr = '';
     c.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    // Its last words (a port already in use) may still be on their way when it has exited.
+    const closed = new Promise((r) => c.once('close', r));
     // A hang guard, not a speed limit: on a loaded machine docker-registry can take many seconds to listen.
     for (const giveUp = Date.now() + 60_000; Date.now() < giveUp;) {
-      if (c.exitCode !== null) break;
+      if (c.exitCode !== null) {
+        await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+        break;
+      }
       try {
         const res = await fetch(`http://${host}/v2/`);
         await res.arrayBuffer();
@@ -93,7 +101,13 @@ export async function startRegistry(opts: { auth?: { username: string; password:
     c.kill('SIGKILL');
     await exited;
   };
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    await kill();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     host,
     auth: opts.auth,

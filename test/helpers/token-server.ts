@@ -158,10 +158,13 @@ export interface TokenAuthRegistry {
 }
 
 /** Runs `docker-registry serve` with `auth.token` pointing at the token server, on a free loopback port. */
-export async function startTokenAuthRegistry(tokens: TokenServer): Promise<TokenAuthRegistry> {
+export function startTokenAuthRegistry(tokens: TokenServer): Promise<TokenAuthRegistry> {
+  return onFreePort((port) => startTokenAuthRegistryOn(tokens, port), 'docker-registry with token auth');
+}
+
+async function startTokenAuthRegistryOn(tokens: TokenServer, port: number): Promise<TokenAuthRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'dosync-token-registry-'));
   mkdirSync(join(dir, 'data'));
-  const port = await freePort();
   const config = [
     'version: 0.1',
     'log: { level: warn }',
@@ -183,6 +186,8 @@ export async function startTokenAuthRegistry(tokens: TokenServer): Promise<Token
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
+  // Its last words (a port already in use) may still be on their way when it has exited.
+  const closed = new Promise((r) => child.once('close', r));
   const host = `127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -194,11 +199,15 @@ export async function startTokenAuthRegistry(tokens: TokenServer): Promise<Token
   };
   // A hang guard, not a speed limit: on a loaded machine docker-registry can take many seconds to listen.
   for (const giveUp = Date.now() + 60_000; Date.now() < giveUp;) {
-    if (child.exitCode !== null) break;
+    if (child.exitCode !== null) {
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+      break;
+    }
     try {
       const res = await fetch(`http://${host}/v2/`);
       await res.arrayBuffer();
-      if (res.status === 401) return { host, stop };
+      // Still running: the answer is its own, not another server's that took the port.
+      if (res.status === 401 && child.exitCode === null) return { host, stop };
     } catch {
       // not listening yet
     }
@@ -274,7 +283,24 @@ function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** A port that was free a moment ago (the registry binds it itself). */
+/**
+ * Starts a server that binds a port itself (docker-registry) on a port that was free a moment ago, and again
+ * on another when it lost the port in between: with test files running side by side, the port can be taken as
+ * the source port of any connection or by another bind to port 0 before the server binds it.
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>, what: string): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await start(port);
+    } catch (err) {
+      if (attempt >= 5 || !/address already in use/i.test(String(err))) throw err;
+      console.error(`# ${what}: port ${port} was taken before it could bind it; trying another`);
+    }
+  }
+}
+
+/** A port that was free a moment ago (the registry binds it itself: see onFreePort). */
 export async function freePort(): Promise<number> {
   const srv = createNetServer();
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));

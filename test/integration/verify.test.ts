@@ -268,7 +268,7 @@ test('warn mode deploys an unsigned newest tag, with a warning', async () => {
 
 test('daemon: a verified digest is not looked up again in later cycles; OCI 1.1 referrers API; an unverified running image is in metrics and notified once', async () => {
   // The front adds the referrers API to distribution 2.8 and counts what dosync asks.
-  const front = await startFront(15301, REGISTRY, { referrersApi: true });
+  const front = await startFront(0, REGISTRY, { referrersApi: true });
   const hook = await startHttpReceiver();
   const a = unique('i21-daemon-a');
   const b = unique('i21-daemon-b');
@@ -280,7 +280,7 @@ test('daemon: a verified digest is not looked up again in later cycles; OCI 1.1 
   try {
     await p.up();
     const cfg = await config(p, `verify:\n  cosign:\n    keys: [${keyA.pub}]\n    reference_aliases: [${REGISTRY}/${a}]\n`);
-    const child = spawn(process.execPath, [join(ROOT, 'bin/dosync.js'), 'sync', '-f', p.file, '-c', cfg, '-i', '1s', '--listen', '127.0.0.1:15302', '--api-token', 'i21-token', '--notify', `generic+${hook.url}/hook`, ...FAST], {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/dosync.js'), 'sync', '-f', p.file, '-c', cfg, '-i', '1s', '--listen', '127.0.0.1:0', '--api-token', 'i21-token', '--notify', `generic+${hook.url}/hook`, ...FAST], {
       env: { ...process.env, DOSYNC_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -288,8 +288,10 @@ test('daemon: a verified digest is not looked up again in later cycles; OCI 1.1 
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const cycles = () => logLines(out).filter((l) => l.msg === 'cycle done').length;
     while (cycles() < 4 && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-    const metrics = await (await fetch('http://127.0.0.1:15302/metrics', { headers: { authorization: 'Bearer i21-token' } })).text();
-    const status = await (await fetch('http://127.0.0.1:15302/v1/status', { headers: { authorization: 'Bearer i21-token' } })).json() as { services: Array<{ name: string; signatureUnverified?: string }> };
+    const api = logLines(out).find((l) => l.msg === 'HTTP endpoint listening')?.url as string;
+    assert.ok(api, out);
+    const metrics = await (await fetch(`${api}/metrics`, { headers: { authorization: 'Bearer i21-token' } })).text();
+    const status = await (await fetch(`${api}/v1/status`, { headers: { authorization: 'Bearer i21-token' } })).json() as { services: Array<{ name: string; signatureUnverified?: string }> };
     child.kill('SIGTERM');
     assert.equal(await exited, 0, out);
     assert.deepEqual(await p.versions('a'), ['7.1.0']);

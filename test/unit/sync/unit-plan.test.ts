@@ -2,18 +2,18 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readStack, type StackService } from '../../../src/compose/stack.js';
 import { stackUnits } from '../../../src/compose/units.js';
-import { resolvePolicy, selectTag } from '../../../src/policy/index.js';
+import { resolvePolicy, selectTags } from '../../../src/policy/index.js';
 import { effectiveTag, formatReference, parseImageReference, replaceTag } from '../../../src/reference/index.js';
 import type { ServicePlan } from '../../../src/sync/plan.js';
 import { planUnits, type Presence, type UnitPlan } from '../../../src/sync/unit-plan.js';
 
 /** A service's own plan as planService makes it, from a tag list (no registry, no engine). */
-function ownPlan(service: StackService, tags: string[]): ServicePlan {
+function ownPlan(service: StackService, tags: string[], limit?: number): ServicePlan {
   const ref = parseImageReference(service.image!);
   const policy = resolvePolicy({ labels: service.labels }, { labels: 'labels', service: 'service', registry: 'registry' });
   const current = effectiveTag(ref)!;
   if (!policy.enabled) return { service, ref, policy, tags, decision: { kind: 'skipped', reason: `disabled (${policy.describe})` } };
-  const selection = selectTag(tags.map((tag) => ({ tag })), current, policy);
+  const selection = selectTags({ tags }, current, policy, limit);
   const base = { service, ref, policy, selection, tags };
   if (!selection.selected || selection.selected === current) return { ...base, decision: { kind: 'up-to-date', reason: 'newest' } };
   const toTag = selection.selected;
@@ -25,6 +25,8 @@ interface Case {
   env?: string;
   tags: Record<string, string[]>;
   presence?: Record<string, Presence>;
+  /** Candidates each selection keeps (a cycle keeps the best 1000). */
+  limit?: number;
 }
 
 const RUNNING: Presence = { running: 1, containers: 1, job: false };
@@ -32,7 +34,7 @@ const RUNNING: Presence = { running: 1, containers: 1, job: false };
 function plan(c: Case): UnitPlan[] {
   const envFiles = c.env ? [{ path: '/p/.env', text: c.env }] : [];
   const stack = readStack([{ path: '/p/compose.yml', text: c.compose }], {}, { envFiles });
-  const plans = stack.services.map((s) => ownPlan(s, c.tags[parseImageReference(s.image!).repository] ?? []));
+  const plans = stack.services.map((s) => ownPlan(s, c.tags[parseImageReference(s.image!).repository] ?? [], c.limit));
   return planUnits({ stack, units: stackUnits(stack), plans, presence: (s) => c.presence?.[s] ?? RUNNING, updateStopped: () => false });
 }
 
@@ -47,6 +49,11 @@ describe('planUnits', () => {
     assert.deepEqual(moves(u), { n8n: '1.1.0', runner: '1.1.0' });
     const unit = u.find((x) => x.decision.kind === 'update')!;
     assert.equal(unit.decision.kind === 'update' && unit.decision.edits.length, 1, 'one edit: the variable');
+  });
+
+  test('a member allows a tag below the candidates its selection kept (a long list): asked of its policy again', () => {
+    const u = plan({ compose: shared, env: 'V=1.0.0\n', limit: 2, tags: { 'library/n8n': ['1.0.0', '1.1.0'], 'library/runners': ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0'] } });
+    assert.deepEqual(moves(u), { n8n: '1.1.0', runner: '1.1.0' });
   });
 
   test('a tag missing from one repository keeps the unit where it is', () => {
