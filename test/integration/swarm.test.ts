@@ -31,6 +31,26 @@ async function pollClient(stack: SwarmStack, image: string, service: string) {
   };
 }
 
+/** dosync as a service of the stack it updates: the engine's socket and the stack's directory mounted, host network (the registry is on loopback). */
+function selfStackText(image: string): string {
+  return [
+    'version: "3.8"',
+    'services:',
+    '  dosync:',
+    `    image: ${image}`,
+    '    command: [sync, -f, /app/stack.yml, --stack, STACK, --interval, 3s, --health-stable, 2s, --health-timeout, 180s]',
+    '    volumes:',
+    `      - ${engine.socketPath}:/var/run/docker.sock`,
+    '      - DIR:/app',
+    '    networks: [hostnet]',
+    '    healthcheck: { test: [CMD, dosync, health], interval: 2s, timeout: 20s, retries: 5 }',
+    '    deploy: { replicas: 1 }',
+    'networks:',
+    '  hostnet: { external: true, name: host }',
+    '',
+  ].join('\n');
+}
+
 const dosyncOn = (args: string[], env: NodeJS.ProcessEnv = {}) => dosync(args, { env: { ...engine.env, ...env } });
 
 describe('swarm stacks on a second engine', () => {
@@ -261,22 +281,7 @@ describe('swarm stacks on a second engine', () => {
     await pushDosyncImage(`${u}/dosync`, '1.0.0');
     // Same program, another digest: what a new dosync release looks like to the registry.
     await pushDosyncImage(`${u}/dosync`, '1.1.0', { lines: ['LABEL dosync.test.release=1.1.0'] });
-    const text = [
-      'version: "3.8"',
-      'services:',
-      '  dosync:',
-      `    image: ${dosyncRepo}:1.0.0`,
-      '    command: [sync, -f, /app/stack.yml, --stack, STACK, --interval, 3s, --health-stable, 2s, --health-timeout, 180s]',
-      '    volumes:',
-      `      - ${engine.socketPath}:/var/run/docker.sock`,
-      '      - DIR:/app',
-      '    networks: [hostnet]',
-      '    healthcheck: { test: [CMD, dosync, health], interval: 2s, timeout: 20s, retries: 5 }',
-      '    deploy: { replicas: 1 }',
-      'networks:',
-      '  hostnet: { external: true, name: host }',
-      '',
-    ].join('\n');
+    const text = selfStackText(`${dosyncRepo}:1.0.0`);
     const stack = await SwarmStack.create(engine, text);
     try {
       const statePath = join(stack.dir, 'backups', 'state.json');
@@ -302,22 +307,7 @@ describe('swarm stacks on a second engine', () => {
     const dosyncRepo = `${REGISTRY}/${u}/dosync`;
     await pushDosyncImage(`${u}/dosync`, '1.0.0');
     await pushDosyncImage(`${u}/dosync`, '1.2.0', { lines: ['LABEL dosync.test.release=broken', 'ENTRYPOINT ["sh", "-c", "echo this release is broken >&2; exit 3"]'] });
-    const text = [
-      'version: "3.8"',
-      'services:',
-      '  dosync:',
-      `    image: ${dosyncRepo}:1.0.0`,
-      '    command: [sync, -f, /app/stack.yml, --stack, STACK, --interval, 3s, --health-stable, 2s, --health-timeout, 180s]',
-      '    volumes:',
-      `      - ${engine.socketPath}:/var/run/docker.sock`,
-      '      - DIR:/app',
-      '    networks: [hostnet]',
-      '    healthcheck: { test: [CMD, dosync, health], interval: 2s, timeout: 20s, retries: 5 }',
-      '    deploy: { replicas: 1 }',
-      'networks:',
-      '  hostnet: { external: true, name: host }',
-      '',
-    ].join('\n');
+    const text = selfStackText(`${dosyncRepo}:1.0.0`);
     const stack = await SwarmStack.create(engine, text);
     try {
       const original = await readFile(stack.file, 'utf8');
