@@ -7,6 +7,14 @@
  *   POST /v1/check                trigger a check cycle now                       -> 202, or 409 + reason
  *   POST /v1/update[?service=]    trigger an update cycle (of one service)        -> 202, or 409 + reason
  *   POST /v1/hooks/registry       registry push webhook -> check affected services -> 202 {"images":[...]}
+ *   POST /v1/approve|skip|rollback|retry|pause|resume   a person's action (src/sync/control.ts) -> 200/202, 4xx + reason
+ *   GET  /v1/events               server-sent events: `status` (the /v1/status document) on each change
+ *   GET  /                        the dashboard (src/dashboard/), sign-in page until signed in
+ *   POST /login, /logout          the API token for an HttpOnly SameSite=Strict session cookie (src/api/sessions.ts)
+ *
+ * Roles: the API token may do everything; `api_token_readonly` may read (status, events, dashboard) only.
+ * A session cookie stands for the token it was signed in with; with a cookie every POST needs the session's
+ * CSRF token (header `X-CSRF-Token` or form field `csrf`), bearer tokens need none (no browser sends them).
  *
  * Authentication. /v1/* always needs the API token (`Authorization: Bearer <token>`); without a
  * configured token they answer 403 and say how to set one, also on loopback, because a browser on
@@ -27,6 +35,11 @@ import { bearerToken, safeEqual, validHubSignature } from './auth.js';
 import { HookPayloadError, parseRegistryHook } from './hooks.js';
 import { isLoopback, parseListen } from './listen.js';
 import { ConfigError } from '../util/errors.js';
+import { Sessions, sessionCookie, type Role, type Session } from './sessions.js';
+import { buildStatusDoc, type ServiceStatus as DocServiceStatus, type StatusDoc as DocStatusDoc } from './status-doc.js';
+import { parseAction, type Action, type ActionResult } from '../sync/control.js';
+import { dashboardPage, loginPage, servicesFragment } from '../dashboard/page.js';
+import { DASHBOARD_CSS, DASHBOARD_JS } from '../dashboard/assets.js';
 
 /** A socket that cannot be bound is the user's setting, said in one line (the daemon does not start without its API). */
 function listenError(err: NodeJS.ErrnoException, listen: string): Error {
@@ -36,28 +49,9 @@ function listenError(err: NodeJS.ErrnoException, listen: string): Error {
   return err;
 }
 
-export interface ServiceStatus {
-  name: string;
-  image?: string;
-  currentTag?: string;
-  availableTag?: string;
-  digest?: string;
-  lastCheck?: string;
-  lastCheckResult?: string;
-  lastUpdate?: string;
-  lastUpdateResult?: string;
-  paused?: boolean;
-  /** Why an available update is not applied (maintenance window, min age, monitor mode ...). */
-  held?: string;
-  /** Why the running image does not verify under `verify:` (it is not redeployed). */
-  signatureUnverified?: string;
-  [key: string]: unknown;
-}
-
-export interface StatusDoc {
-  services: ServiceStatus[];
-  [key: string]: unknown;
-}
+export type ServiceStatus = DocServiceStatus;
+export type StatusDoc = DocStatusDoc;
+export { buildStatusDoc };
 
 export type TriggerKind = 'check' | 'update';
 
@@ -65,6 +59,16 @@ export interface ApiServerOptions {
   /** "127.0.0.1:9180", "[::1]:9180", ":9180" (every interface); port 0 picks a free one. */
   listen: string;
   token?: string;
+  /** May read (status, events, dashboard), never change. */
+  readonlyToken?: string;
+  /** The dashboard's public address; an https one makes the session cookie Secure. */
+  publicUrl?: string;
+  /** A person's action (dashboard, API); absent: those routes answer 404. */
+  act?: (action: Action) => Promise<ActionResult>;
+  /** Subscribes to state changes (the events stream); returns the unsubscribe. */
+  onChange?: (listener: () => void) => () => void;
+  /** Backups to list on the dashboard. */
+  backups?: () => Promise<Array<{ name: string; time: string; file: string }>>;
   metrics: { contentType: string; render(): Promise<string> };
   status: () => StatusDoc | Promise<StatusDoc>;
   /** Starts (or queues) a cycle; resolves once it is accepted or refused, not when it ends. */
@@ -97,21 +101,57 @@ class HttpError extends Error {
 
 interface Route {
   method: 'GET' | 'POST';
-  /** Who may call: anyone, metrics rules, or the API token. */
-  access: 'open' | 'metrics' | 'token' | 'hook';
-  handle(req: IncomingMessage, url: URL, body: Buffer): Promise<Reply>;
+  /** Who may call: anyone, metrics rules, a reader (either token), a writer (the API token), a webhook, a page. */
+  access: 'open' | 'metrics' | 'token' | 'write' | 'hook' | 'page';
+  handle(req: IncomingMessage, url: URL, body: Buffer, who: Who): Promise<Reply>;
 }
+
+interface Who { role: Role; session?: Session }
 
 interface Reply {
   status: number;
   json?: unknown;
   text?: string;
   contentType?: string;
+  headers?: Record<string, string>;
+  /** Server-sent events: the handler keeps the response. */
+  stream?: (res: ServerResponse) => void;
 }
+
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const HTML = 'text/html; charset=utf-8';
+const MAX_EVENT_CLIENTS = 32;
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const address = parseListen(opts.listen);
   const token = opts.token && opts.token.length > 0 ? opts.token : undefined;
+  const readonlyToken = token && opts.readonlyToken && opts.readonlyToken.length > 0 && opts.readonlyToken !== token ? opts.readonlyToken : undefined;
+  const sessions = new Sessions();
+  const secureCookie = opts.publicUrl?.startsWith('https:') ?? false;
+  const eventClients = new Set<ServerResponse>();
+  const statusDoc = async (): Promise<StatusDoc> => opts.status();
+  const pageModel = async (who: Who, message?: string) => ({
+    doc: await statusDoc(), role: who.role, csrf: who.session?.csrf ?? '', message, backups: await opts.backups?.().catch(() => undefined),
+  });
+  const act = async (action: Action, req: IncomingMessage): Promise<Reply> => {
+    if (!opts.act) throw new HttpError(404, `no such endpoint: /v1/${action.kind}`);
+    const r = await opts.act(action);
+    const json = r.ok ? { ok: true, message: r.message, ...(r.queued ? { queued: true } : {}) } : { ok: false, error: r.message };
+    // A plain form post (no script) is answered with the page again, saying what happened.
+    if (!wantsJson(req)) return { status: 303, text: '', headers: { Location: `/?message=${encodeURIComponent(r.message)}` } };
+    return { status: r.ok ? (r.queued ? 202 : 200) : r.status, json };
+  };
+  const actionRoute = (kind: Action['kind']): Route => ({
+    method: 'POST',
+    access: 'write',
+    async handle(req, url, body) {
+      const fields = { ...Object.fromEntries(url.searchParams), ...bodyFields(req, body) };
+      delete fields.csrf;
+      const parsed = parseAction({ ...fields, kind });
+      if (!parsed.ok) throw new HttpError(400, parsed.reason);
+      return act(parsed.action, req);
+    },
+  });
 
   const routes: Record<string, Route> = {
     '/healthz': {
@@ -138,16 +178,93 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     },
     '/v1/check': {
       method: 'POST',
-      access: 'token',
-      handle: () => trigger('check'),
+      access: 'write',
+      async handle(req, url, body) {
+        const service = url.searchParams.get('service') ?? bodyFields(req, body).service ?? undefined;
+        if (service !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(service)) throw new HttpError(400, '"service" must be a compose service name');
+        return formAware(req, await trigger('check', service));
+      },
     },
     '/v1/update': {
       method: 'POST',
-      access: 'token',
-      handle(_req, url) {
-        const service = url.searchParams.get('service') ?? undefined;
+      access: 'write',
+      async handle(req, url, body) {
+        const fields = { ...Object.fromEntries(url.searchParams), ...bodyFields(req, body) };
+        const service = fields.service;
         if (service !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(service)) throw new HttpError(400, '"service" must be a compose service name');
-        return trigger('update', service);
+        // With a tag: that service to that tag, past its policy (health gate and rollback kept).
+        if (fields.tag !== undefined && service !== undefined && opts.act) {
+          const parsed = parseAction({ kind: 'update', service, tag: fields.tag });
+          if (!parsed.ok) throw new HttpError(400, parsed.reason);
+          return act(parsed.action, req);
+        }
+        return formAware(req, await trigger('update', service));
+      },
+    },
+    '/v1/approve': actionRoute('approve'),
+    '/v1/skip': actionRoute('skip'),
+    '/v1/rollback': actionRoute('rollback'),
+    '/v1/retry': actionRoute('retry'),
+    '/v1/pause': actionRoute('pause'),
+    '/v1/resume': actionRoute('resume'),
+    '/v1/events': {
+      method: 'GET',
+      access: 'token',
+      async handle() {
+        if (eventClients.size >= MAX_EVENT_CLIENTS) throw new HttpError(503, `too many event streams open (${MAX_EVENT_CLIENTS}); close a dashboard tab`);
+        return { status: 200, stream: (res) => openEvents(res) };
+      },
+    },
+    '/': {
+      method: 'GET',
+      access: 'page',
+      async handle(_req, url, _body, who) {
+        const message = url.searchParams.get('message')?.slice(0, 300) ?? undefined;
+        return { status: 200, text: dashboardPage(await pageModel(who, message)), contentType: HTML, headers: { 'Content-Security-Policy': CSP } };
+      },
+    },
+    '/fragment/services': {
+      method: 'GET',
+      access: 'token',
+      async handle(_req, _url, _body, who) {
+        return { status: 200, text: servicesFragment(await pageModel(who)), contentType: HTML };
+      },
+    },
+    '/login': {
+      method: 'POST',
+      access: 'open',
+      async handle(req, _url, body): Promise<Reply> {
+        if (token === undefined) return { status: 403, text: loginPage({ disabled: true }), contentType: HTML, headers: { 'Content-Security-Policy': CSP } };
+        const given = bodyFields(req, body).token ?? '';
+        const role: Role | undefined = safeEqual(given, token) ? 'admin' : readonlyToken && safeEqual(given, readonlyToken) ? 'readonly' : undefined;
+        if (!role) {
+          opts.logger?.warn({ path: '/login' }, 'dashboard sign-in with a wrong token');
+          return { status: 401, text: loginPage({ error: 'That token is not valid.' }), contentType: HTML, headers: { 'Content-Security-Policy': CSP } };
+        }
+        const session = sessions.create(role);
+        return { status: 303, text: '', headers: { Location: '/', 'Set-Cookie': sessionCookie(session, secureCookie) } };
+      },
+    },
+    '/logout': {
+      method: 'POST',
+      access: 'token',
+      async handle(_req, _url, _body, who) {
+        if (who.session) sessions.end(who.session.id);
+        return { status: 303, text: '', headers: { Location: '/', 'Set-Cookie': sessionCookie(undefined, secureCookie) } };
+      },
+    },
+    '/assets/dashboard.js': {
+      method: 'GET',
+      access: 'open',
+      async handle() {
+        return { status: 200, text: DASHBOARD_JS, contentType: 'text/javascript; charset=utf-8' };
+      },
+    },
+    '/assets/dashboard.css': {
+      method: 'GET',
+      access: 'open',
+      async handle() {
+        return { status: 200, text: DASHBOARD_CSS, contentType: 'text/css; charset=utf-8' };
       },
     },
     '/v1/hooks/registry': {
@@ -177,6 +294,38 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     },
   };
 
+  function formAware(req: IncomingMessage, reply: Reply): Reply {
+    if (wantsJson(req)) return reply;
+    const j = reply.json as { accepted?: boolean; reason?: string };
+    return { status: 303, text: '', headers: { Location: `/?message=${encodeURIComponent(j.accepted ? 'A cycle runs now.' : j.reason ?? 'refused')}` } };
+  }
+
+  function openEvents(res: ServerResponse): void {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', Connection: 'keep-alive' });
+    eventClients.add(res);
+    let timer: NodeJS.Timeout | undefined;
+    let closed = false;
+    const push = () => {
+      // Changes come in bursts (a journal step saves twice): one event per 150 ms is plenty for a person.
+      if (timer || closed) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        void statusDoc().then((doc) => { if (!closed) res.write(`event: status\ndata: ${JSON.stringify(doc)}\n\n`); }, () => undefined);
+      }, 150);
+    };
+    const unsubscribe = opts.onChange?.(push) ?? (() => undefined);
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    keepAlive.unref();
+    push();
+    res.on('close', () => {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      clearInterval(keepAlive);
+      unsubscribe();
+      eventClients.delete(res);
+    });
+  }
+
   async function trigger(what: TriggerKind, service?: string): Promise<Reply> {
     const r = await opts.trigger(what, service);
     return r.accepted
@@ -184,16 +333,30 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       : { status: 409, json: { accepted: false, reason: r.reason ?? 'not accepted' } };
   }
 
-  function authorize(route: Route, req: IncomingMessage, url: URL, body: Buffer): void {
-    if (route.access === 'open') return;
-    if (route.access === 'metrics' && token === undefined) return;
+  function authorize(route: Route, req: IncomingMessage, url: URL, body: Buffer): Who {
+    const admin: Who = { role: 'admin' };
+    if (route.access === 'open') return admin;
+    if (route.access === 'metrics' && token === undefined) return admin;
     if (token === undefined) throw new HttpError(403, NO_TOKEN);
     const given = bearerToken(header(req, 'authorization'));
-    if (given !== undefined && safeEqual(given, token)) return;
+    if (given !== undefined && safeEqual(given, token)) return admin;
+    const writes = route.access === 'write' || route.access === 'hook';
+    if (given !== undefined && readonlyToken && safeEqual(given, readonlyToken)) {
+      if (writes) throw new HttpError(403, 'the read-only token cannot change anything; use the API token');
+      return { role: 'readonly' };
+    }
+    const session = given === undefined && route.access !== 'hook' ? sessions.fromCookie(header(req, 'cookie')) : undefined;
+    if (session) {
+      if (writes && session.role !== 'admin') throw new HttpError(403, 'signed in with the read-only token: this cannot change anything');
+      if (req.method === 'POST' && !Sessions.csrfValid(session, header(req, 'x-csrf-token') ?? bodyFields(req, body).csrf)) {
+        throw new HttpError(403, 'missing or wrong CSRF token; reload the page');
+      }
+      return { role: session.role, session };
+    }
     if (route.access === 'hook') {
       const queryToken = url.searchParams.get('token');
-      if (queryToken !== null && safeEqual(queryToken, token)) return;
-      if (validHubSignature(header(req, 'x-hub-signature-256'), body, token)) return;
+      if (queryToken !== null && safeEqual(queryToken, token)) return admin;
+      if (validHubSignature(header(req, 'x-hub-signature-256'), body, token)) return admin;
     }
     const challenge = given === undefined ? 'Bearer realm="dosync"' : 'Bearer realm="dosync", error="invalid_token"';
     throw new HttpError(401, given === undefined ? 'missing bearer token (Authorization: Bearer <token>)' : 'invalid token', { 'WWW-Authenticate': challenge });
@@ -209,12 +372,27 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       const method = req.method === 'HEAD' && route.method === 'GET' ? 'GET' : req.method;
       if (method !== route.method) throw new HttpError(405, `use ${route.method} for ${url.pathname}`, { Allow: route.method === 'GET' ? 'GET, HEAD' : 'POST' });
       // Without a token the protected routes are refused before reading a byte of body.
-      if ((route.access === 'token' || route.access === 'hook') && token === undefined) throw new HttpError(403, NO_TOKEN);
+      if ((route.access === 'token' || route.access === 'write' || route.access === 'hook') && token === undefined) throw new HttpError(403, NO_TOKEN);
       const body = route.method === 'POST' ? await readBody(req, route.access === 'hook' ? HOOK_BODY_LIMIT : BODY_LIMIT) : Buffer.alloc(0);
-      authorize(route, req, url, body);
-      const reply = await route.handle(req, url, body);
+      let who: Who;
+      if (route.access === 'page') {
+        // The page: the sign-in form until signed in (a browser cannot send a bearer token by itself).
+        const session = token === undefined ? undefined : sessions.fromCookie(header(req, 'cookie'));
+        const bearer = bearerToken(header(req, 'authorization'));
+        const role: Role | undefined = session?.role ?? (bearer && token && safeEqual(bearer, token) ? 'admin' : bearer && readonlyToken && safeEqual(bearer, readonlyToken) ? 'readonly' : undefined);
+        if (!role) {
+          status = token === undefined ? 403 : 200;
+          send(res, { status, text: loginPage({ disabled: token === undefined }), contentType: HTML }, { 'Content-Security-Policy': CSP });
+          return;
+        }
+        who = { role, session };
+      } else {
+        who = authorize(route, req, url, body);
+      }
+      const reply = await route.handle(req, url, body, who);
       status = reply.status;
-      send(res, reply);
+      if (reply.stream) { reply.stream(res); return; }
+      send(res, reply, reply.headers);
     } catch (err) {
       if (err instanceof HttpError) {
         status = err.status;
@@ -251,6 +429,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     url: `http://${host}:${bound.port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        for (const c of eventClients) c.end();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),
@@ -260,6 +439,31 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The fields of a form-encoded or JSON object body (strings only); empty for anything else. */
+function bodyFields(req: IncomingMessage, body: Buffer): Record<string, string> {
+  if (body.length === 0) return {};
+  const type = (header(req, 'content-type') ?? '').toLowerCase();
+  if (type.startsWith('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(body.toString('utf8')));
+  if (type.startsWith('application/json') || type === '') {
+    try {
+      const parsed = JSON.parse(body.toString('utf8')) as unknown;
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+        return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'));
+      }
+    } catch {
+      throw new HttpError(400, 'the body is not valid JSON');
+    }
+  }
+  return {};
+}
+
+/** A script's fetch asks for JSON; a plain form post (no script) gets a redirect to the page. */
+function wantsJson(req: IncomingMessage): boolean {
+  const type = (header(req, 'content-type') ?? '').toLowerCase();
+  if (!type.startsWith('application/x-www-form-urlencoded')) return true;
+  return (header(req, 'accept') ?? '').includes('application/json');
 }
 
 function send(res: ServerResponse, reply: Reply, headers: Record<string, string> = {}): void {

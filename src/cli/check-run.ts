@@ -25,7 +25,10 @@ export async function checkAction(flags: CheckFlags): Promise<number> {
   const unitOf = (name: string) => units.find((u) => u.unit.services.includes(name));
   const plans = units.flatMap((u) => u.members).sort((a, b) => prepared.stack.services.indexOf(a.service) - prepared.stack.services.indexOf(b.service));
   if (tty) process.stderr.write('\r\x1b[K');
-  const rows = plans.map((p) => checkRow(p, unitOf(p.service.name)));
+  // Release links: the running image's OCI labels, asked only for services with a newer tag.
+  const labelsOf = async (p: (typeof plans)[number]) => (p.decision.kind === 'update' || p.decision.kind === 'held') && p.service.image
+    ? (await prepared.planContext.engine?.image(p.service.image).catch(() => undefined))?.labels : undefined;
+  const rows = await Promise.all(plans.map(async (p) => checkRow(p, unitOf(p.service.name), await labelsOf(p))));
   if (flags.json) {
     // Candidate and dropped tags only on request: for 200 services over 200-tag repositories they are
     // 80,000 entries, which scripts reading the status do not want to parse.

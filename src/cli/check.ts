@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { addStackOptions, type StackFlags } from './common.js';
 import type { ServicePlan } from '../sync/plan.js';
 import type { UnitPlan } from '../sync/unit-plan.js';
+import { releaseLink } from '../sync/status.js';
 
 /** Exit codes scripts can rely on. */
 export const CHECK_EXIT = { upToDate: 0, updates: 10, error: 2 } as const;
@@ -21,6 +22,8 @@ export interface CheckRow {
   unit: string | null;
   /** Set when the image that runs now does not verify under `verify:` (reported, never redeployed). */
   unverified?: string;
+  /** Release notes of the newest tag (label dosync.link.template, or the running image's OCI source/url label). */
+  link?: string;
 }
 
 /** The units with more than one member, one line each, for below the table. */
@@ -43,14 +46,16 @@ export function explainUnit(u: UnitPlan): string | undefined {
   return lines.join('\n');
 }
 
-export function checkRow(plan: ServicePlan, unit?: UnitPlan): CheckRow {
+export function checkRow(plan: ServicePlan, unit?: UnitPlan, imageLabels?: Record<string, string>): CheckRow {
   const d = plan.decision;
+  const link = releaseLink(d.kind === 'update' || d.kind === 'held' ? d.toTag : undefined, plan.service.labels, imageLabels);
   const current = plan.ref?.tag ?? (plan.ref?.digest ? null : plan.ref ? 'latest' : null);
   const running = plan.signatures?.running;
   const base = {
     service: plan.service.name, current, policy: plan.policy?.describe ?? null, source: plan.policy?.source ?? null, registry: plan.ref?.registry ?? null, reason: d.reason,
     unit: unit && unit.unit.services.length > 1 ? unit.unit.label : null,
     ...(running ? { unverified: running.why } : {}),
+    ...(link ? { link } : {}),
   };
   switch (d.kind) {
     case 'update': return { ...base, newest: d.toTag, status: d.mode === 'digest' ? 'new digest' : 'update available' };

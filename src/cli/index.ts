@@ -15,6 +15,7 @@ import { registerHealthCommand } from './health.js';
 import { registerCompletionCommand } from './completion.js';
 import { registerRollbackCommand } from './rollback.js';
 import { registerRetryCommand } from './retry.js';
+import { registerApproveCommands } from './approve.js';
 import { registerBackupsCommand } from './backups.js';
 import { registerConfigCommand } from './config.js';
 import { registerSelfUpdateHelperCommand } from './self-update.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerHealthCommand(program);
   registerRollbackCommand(program);
   registerRetryCommand(program);
+  registerApproveCommands(program);
   registerBackupsCommand(program);
   registerConfigCommand(program);
   registerSelfUpdateHelperCommand(program);

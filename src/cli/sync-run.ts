@@ -17,12 +17,18 @@ import { startHeartbeat } from '../sync/heartbeat.js';
 import { cycleEvents } from '../sync/events.js';
 import { createNotifier, parseChannels } from '../notify/index.js';
 import type { Metrics } from '../metrics/index.js';
-import type { StatusDoc } from '../api/index.js';
 import { loadConfigFile } from '../config/file.js';
 import { errorMessage } from '../util/errors.js';
 import { serviceKey } from '../sync/state.js';
 import { parseImageReference, repositoryKey } from '../reference/index.js';
 import { createRegistryRuntime } from './registry-runtime.js';
+import { buildStatusDoc } from '../api/status-doc.js';
+import { createDaemonControl } from '../sync/daemon-control.js';
+import { rollbackOne } from '../sync/daemon-rollback.js';
+import { isPaused } from '../sync/schedule.js';
+import { inboxWaiting } from '../sync/control.js';
+import { listBackups } from '../compose/backups.js';
+import { isMqttUrl, parseMqttUrl, startHaBridge } from '../notify/homeassistant.js';
 
 
 export async function syncAction(flags: SyncFlags): Promise<number> {
@@ -39,7 +45,10 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   const keepBackups = keep !== undefined ? Number(keep) : config.keep_backups ?? 10;
   if (!Number.isInteger(keepBackups) || keepBackups < 1) throw new ConfigError(`--keep-backups: "${keep}" is not a whole number of at least 1`);
   const backupDir = resolveBackupDir({ flags, env, config });
+  const approve = flags.approve ?? envValue(env, 'DOSYNC_APPROVE');
+  if (approve !== undefined && approve !== 'auto' && approve !== 'manual') throw new ConfigError(`DOSYNC_APPROVE: "${approve}" is not auto or manual`);
   const settings: CycleSettings = {
+    approve,
     files,
     envFile,
     configPath,
@@ -84,27 +93,85 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
 
   const checkOnly = flags.checkOnly ?? envFlag(env, 'DOSYNC_CHECK_ONLY') ?? config.check_only ?? false;
   settings.dryRun ||= checkOnly;
+  // --check-only changes no stack, but its state (checks, status, what was announced) is the daemon's own.
+  settings.recordChecks = checkOnly && !(flags.dryRun ?? envFlag(env, 'DOSYNC_DRY_RUN') ?? false);
   settings.stateDir = stateDir;
-  const notifyUrls = [...(config.notify ?? []), ...flags.notify, ...(envValue(env, 'DOSYNC_NOTIFY')?.split(/\s*,\s*/).filter(Boolean) ?? [])];
+  const allNotifyUrls = [...(config.notify ?? []), ...flags.notify, ...(envValue(env, 'DOSYNC_NOTIFY')?.split(/\s*,\s*/).filter(Boolean) ?? [])];
+  // mqtt:// and mqtts:// are Home Assistant entities (src/notify/homeassistant.ts), not messages.
+  const mqttTargets = allNotifyUrls.filter(isMqttUrl).map(parseMqttUrl);
+  const notifyUrls = allNotifyUrls.filter((u) => !isMqttUrl(u));
   const notifier = notifyUrls.length > 0 ? createNotifier(parseChannels(notifyUrls), { logger }) : undefined;
   const errorStreaks = new Map<string, number>();
   const unverified = new Set<string>();
   let last: { report?: CycleReport; at?: Date; ok: boolean } = { ok: true };
 
-  // What the next cycle was asked for by the API or a webhook: check only, or only some services.
-  let requested: { checkOnly?: boolean; services?: string[] } | undefined;
+  // What the next cycle was asked for by the API, the dashboard, a webhook or the inbox (src/sync/daemon-control.ts).
+  let daemon: ReturnType<typeof startDaemon> | undefined;
+  let cycleRunning = false;
+  const control = createDaemonControl({
+    state, project: projectName, stateDir, logger, checkOnly,
+    services: () => last.report?.plans.map((p) => p.service.name),
+    rollback: (service) => rollbackOne(service, settings, deps),
+    wake: () => daemon?.wake(),
+  });
+  const key = (service: string) => serviceKey(projectName, service);
+  // A cycle asked for some services only leaves the others unplanned: the status shows their last real plan.
+  const planMemory = new Map<string, CycleReport['plans'][number]>();
+  const lastPlans = () => (last.report?.plans ?? []).map((p) => (p.decision.kind === 'skipped' && p.decision.reason === 'not requested in this cycle' ? planMemory.get(p.service.name) ?? p : p));
   const cycle = async () => {
-    const ask = requested;
-    requested = undefined;
-    const report = await runCycle({ ...settings, dryRun: settings.dryRun || ask?.checkOnly === true, onlyServices: ask?.services }, deps);
+    cycleRunning = true;
+    try {
+      const ask = await control.beforeCycle();
+      const report = await runCycle({ ...settings, dryRun: settings.dryRun || ask?.checkOnly === true, recordChecks: settings.recordChecks || ask?.checkOnly === true, onlyServices: ask?.services, forced: ask?.forced ?? settings.forced }, deps);
+      return afterCycle(report);
+    } finally {
+      cycleRunning = false;
+    }
+  };
+  const afterCycle = (report: CycleReport) => {
     const at = new Date();
     last = { report, at, ok: report.failures === 0 };
+    for (const p of report.plans) if (!(p.decision.kind === 'skipped' && p.decision.reason === 'not requested in this cycle')) planMemory.set(p.service.name, p);
     if (metrics) recordMetrics(metrics, report);
-    const events = cycleEvents(report, { project: projectName, checkOnly, errorStreaks, unverified, persistAfter: 3, now: at });
+    const events = cycleEvents(report, {
+      project: projectName, checkOnly, errorStreaks, unverified, persistAfter: 3, now: at,
+      every: config.notify_every ?? 'once', dashboard: config.public_url,
+      announced: { get: (s) => state.get(key(s))?.announced, set: (s, tag) => state.setAnnounced(key(s), tag) },
+      links: (s) => state.get(key(s))?.status?.link,
+    });
+    void state.save().catch((err: unknown) => logger.warn(errorMessage(err)));
     // Delivery is retried in the background; it never holds up the next update.
     if (notifier && events.length > 0) void notifier.notify(events);
     return report;
   };
+
+  const statusNow = async () => buildStatusDoc({
+    project: projectName, plans: lastPlans(), get: (k) => state.get(k), key, intent: state.pendingIntent(),
+    paused: (await isPaused(stateDir, env).catch(() => undefined))?.paused, checkOnly,
+    cycle: { running: cycleRunning, lastAt: last.at?.toISOString() },
+  });
+  // Home Assistant: the entities follow the status (each change, at most every 300 ms).
+  const bridges = flags.once ? [] : await Promise.all(mqttTargets.map((t) => startHaBridge(t, {
+    project: projectName, logger, dashboard: config.public_url, current: statusNow,
+    onInstall: async (service) => {
+      if (state.get(key(service))?.pending) {
+        const r = await control.handle({ kind: 'approve', service });
+        return r.message;
+      }
+      if (checkOnly) return 'dosync runs with --check-only: nothing is applied';
+      control.request({ services: [service] });
+      return `${service}: an update cycle runs now`;
+    },
+  })));
+  let bridgeTimer: NodeJS.Timeout | undefined;
+  const publishBridges = () => {
+    if (bridges.length === 0 || bridgeTimer) return;
+    bridgeTimer = setTimeout(() => {
+      bridgeTimer = undefined;
+      void statusNow().then((doc) => Promise.all(bridges.map((b) => b.publish(doc)))).catch((err: unknown) => logger.warn(`MQTT: ${errorMessage(err)}`));
+    }, 300);
+  };
+  if (bridges.length > 0) state.onChange(publishBridges);
 
   if (flags.once) {
     const report = await cycle();
@@ -114,15 +181,20 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
 
   // The API is bound before the first cycle: a --listen that cannot be bound stops dosync with one line,
   // instead of leaving a daemon running without its API.
-  let daemon: ReturnType<typeof startDaemon> | undefined;
   const api = listen && metrics ? await (await import('../api/index.js')).startApiServer({
-    listen, token: flags.apiToken ?? envValue(env, 'DOSYNC_API_TOKEN') ?? config.api_token, metrics, logger,
-    status: () => statusDoc(last.report, state, projectName),
+    listen, token: flags.apiToken ?? envValue(env, 'DOSYNC_API_TOKEN') ?? config.api_token,
+    readonlyToken: envValue(env, 'DOSYNC_API_TOKEN_READONLY') ?? config.api_token_readonly, publicUrl: config.public_url, metrics, logger,
+    status: statusNow,
+    act: (action) => control.handle(action),
+    onChange: (listener) => state.onChange(listener),
+    backups: async () => (await listBackups([...files.map((path) => ({ path, kind: 'compose' as const })), ...envFiles.map((path) => ({ path, kind: 'env' as const }))], backupDir))
+      .slice(-20).reverse().map((b) => ({ name: b.name, time: b.time.toISOString(), file: b.file })),
     trigger: async (what, service) => {
       const known = last.report?.plans.map((p) => p.service.name);
       if (service && known && !known.includes(service)) return { accepted: false, reason: `no service "${service}" in the compose file` };
-      requested = { checkOnly: what === 'check', services: service ? [service] : undefined };
-      daemon?.wake();
+      // In --check-only mode an update is refused for what it is, not accepted and silently not done.
+      if (what === 'update' && checkOnly) return { accepted: false, reason: 'dosync runs with --check-only: it reports updates and never applies them; POST /v1/check checks now' };
+      control.request({ checkOnly: what === 'check', services: service ? [service] : undefined });
       return { accepted: true };
     },
     onRegistryPush: async (images) => {
@@ -130,8 +202,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
       const pushed = new Set(images.map((i) => { try { return repositoryKey(parseImageReference(i)); } catch { return i; } }));
       const services = (last.report?.plans ?? []).filter((p) => p.ref && pushed.has(repositoryKey(p.ref))).map((p) => p.service.name);
       if (services.length === 0) return;
-      requested = { services };
-      daemon?.wake();
+      control.request({ services });
     },
     healthy: () => {
       const maxAge = (schedule.kind === 'interval' ? schedule.intervalMs : 3_600_000) * 2 + 300_000;
@@ -152,6 +223,9 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     },
   });
 
+  // `dosync approve` / `dosync skip` leave requests in the state dir's inbox; a waiting one wakes the daemon.
+  const inboxPoll = setInterval(() => void inboxWaiting(stateDir).then((waiting) => { if (waiting) daemon?.wake(); }, () => undefined), 1000);
+  inboxPoll.unref();
   const stop = (sig: string) => {
     if (controller.signal.aborted) { logger.warn(`${sig} again: exiting now`); process.exit(130); }
     logger.info(`${sig} received: finishing the current step, then exiting`);
@@ -170,6 +244,9 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
     }, (err) => logger.error(`SIGHUP: the new configuration is invalid, keeping the old one: ${errorMessage(err)}`));
   });
   await daemon.done;
+  clearInterval(inboxPoll);
+  if (bridgeTimer) clearTimeout(bridgeTimer);
+  await Promise.all(bridges.map((b) => b.close()));
   await api?.close();
   await notifier?.flush();
   return 0;
@@ -192,24 +269,4 @@ function recordMetrics(metrics: Metrics, report: CycleReport): void {
   }
   for (const [unit, result] of units) metrics.unitUpdated(unit, result as 'success' | 'rolled-back' | 'failed');
   metrics.cycleFinished({ durationMs: report.durationMs, ok: report.failures === 0, at: new Date() });
-}
-
-function statusDoc(report: CycleReport | undefined, state: StateStore, project: string): StatusDoc {
-  return {
-    project,
-    services: (report?.plans ?? []).map((p) => {
-      const d = p.decision;
-      const saved = state.get(serviceKey(project, p.service.name));
-      const updated = report?.outcomes.find((o) => o.service === p.service.name)?.outcome.status === 'updated';
-      const toTag = d.kind === 'update' || d.kind === 'held' ? d.toTag : undefined;
-      return {
-        name: p.service.name, image: updated && d.kind === 'update' ? d.newImage : p.service.image, currentTag: updated ? toTag : p.ref?.tag,
-        availableTag: updated ? undefined : toTag,
-        lastCheck: saved?.lastCheck?.at, lastCheckResult: saved?.lastCheck?.outcome,
-        lastUpdate: saved?.lastUpdate?.at, lastUpdateResult: saved?.lastUpdate?.outcome,
-        held: d.kind === 'held' ? d.reason : undefined,
-        signatureUnverified: p.signatures?.running?.why,
-      };
-    }),
-  };
 }

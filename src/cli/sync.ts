@@ -8,6 +8,7 @@ export interface SyncFlags {
   backupDir?: string; stateDir?: string; keepBackups?: string; prune: boolean;
   /** `dosync update SERVICE --to TAG` runs one cycle for that unit only. */
   forced?: { service: string; tag: string }; rollingUpdate?: boolean; checkOnly?: boolean; schedule?: string; jitter?: string; notify: string[]; listen?: string; apiToken?: string; projectName?: string; healthTimeout?: string; healthStable?: string; logFormat?: string;
+  approve?: 'auto' | 'manual';
 }
 
 export function registerSyncCommand(program: Command): void {
@@ -21,6 +22,7 @@ export function registerSyncCommand(program: Command): void {
     .option('--state-dir <dir>', 'state file and lock (default: dosync.yaml state_dir, else the backup dir; env DOSYNC_STATE_DIR)')
     .option('--no-prune', 'keep the images an update replaced')
     .option('--check-only', 'monitor mode: report (and notify) updates found, change nothing (env DOSYNC_CHECK_ONLY)')
+    .addOption(new Option('--approve <mode>', 'manual: a found update waits for `dosync approve` or the dashboard (env DOSYNC_APPROVE; per service: label dosync.approve)').choices(['auto', 'manual']))
     .option('--schedule <cron>', 'run cycles on a cron schedule instead of an interval, e.g. "0 3 * * *" (env DOSYNC_SCHEDULE)')
     .option('--jitter <duration>', 'random extra delay of up to this much per cycle (env DOSYNC_JITTER)')
     .option('--notify <url>', 'notification channel URL: slack://, discord://, teams, ntfy://, gotify://, telegram://, smtp://, generic+https:// (repeatable; env DOSYNC_NOTIFY, comma-separated)', collect, [])

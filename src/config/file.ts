@@ -33,6 +33,8 @@ export const serviceSettingsSchema = z.object({
   verify: z.unknown().optional(),
   /** Update a service whose containers are stopped (its file only; nothing is started). */
   update_stopped: z.boolean().optional(),
+  /** manual: a found update waits for `dosync approve` (or the dashboard, the API, MQTT). */
+  approve: z.enum(['auto', 'manual']).optional(),
 }).strict();
 
 export const configFileSchema = z.object({
@@ -58,6 +60,14 @@ export const configFileSchema = z.object({
   notify: z.array(z.string()).optional(),
   listen: z.string().optional(),
   api_token: z.string().optional(),
+  /** A token that may read (status, dashboard) but change nothing. */
+  api_token_readonly: z.string().optional(),
+  /** The dashboard's address as users reach it (links in notifications): https://dosync.example.org */
+  public_url: z.string().url().optional(),
+  /** once (default): an available update is announced once per service and tag; cycle: every cycle. */
+  notify_every: z.enum(['once', 'cycle']).optional(),
+  /** manual: found updates wait for approval (per service: services.X.approve, label dosync.approve). */
+  approve: z.enum(['auto', 'manual']).optional(),
   health: z.object({ timeout: duration.optional(), stable: duration.optional() }).strict().optional(),
   /** cosign signature verification before any update (src/verify/settings.ts checks the block). */
   verify: z.unknown().optional(),

@@ -33,6 +33,8 @@ export interface EventView {
 
 export interface MessageView {
   title: string;
+  /** The dashboard's address (`public_url`). */
+  dashboard?: string;
   project?: string;
   severity: Severity;
   events: EventView[];
@@ -57,7 +59,8 @@ export function buildMessage(events: NotifyEvent[]): MessageView | undefined {
   const severity = views.reduce<Severity>((worst, v) => (RANK[v.severity] > RANK[worst] ? v.severity : worst), 'info');
   const prefix = `dosync${project ? ` (${project})` : ''}: `;
   const title = prefix + (views.length === 1 ? views[0].headline : counts(events));
-  return { title, project, severity, events: views };
+  const dashboard = events.find((e) => e.dashboard)?.dashboard;
+  return { title, project, severity, events: views, ...(dashboard ? { dashboard } : {}) };
 }
 
 const COUNT_WORDS: Record<NotifyEventKind, [string, string]> = {
@@ -89,7 +92,7 @@ function viewOf(e: NotifyEvent): EventView {
     from,
     to,
     digest: e.digest ? shortDigest(e.digest) : undefined,
-    source: e.source || undefined,
+    source: e.source || e.link || undefined,
     revision: e.revision ? shortRevision(e.revision) : undefined,
     reason: e.reason ? oneLine(e.reason) : undefined,
     cycles: e.cycles,
@@ -148,12 +151,13 @@ export function detailParts(v: EventView): Array<{ name: 'digest' | 'source' | '
 
 /** The whole message as plain text (ntfy, Gotify, e-mail, fallbacks): one line per event, details indented. */
 export function plainText(m: MessageView): string {
-  return m.events
+  const body = m.events
     .map((v) => {
       const details = detailParts(v).map((d) => `${d.name} ${d.value}`).join(', ');
       return details ? `${eventLine(v)}\n  ${details}` : eventLine(v);
     })
     .join('\n');
+  return m.dashboard ? `${body}\ndashboard: ${m.dashboard}` : body;
 }
 
 export function shortDigest(digest: string): string {

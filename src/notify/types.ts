@@ -26,6 +26,10 @@ export interface NotifyEvent {
   cycles?: number;
   /** The unit the service moved in, when it moved with others (`n8n, n8n-runner (N8N_VERSION in .env)`). */
   unit?: string;
+  /** Release notes of the new tag (dosync.link.template or the image's OCI labels). */
+  link?: string;
+  /** The dashboard (`public_url`), when set. */
+  dashboard?: string;
   at: Date;
 }
 

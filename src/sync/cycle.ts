@@ -23,6 +23,8 @@ import type { ImageEdit } from '../compose/image-source.js';
 import { serviceSettings } from './service-settings.js';
 import { ComposeChangedError } from '../compose/writer.js';
 import { prepareSelfUpdate, selfLast } from './self-update.js';
+import { approvalGate, type Announcement, type ApproveMode } from './approvals.js';
+import { recordStatuses } from './status-record.js';
 
 export interface CycleSettings {
   files: string[];
@@ -50,6 +52,10 @@ export interface CycleSettings {
   projectName?: string;
   /** `dosync update SERVICE --to TAG`: this unit goes to that tag, past its policy (health gate and rollback kept). */
   forced?: ForcedTag;
+  /** issue-18: `--approve manual` (labels and dosync.yaml per service win). */
+  approve?: ApproveMode;
+  /** issue-18: a dry run that still stores the check and status (`--check-only`: the daemon's state is its own). */
+  recordChecks?: boolean;
 }
 
 export interface CycleDeps {
@@ -76,6 +82,8 @@ export interface CycleReport {
   durationMs: number;
   /** Services whose check or update failed (a rollback counts). */
   failures: number;
+  /** Updates that began waiting for approval this cycle (announced once). */
+  announcements?: Announcement[];
 }
 
 async function readText(path: string, what: string): Promise<string> {
@@ -171,9 +179,10 @@ export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' 
   const planContext: PlanContext = {
     runtime, registry: deps.registry, projectName: project.name, config: settings.config, configPath: settings.configPath,
     registryPolicySource: deps.registryPolicySource, pushTimes: deps.pushTimes,
-    isFailed: (service, tag, digest) => deps.state?.isFailed(serviceKey(project.name, service), tag, digest) ?? false,
-    failedTags: (service) => deps.state?.failedTags(serviceKey(project.name, service)) ?? new Set(),
-    holdFor: (service, pushedAt) => holdFor(service, pushedAt, settings, paused),
+    // `dosync skip SERVICE TAG` takes a tag out of the offer the way a failed one is (newer tags still come).
+    isFailed: (service, tag, digest) => (deps.state?.isFailed(serviceKey(project.name, service), tag, digest) || deps.state?.skippedTags(serviceKey(project.name, service)).has(tag)) ?? false,
+    failedTags: (service) => new Set([...deps.state?.failedTags(serviceKey(project.name, service)) ?? [], ...deps.state?.skippedTags(serviceKey(project.name, service)) ?? []]),
+    holdFor: (service, pushedAt) => holdFor(service, pushedAt, settings, paused, deps.state?.get(serviceKey(project.name, service.name))?.paused !== undefined),
     engine: engineView(runtime, project.name),
     digests: new Map(),
   };
@@ -224,6 +233,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   const unitPlans = await planStackUnits(stack, own, ctx, settings.config, settings.forced);
   const plans = unitPlans.flatMap((u) => u.members).sort((a, b) => stack.services.indexOf(a.service) - stack.services.indexOf(b.service));
   const outcomes: CycleReport['outcomes'] = [...self.settled];
+  const announcements: Announcement[] = [];
   let failures = 0;
   const dependsOn = (name: string) => stack.services.find((s) => s.name === name)?.dependsOn.map((d) => d.service) ?? [];
   const groups = unitPlans.map((u) => ({ plans: u.members, unit: u }));
@@ -244,6 +254,12 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
     if (decision.kind !== 'update') continue;
     const label = up.unit.services.length > 1 ? up.unit.label : undefined;
     const log = deps.logger.child(label ? { unit: label } : { service: up.unit.services[0] });
+    // issue-18: `approve: manual` holds the unit until it is approved (an explicit `update --to` is approval).
+    // A recorded check (the daemon's /v1/check) keeps the pending approvals current too; it never applies.
+    if (!settings.forced && (!settings.dryRun || settings.recordChecks) && !approvalGate(up, { state: deps.state, config: settings.config, flag: settings.approve, stateKey: applyCtx.stateKey, now: (settings.now ?? (() => new Date()))(), announce: announcements, dryRun: settings.dryRun })) {
+      log.info(`waiting for approval: ${decision.reason} (dosync approve ${up.unit.services[0]})`);
+      continue;
+    }
     if (settings.dryRun) { for (const u of decision.updates) deps.logger.child({ service: u.service.name }).info(`would update: ${u.decision.reason}`); continue; }
     if (deps.stopping?.()) { log.info('stop requested: update left for the next run'); continue; }
     try {
@@ -283,12 +299,14 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
       }
     });
   }
-  if (deps.state && !settings.dryRun) {
+  if (deps.state && (!settings.dryRun || settings.recordChecks)) {
     for (const plan of plans) {
       const d = plan.decision;
-      const outcome = d.kind === 'update' ? 'update-available' : d.kind;
+      const applied = outcomes.some((o) => o.service === plan.service.name && o.outcome.status === 'updated');
+      const outcome = applied ? 'up-to-date' : d.kind === 'update' ? 'update-available' : d.kind;
       deps.state.recordCheck(serviceKey(project.name, plan.service.name), outcome, d.reason);
     }
+    await recordStatuses(deps.state, only ? plans.filter((p) => only.includes(p.service.name)) : plans, outcomes, { stateKey: (s) => serviceKey(project.name, s), engine: ctx.engine });
     await deps.state.save();
   }
   const durationMs = Date.now() - started;
@@ -296,7 +314,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   const updated = outcomes.filter((o) => o.outcome.status === 'updated').length;
   deps.logger.info({ durationMs, services: plans.length, updates: settings.dryRun ? count('update') : updated, upToDate: count('up-to-date'), skipped: count('skipped'), errors: failures },
     settings.dryRun ? 'dry run done' : 'cycle done');
-  return { plans, units: unitPlans, outcomes, durationMs, failures };
+  return { plans, units: unitPlans, outcomes, durationMs, failures, announcements };
 }
 
 /** Per-service plans joined into update units, with what runs now and `update_stopped` (label > services.X > top level). */
@@ -366,11 +384,11 @@ async function applyGroupReplanning(updates: UpdatePlan[], edits: ImageEdit[], u
 }
 
 /** Pause (env, `dosync pause`, `services.X.paused`), min_age and maintenance windows, per service, most specific first. */
-async function holdFor(service: StackService, pushedAt: () => Promise<Date | undefined>, settings: Pick<CycleSettings, 'config' | 'configPath' | 'now'>, pause: PauseStatus | undefined) {
+async function holdFor(service: StackService, pushedAt: () => Promise<Date | undefined>, settings: Pick<CycleSettings, 'config' | 'configPath' | 'now'>, pause: PauseStatus | undefined, servicePaused = false) {
   const cfg = settings.config;
   const own = cfg.services?.[service.name];
   const file = settings.configPath ?? 'dosync.yaml';
-  const paused = own?.paused ? `paused in ${file} (services.${service.name}.paused)` : pause?.paused ? `updates are paused (${pause.source === 'env' ? `${pause.variable}=1` : '`dosync pause`; `dosync resume` ends it'})` : undefined;
+  const paused = own?.paused ? `paused in ${file} (services.${service.name}.paused)` : servicePaused ? 'this service is paused (dashboard or POST /v1/pause?service=); resume it there' : pause?.paused ? `updates are paused (${pause.source === 'env' ? `${pause.variable}=1` : '`dosync pause`; `dosync resume` ends it'})` : undefined;
   const windowText = own?.maintenance_window ?? cfg.maintenance_window;
   const field = own?.maintenance_window ? `${file}: services.${service.name}.maintenance_window` : `${file}: maintenance_window`;
   const minAgeMs = own?.min_age ?? cfg.min_age;

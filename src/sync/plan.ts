@@ -14,7 +14,7 @@ export type Decision =
   | { kind: 'update'; mode: 'tag' | 'digest'; fromTag?: string; toTag: string; newImage: string; pullRef: string; reason: string; remoteDigest?: string }
   | { kind: 'up-to-date'; reason: string }
   /** An update exists but must wait: paused, too young (min_age) or outside the maintenance window. */
-  | { kind: 'held'; toTag: string; reason: string; until?: Date }
+  | { kind: 'held'; toTag: string; reason: string; until?: Date; hold?: Hold['kind'] }
   | { kind: 'skipped'; reason: string }
   | { kind: 'error'; reason: string };
 
@@ -86,7 +86,7 @@ export async function planService(service: StackService, outer: PlanContext): Pr
       const times = await ctx.pushTimes?.(ref).catch(() => undefined);
       return times?.get(d.toTag) ?? imageCreated(ctx.registry, ref, d.toTag).catch(() => undefined);
     });
-    if (hold) return { ...plan, decision: { kind: 'held', toTag: d.toTag, reason: `${d.reason}; held: ${hold.reason}`, until: 'until' in hold ? hold.until : undefined } };
+    if (hold) return { ...plan, decision: { kind: 'held', toTag: d.toTag, reason: `${d.reason}; held: ${hold.reason}`, until: 'until' in hold ? hold.until : undefined, hold: hold.kind } };
   } catch (err) {
     return { ...plan, decision: { kind: 'error', reason: errorMessage(err) } };
   }

@@ -46,12 +46,51 @@ const historySchema = z.object({
   /** The update unit this service moved in, when it moved with others (`n8n, n8n-runner (N8N_VERSION in .env)`). */
   unit: z.string().optional(),
 });
+export const STATUS_KINDS = ['up-to-date', 'update-available', 'pending-approval', 'held', 'failed-tag', 'updating', 'rolled-back', 'skipped', 'error'] as const;
+export type StatusKind = (typeof STATUS_KINDS)[number];
+const serviceStatusSchema = z.object({
+  kind: z.enum(STATUS_KINDS),
+  at: isoDate,
+  /** The tag running now. */
+  current: z.string().optional(),
+  /** The tag it is about: available, pending, held, failed, being applied, rolled back from. */
+  tag: z.string().optional(),
+  reason: z.string().optional(),
+  /** `held`: what holds it (window, paused, min-age) and until when, when known. */
+  hold: z.enum(['window', 'paused', 'min-age']).optional(),
+  until: isoDate.optional(),
+  /** `updating`: the journal step (pulled, file-written, recreating, health-check, rolling-back). */
+  step: z.string().optional(),
+  /** Release notes of `tag` (dosync.link.template, or the image's OCI source/url label). */
+  link: z.string().optional(),
+});
+export type ServiceStatusState = z.infer<typeof serviceStatusSchema>;
+const pendingSchema = z.object({
+  tag: z.string(),
+  image: z.string(),
+  since: isoDate,
+  /** The pending tag this one replaced (a newer tag arrived before approval). */
+  replaced: z.string().optional(),
+  approvedAt: isoDate.optional(),
+});
+export type PendingApproval = z.infer<typeof pendingSchema>;
 const serviceSchema = z.object({
   deployed: z.object({ reference: z.string(), digest: z.string().optional(), at: isoDate }).optional(),
   lastCheck: z.object({ at: isoDate, outcome: z.enum(CHECK_OUTCOMES), detail: z.string().optional() }).optional(),
   lastUpdate: z.object({ at: isoDate, outcome: z.enum(UPDATE_OUTCOMES), from: z.string(), to: z.string(), detail: z.string().optional() }).optional(),
   failed: z.array(failedSchema).default([]),
   history: z.array(historySchema).default([]),
+  // --- issue-18: status, approvals, announcements (src/sync/status.ts, src/sync/approvals.ts) ---
+  /** What the service is, exactly as the last cycle or action left it (served by /v1/status and the dashboard). */
+  status: serviceStatusSchema.optional(),
+  /** An update waiting for approval (`approve: manual`); `approvedAt` once approved, until it is applied. */
+  pending: pendingSchema.optional(),
+  /** Tags `dosync skip` took out of the offer (newer tags are still offered). */
+  skipped: z.array(z.object({ tag: z.string(), at: isoDate })).optional(),
+  /** Updates of this service held by a person (dashboard, API) until resumed; checks go on. */
+  paused: z.object({ at: isoDate }).optional(),
+  /** The (tag) last announced as available, so it is announced once (notify_every: once). */
+  announced: z.string().optional(),
 });
 const intentSchema = z.object({
   service: z.string(),
@@ -155,6 +194,7 @@ export class StateStore {
   private readonly historyLimit: number;
   private readonly failedLimit: number;
   private saving: Promise<void> = Promise.resolve();
+  private readonly listeners = new Set<() => void>();
 
   private constructor(readonly path: string, readonly origin: StateOrigin, doc: StateDocument, warnings: string[], opts: StateStoreOptions) {
     this.doc = doc;
@@ -272,6 +312,47 @@ export class StateStore {
     return new Set((this.doc.services[service]?.failed ?? []).map((e) => e.tag));
   }
 
+  // --- issue-18: status, approvals, skipped tags, announcements ---
+  setStatus(service: string, status: Omit<ServiceStatusState, 'at'>): void {
+    const at = this.now().toISOString();
+    this.update(service, (s) => { s.status = { ...status, at }; });
+    this.emitChange();
+  }
+
+  setPending(service: string, pending: PendingApproval | undefined): void {
+    this.update(service, (s) => { if (pending) s.pending = pending; else delete s.pending; });
+  }
+
+  skipTag(service: string, tag: string): void {
+    const at = this.now().toISOString();
+    this.update(service, (s) => { s.skipped = [...(s.skipped ?? []).filter((e) => e.tag !== tag), { tag, at }].slice(-this.failedLimit); });
+  }
+
+  skippedTags(service: string): Set<string> {
+    return new Set((this.doc.services[service]?.skipped ?? []).map((e) => e.tag));
+  }
+
+  setPaused(service: string, paused: boolean): void {
+    const at = this.now().toISOString();
+    this.update(service, (s) => { if (paused) s.paused = { at }; else delete s.paused; });
+  }
+
+  setAnnounced(service: string, tag: string | undefined): void {
+    this.update(service, (s) => { if (tag) s.announced = tag; else delete s.announced; });
+  }
+
+  /** Called after each status change and each save (the dashboard's live view listens). */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emitChange(): void {
+    for (const l of this.listeners) {
+      try { l(); } catch { /* a listener never breaks the state */ }
+    }
+  }
+
   /** The update that was in progress when the state was last written (after a crash: what to recover). */
   pendingIntent(): Intent | undefined {
     return this.doc.intent ? { ...this.doc.intent } : undefined;
@@ -320,6 +401,7 @@ export class StateStore {
     };
     const next = this.saving.then(run, run);
     this.saving = next.catch(() => undefined);
+    this.emitChange();
     return next;
   }
 }

@@ -14,6 +14,10 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+# Dashboard tests drive Debian's chromium (puppeteer-core, never a downloaded browser); MQTT tests start mosquitto.
+command -v chromium >/dev/null || need+=(chromium)
+command -v mosquitto >/dev/null || need+=(mosquitto)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -25,8 +25,8 @@ const STATUS: StatusDoc = {
   project: 'shop',
   paused: false,
   services: [
-    { name: 'web', image: 'nginx:1.27.0', currentTag: '1.27.0', availableTag: '1.27.1', lastCheck: '2025-03-01T10:00:00.000Z', lastCheckResult: 'update-available', held: 'maintenance window 02:00-04:00' },
-    { name: 'db', image: 'postgres:16.2', currentTag: '16.2', lastCheck: '2025-03-01T10:00:00.000Z', lastCheckResult: 'up-to-date' },
+    { name: 'web', image: 'nginx:1.27.0', currentTag: '1.27.0', availableTag: '1.27.1', lastCheck: '2025-03-01T10:00:00.000Z', lastCheckResult: 'update-available', held: 'maintenance window 02:00-04:00', project: 'shop', history: [], failed: [], skipped: [] },
+    { name: 'db', image: 'postgres:16.2', currentTag: '16.2', lastCheck: '2025-03-01T10:00:00.000Z', lastCheckResult: 'up-to-date', project: 'shop', history: [], failed: [], skipped: [] },
   ],
 };
 

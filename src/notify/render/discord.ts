@@ -17,6 +17,7 @@ export function renderDiscord(ch: DiscordChannel, m: MessageView): HttpRequestSp
   const shown = overflow ? m.events.slice(0, MAX_EMBEDS - 1) : m.events;
   const embeds: object[] = shown.map(embed);
   if (overflow) embeds.push({ description: `…and ${m.events.length - shown.length} more`, color: COLOR[m.severity] });
+  if (m.dashboard && /^https?:\/\/\S+$/.test(m.dashboard) && embeds.length < MAX_EMBEDS) embeds.push({ description: `[dashboard](${m.dashboard.replace(/\)/g, '%29')})`, color: COLOR[m.severity] });
   const payload: Record<string, unknown> = { content: clip(escape(m.title), 2000), embeds, allowed_mentions: { parse: [] } };
   if (ch.username) payload.username = ch.username;
   if (ch.avatarUrl) payload.avatar_url = ch.avatarUrl;

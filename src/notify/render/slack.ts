@@ -18,7 +18,7 @@ export function renderSlack(ch: SlackChannel, m: MessageView): HttpRequestSpec {
   const blocks: object[] = [{ type: 'header', text: { type: 'plain_text', text: clip(m.title, 150), emoji: true } }];
   for (const v of shown) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(section(v), 3000) } });
   if (shown.length < m.events.length) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `…and ${m.events.length - shown.length} more` } });
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escape(`dosync${m.project ? ` · project ${m.project}` : ''}`) }] });
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escape(`dosync${m.project ? ` · project ${m.project}` : ''}`) + (m.dashboard && isLinkable(m.dashboard) ? ` · <${m.dashboard}|dashboard>` : '') }] });
   const payload: Record<string, unknown> = { text: m.title, blocks };
   if (ch.botName) payload.username = ch.botName;
   return { method: 'POST', url: ch.webhookUrl, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(payload) };

@@ -14,6 +14,7 @@ export function renderTeams(ch: TeamsChannel, m: MessageView): HttpRequestSpec {
   const body: object[] = [{ type: 'TextBlock', text: m.title, weight: 'Bolder', size: 'Medium', wrap: true }];
   for (const v of shown) body.push(...eventBlocks(v));
   if (shown.length < m.events.length) body.push({ type: 'TextBlock', text: `…and ${m.events.length - shown.length} more`, wrap: true, isSubtle: true });
+  if (m.dashboard) body.push({ type: 'TextBlock', text: `[dashboard](${m.dashboard})`, wrap: true });
   const card = {
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
     type: 'AdaptiveCard',

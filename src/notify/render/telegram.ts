@@ -30,7 +30,7 @@ export function messageText(m: MessageView): string {
     if (text.length + block.length > MAX_TEXT - 40) return `${text}\n\n…and ${rest} more`;
     text += block;
   }
-  return text;
+  return m.dashboard && text.length + m.dashboard.length < MAX_TEXT - 40 ? `${text}\n\n<a href="${escape(m.dashboard)}">dashboard</a>` : text;
 }
 
 function eventBlock(v: EventView): string {
