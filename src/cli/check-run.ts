@@ -1,7 +1,7 @@
 /** The work of `dosync check`, loaded only when that command runs. */
 import { isHostMode, stackInputs } from './common.js';
 import { createRegistryRuntime } from './registry-runtime.js';
-import { createDocker } from '../engine/docker.js';
+import { createDocker, createRuntime } from '../engine/index.js';
 import { prepare, planStackUnits } from '../sync/cycle.js';
 import { planService } from '../sync/plan.js';
 import { StateStore, defaultStatePath } from '../sync/state.js';
@@ -16,7 +16,8 @@ export async function checkAction(flags: CheckFlags): Promise<number> {
   const stateDir = inputs.dirs?.stateDir ?? resolveStateDir({ flags, env: process.env, config: inputs.config, files: inputs.files });
   const state = await StateStore.open(defaultStatePath(stateDir));
   const runtime = await createRegistryRuntime(inputs.config, inputs.configEnv, inputs.logger, inputs.configPath);
-  const deps = { docker: createDocker(), logger: inputs.logger, state, ...runtime };
+  const docker = createDocker();
+  const deps = { docker, runtime: await createRuntime(docker, { stack: inputs.stack, credentials: runtime.credentials }), logger: inputs.logger, state, ...runtime };
   const format = checkFormat(flags);
   const tty = process.stderr.isTTY && format !== 'json';
   // With the state dir, a `dosync pause` shows as a hold, as the daemon would apply it.

@@ -21,6 +21,7 @@ export interface StackFlags {
   project?: string;
   stateDir?: string;
   backupDir?: string;
+  stack?: string;
 }
 
 export interface StackInputs {
@@ -34,6 +35,8 @@ export interface StackInputs {
   projectName?: string;
   /** Set with --project: the per-project dirs the whole-host dosync uses (they replace --state-dir/--backup-dir). */
   dirs?: { stateDir: string; backupDir: string };
+  /** --stack: the files are a Swarm stack of this name (the engine must be a swarm manager). */
+  stack?: string;
 }
 
 export const collect = (value: string, previous: string[]) => [...previous, value];
@@ -50,6 +53,7 @@ export function addStackOptions(command: Command): Command {
     .option('-c, --config <path>', 'dosync.yaml (default: ./dosync.yaml, /etc/dosync/dosync.yaml; env DOSYNC_CONFIG)')
     .option('-p, --project-name <name>', 'Compose project name (default: from the running containers; env DOSYNC_PROJECT)')
     .option('--project <name>', 'a project of a whole-host dosync (sync --all): its files and its own state, found like the daemon finds them; no -f needed')
+    .option('--stack <name>', 'the file is a Swarm stack deployed under this name (`docker stack deploy`); services are updated through the swarm (env DOSYNC_STACK)')
     .option('-v, --verbose', 'debug logging (env DOSYNC_VERBOSE or VERBOSE)');
 }
 
@@ -90,5 +94,10 @@ export async function stackInputs(flags: StackFlags, loggerDestination?: NodeJS.
     return { files: target.files, envFile: envFile ?? target.envFile, configEnv, config, configPath, logger, projectName: target.name, dirs: { stateDir: target.stateDir, backupDir: target.backupDir } };
   }
   if (files.length === 0 && !flags.all && !(config.projects?.length)) throw new ConfigError('no compose file given; pass -f docker-compose.yml (or set DOSYNC_FILE), --all for every project on the host, or list projects: in dosync.yaml');
-  return { files: files.map((f) => resolve(f)), envFile, configEnv, config, configPath, logger, projectName: flags.projectName ?? envValue(env, 'DOSYNC_PROJECT') };
+  const stack = flags.stack ?? envValue(env, 'DOSYNC_STACK');
+  if (stack !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(stack)) throw new ConfigError(`--stack: "${stack}" is not a stack name (letters, digits, _ . -)`);
+  if (stack && flags.all) throw new ConfigError('--stack and --all both given; --stack NAME updates one swarm stack from its file');
+  const projectName = flags.projectName ?? envValue(env, 'DOSYNC_PROJECT');
+  if (stack && projectName && projectName !== stack) throw new ConfigError(`--stack ${stack} and --project-name ${projectName} disagree; a stack's project is its name: drop one`);
+  return { files: files.map((f) => resolve(f)), envFile, configEnv, config, configPath, logger, projectName: stack ?? projectName, stack };
 }

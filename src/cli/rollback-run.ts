@@ -5,7 +5,7 @@ import { stackInputs } from './common.js';
 import { healthOf, keepBackupsOf, resolveSettings } from '../settings/index.js';
 import { envFlag } from './env-defaults.js';
 import { createRegistryRuntime } from './registry-runtime.js';
-import { createDocker } from '../engine/docker.js';
+import { createDocker, createRuntime } from '../engine/index.js';
 import { prepare } from '../sync/cycle.js';
 import { StateStore, defaultStatePath, serviceKey } from '../sync/state.js';
 import { resolveBackupDir, resolveStateDir } from '../sync/dirs.js';
@@ -32,7 +32,7 @@ export async function rollbackAction(service: string | undefined, flags: Rollbac
 
   const runtime = await createRegistryRuntime(config, inputs.configEnv, logger, inputs.configPath);
   const docker = createDocker();
-  const prepared = await prepare({ ...inputs }, { docker, logger, state, ...runtime });
+  const prepared = await prepare({ ...inputs }, { docker, runtime: await createRuntime(docker, { stack: inputs.stack, credentials: runtime.credentials }), logger, state, ...runtime });
   const key = (name: string) => serviceKey(prepared.project.name, name);
   const views = new Map<string, ServiceView>(prepared.stack.services.map((s) => [s.name, { image: s.image, history: state.get(key(s.name))?.history ?? [] }]));
 
@@ -76,7 +76,7 @@ export async function rollbackAction(service: string | undefined, flags: Rollbac
     const results = await executeRollback(selection.targets, {
       files: inputs.files, envFiles: prepared.envFiles, texts: prepared.texts, stack: prepared.stack, project: prepared.project,
       config, health, rolling: envFlag(env, 'DOSYNC_ROLLING_UPDATE') ?? false, prune, backupDir, keepBackups,
-    }, { docker, logger, credentials: runtime.credentials, state });
+    }, { runtime: prepared.runtime, logger, credentials: runtime.credentials, state });
     const done = results.filter((r) => r.status === 'rolled-back');
     if (done.length === results.length) {
       for (const r of done) {

@@ -10,12 +10,12 @@ export function registerSelfUpdateHelperCommand(program: Command): void {
     .description("recreate dosync's own service on a new image, health-gate it, restore the old one if it fails (started by dosync)")
     .requiredOption('--record <file>', 'the self-update record dosync wrote (in its state dir)')
     .action(async (flags: { record: string }) => {
-      const [{ runSelfUpdateHelper }, { loadStack }, { createDocker }, { createLogger }] = await Promise.all([
-        import('../sync/self-update.js'), import('../sync/cycle.js'), import('../engine/docker.js'), import('../util/logger.js'),
+      const [{ runSelfUpdateHelper }, { loadStack }, { createComposeRuntime, createDocker }, { createLogger }] = await Promise.all([
+        import('../sync/self-update.js'), import('../sync/cycle.js'), import('../engine/index.js'), import('../util/logger.js'),
       ]);
       const logger = createLogger({ format: process.env.DOSYNC_LOG_FORMAT === 'pretty' || process.env.DOSYNC_LOG_FORMAT === 'logfmt' ? process.env.DOSYNC_LOG_FORMAT : 'json' });
       const code = await runSelfUpdateHelper(flags.record, {
-        docker: createDocker(), logger, loadStack: async (files, envFiles) => (await loadStack(files, envFiles)).stack,
+        runtime: createComposeRuntime(createDocker()), logger, loadStack: async (files, envFiles) => (await loadStack(files, envFiles)).stack,
       });
       // At once: a hung `compose up` the watchdog gave up on must not keep the helper container alive.
       process.exit(code);

@@ -8,7 +8,7 @@ import { healthOf, keepBackupsOf, resolveSettings } from '../settings/index.js';
 import type { ConfigFile } from '../config/file.js';
 import { heartbeatFile, instanceHeartbeatFile } from '../sync/heartbeat.js';
 import { ownContainerId } from '../engine/project.js';
-import { createDocker } from '../engine/docker.js';
+import { createDocker, createRuntime } from '../engine/index.js';
 import { runCycle, loadStack, stackEnvFiles, type CycleSettings, type CycleReport } from '../sync/cycle.js';
 import { StateStore, defaultStatePath } from '../sync/state.js';
 import { resolveBackupDir, resolveStateDir } from '../sync/dirs.js';
@@ -48,7 +48,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   const inputs = await stackInputs(flags);
   // Whole host (--all, or a projects: list): every project with its own state (src/projects/host.ts).
   if (isHostMode(flags, inputs)) return (await import('./host-sync-run.js')).hostSyncAction(flags, inputs);
-  const { files, envFile, configEnv, config, configPath, logger, projectName: explicitProject } = inputs;
+  const { files, envFile, configEnv, config, configPath, logger, projectName: explicitProject, stack: stackName } = inputs;
   const { s, schedule, keepBackups, health } = runSettings(flags, config, configPath);
   // --project NAME: that project of the whole host, with the state and backup dirs the host daemon gives it.
   const backupDir = inputs.dirs?.backupDir ?? resolveBackupDir({ flags, env, config });
@@ -92,7 +92,8 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   const metrics = listen ? (await import('../metrics/index.js')).createMetrics() : undefined;
   const registry = await createRegistryRuntime(config, configEnv, logger, configPath, { observer: metrics });
   const controller = new AbortController();
-  const deps = { docker, logger, state, stopping: () => controller.signal.aborted, ...registry };
+  const runtime = await createRuntime(docker, { stack: stackName, credentials: registry.credentials });
+  const deps = { docker, runtime, logger, state, stopping: () => controller.signal.aborted, ...registry };
 
   const checkOnly = s.checkOnly.value;
   settings.dryRun ||= checkOnly;

@@ -37,7 +37,10 @@ export interface StackService {
   imageVariable?: { name: string; definedIn: VariableOrigin; envFile?: string };
   /** Where each part of `image` comes from (literal text, variables, defaults); used by planImageEdit. */
   imageParts?: ImagePart[];
+  /** `labels`, over `deploy.labels` (a Swarm service's labels): dosync's settings may sit in either. */
   labels: Record<string, string>;
+  /** `deploy.update_config` as written (Swarm: how a service update rolls out). */
+  updateConfig?: Record<string, unknown>;
   /** scale / deploy.replicas, default 1. */
   replicas: number;
   containerName?: string;
@@ -490,8 +493,15 @@ function buildService(name: string, dict: Plain, source: ImageOrigin | undefined
     throw new ConfigError(`${where}: can't set distinct values on 'scale' (${scale}) and 'deploy.replicas' (${replicasField})`);
   }
   const labels: Record<string, string> = {};
-  if (isPlainObject(dict.labels)) {
-    for (const [k, v] of Object.entries(dict.labels)) labels[k] = v === null || v === undefined ? '' : String(v);
+  for (const from of [deploy.labels, dict.labels]) {
+    if (isPlainObject(from)) {
+      for (const [k, v] of Object.entries(from)) labels[k] = v === null || v === undefined ? '' : String(v);
+    } else if (Array.isArray(from)) {
+      for (const item of from.map(String)) {
+        const eq = item.indexOf('=');
+        labels[eq < 0 ? item : item.slice(0, eq)] = eq < 0 ? '' : item.slice(eq + 1);
+      }
+    }
   }
   const dependsOn: StackService['dependsOn'] = [];
   if (isPlainObject(dict.depends_on)) {
@@ -512,6 +522,7 @@ function buildService(name: string, dict: Plain, source: ImageOrigin | undefined
     profiles: Array.isArray(dict.profiles) ? dict.profiles.map(String) : [],
     dependsOn,
   };
+  if (isPlainObject(deploy.update_config)) service.updateConfig = deploy.update_config;
   if (typeof dict.container_name === 'string') service.containerName = dict.container_name;
   if (typeof dict.restart === 'string') service.restart = dict.restart;
   if (definedIn) service.definedIn = definedIn;

@@ -11,6 +11,8 @@ export const LABEL_CONFIG_FILES = 'com.docker.compose.project.config_files';
 export interface ContainerSummary {
   id: string;
   name: string;
+  /** The service it runs for (the Compose service label). */
+  service: string;
   imageId: string;
   /** The image reference the container was created from, as given to the engine. */
   image: string;
@@ -54,6 +56,7 @@ export async function listComposeContainers(docker: Docker, filter: { project?: 
   return list.map((c) => ({
     id: c.Id,
     name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+    service: c.Labels?.[LABEL_SERVICE] ?? '',
     imageId: c.ImageID,
     image: c.Image,
     state: c.State,

@@ -1,11 +1,8 @@
-import type Docker from 'dockerode';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../util/logger.js';
 import { errorMessage } from '../util/errors.js';
 import type { ServicePlan } from './plan.js';
-import { pullImage, removeReplacedImage, listComposeContainers, retagImage, removeContainers, inspectImage, type ContainerSummary } from '../engine/docker.js';
-import { composeUp, type ComposeProject } from '../engine/compose-cli.js';
-import { waitHealthy, type ContainerFilter } from '../engine/health.js';
+import type { Instance, InstanceFilter, ProjectRef, ReplaceTarget, Runtime } from '../engine/index.js';
 import type { Credential } from '../registry/types.js';
 import { planImageEdit, type ImageEdit } from '../compose/image-source.js';
 import { applyEdits, editFile } from '../compose/units.js';
@@ -15,13 +12,14 @@ import { rollingBlocker, type ServiceSettings } from './service-settings.js';
 import type { Journal } from './journal.js';
 import { handOverSelfUpdate, type SelfTarget } from './self-update.js';
 import type { UpdatePlan } from './unit-plan.js';
-import { withLifecycleHooks } from './hooks.js';
+import { withLifecycleHooks, type HookMode } from './hooks.js';
 
 export type { UpdatePlan } from './unit-plan.js';
 
 export interface ApplyContext extends RewriteContext {
-  docker: Docker;
-  project: ComposeProject;
+  /** The engine side: a Compose project's containers or a Swarm stack's services. */
+  runtime: Runtime;
+  project: ProjectRef;
   logger: Logger;
   credentials: (registry: string) => Promise<Credential | undefined>;
   settings: (plan: ServicePlan) => ServiceSettings;
@@ -53,7 +51,7 @@ interface Step {
   plan: UpdatePlan;
   from: string;
   to: string;
-  before: ContainerSummary[];
+  before: Instance[];
   newImageId: string;
   recreated: boolean;
 }
@@ -85,21 +83,34 @@ const running = (step: Step) => step.before.some((c) => c.state === 'running');
  * the running members and the health gate on every container of each. If any member fails, the whole unit
  * goes back: the files are restored and every recreated member runs its old image again.
  */
-export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext, opts: { edits?: ImageEdit[]; unit?: string } = {}): Promise<ApplyOutcome[]> {
+export async function applyGroup(plans: UpdatePlan[], ctx: ApplyContext, opts: ApplyOptions = {}): Promise<ApplyOutcome[]> {
   // Lifecycle hooks (src/sync/hooks.ts) around the whole unit: a failing pre-update hook changes nothing.
-  return withLifecycleHooks(plans.map((p) => p.service), ctx, (reason) => plans.map((p): ApplyOutcome => ({ status: 'failed', from: p.service.image!, to: p.decision.newImage, reason })), () => applyUnit(plans, ctx, opts));
+  return withLifecycleHooks(plans.map((p) => p.service), ctx, (reason) => plans.map((p): ApplyOutcome => ({ status: 'failed', from: p.service.image!, to: p.decision.newImage, reason })), () => applyUnit(plans, ctx, opts), opts.hooks);
 }
 
-async function applyUnit(plans: UpdatePlan[], ctx: ApplyContext, opts: { edits?: ImageEdit[]; unit?: string }): Promise<ApplyOutcome[]> {
+export interface ApplyOptions {
+  edits?: ImageEdit[];
+  unit?: string;
+  /** `advisory` for rollbacks: a failing pre-update hook is reported, never a reason to stay on a bad release. */
+  hooks?: HookMode;
+}
+
+async function applyUnit(plans: UpdatePlan[], ctx: ApplyContext, opts: ApplyOptions): Promise<ApplyOutcome[]> {
   const imageOf = (p: ServicePlan) => p.service.image!;
   const failAll = (reason: (p: UpdatePlan) => string) => plans.map((p): ApplyOutcome => ({ status: 'failed', from: imageOf(p), to: p.decision.newImage, reason: reason(p) }));
+  try {
+    ctx.runtime.validate(plans.map((p) => ({ service: p.service.name, image: p.decision.newImage, imageId: '', updateConfig: p.service.updateConfig })));
+  } catch (err) {
+    const reason = errorMessage(err);
+    return failAll(() => reason);
+  }
   const newIds = new Map<string, string>();
   for (const plan of plans) {
     const d = plan.decision;
     try {
       if (!newIds.has(d.pullRef)) {
         const registry = plan.ref!.registry;
-        newIds.set(d.pullRef, await pullImage(ctx.docker, d.pullRef, registry, await ctx.credentials(registry)));
+        newIds.set(d.pullRef, await ctx.runtime.pull(d.pullRef, registry, await ctx.credentials(registry)));
       }
     } catch (err) {
       const reason = errorMessage(err);
@@ -108,7 +119,7 @@ async function applyUnit(plans: UpdatePlan[], ctx: ApplyContext, opts: { edits?:
   }
   const steps: Step[] = await Promise.all(plans.map(async (plan) => ({
     plan, from: imageOf(plan), to: plan.decision.newImage, newImageId: newIds.get(plan.decision.pullRef)!,
-    before: await listComposeContainers(ctx.docker, { project: ctx.project.name, service: plan.service.name }), recreated: false,
+    before: await ctx.runtime.instances(ctx.project.name, plan.service.name), recreated: false,
   })));
   const self = steps.find((s) => ctx.self?.service === s.plan.service.name);
   if (self && steps.length > 1) {
@@ -149,7 +160,7 @@ async function applyUnit(plans: UpdatePlan[], ctx: ApplyContext, opts: { edits?:
     const outcomes: ApplyOutcome[] = [];
     for (const s of steps) {
       const pruned = ctx.prune && s.recreated ? await pruneReplaced(s, ctx) : [];
-      const image = await inspectImage(ctx.docker, s.newImageId).catch(() => undefined);
+      const image = await ctx.runtime.inspectImage(s.newImageId).catch(() => undefined);
       const digest = image?.repoDigests.map((d) => d.slice(d.indexOf('@') + 1))[0];
       const note = !s.recreated && !running(s) ? 'not running: the file was updated, nothing was started' : undefined;
       outcomes.push({ status: 'updated', from: s.from, to: s.to, backup: written[0]?.backup, pruned, recreated: s.recreated, rollout: ctx.settings(s.plan).rollout, labels: image?.labels, digest, ...(note ? { note } : {}) });
@@ -249,7 +260,7 @@ async function recreateUnit(steps: Step[], ctx: ApplyContext): Promise<string | 
   if (together.length === 0) return undefined;
   for (const s of together) s.recreated = true;
   try {
-    await composeUp(ctx.project, together.map((s) => s.plan.service.name));
+    await ctx.runtime.replace(ctx.project, together.map(newTarget));
   } catch (err) {
     return errorMessage(err);
   }
@@ -259,42 +270,28 @@ async function recreateUnit(steps: Step[], ctx: ApplyContext): Promise<string | 
   return bad.length > 0 ? (steps.length === 1 ? verdicts.find(Boolean) : bad.join('; ')) : undefined;
 }
 
-async function gate(ctx: ApplyContext, plan: ServicePlan, select: ContainerFilter, replicas: number): Promise<string | undefined> {
+const newTarget = (s: Step): ReplaceTarget => ({ service: s.plan.service.name, image: s.to, imageId: s.newImageId, updateConfig: s.plan.service.updateConfig });
+
+/** The health gate's options for a service (its settings, with the HTTP/TCP probe when one is set). */
+function healthOptions(ctx: ApplyContext, plan: ServicePlan) {
   const s = ctx.settings(plan).health;
   const probe = s.url || s.tcpPort ? { url: s.url, tcpPort: s.tcpPort } : undefined;
-  const health = await waitHealthy(ctx.docker, ctx.project.name, plan.service.name, select, replicas, { ...s, probe });
+  return { ...s, probe };
+}
+
+async function gate(ctx: ApplyContext, plan: ServicePlan, select: InstanceFilter, replicas: number): Promise<string | undefined> {
+  const health = await ctx.runtime.waitHealthy(ctx.project.name, plan.service.name, select, replicas, healthOptions(ctx, plan));
   return health.healthy ? undefined : health.reason;
 }
 
-/** Time between taking old replicas out of DNS and stopping them, for clients that resolved just before. */
-const ROLLING_DRAIN_MS = 1000;
-
-/**
- * docker-rollout's technique: scale to twice the replicas without recreating (the new ones get the new image),
- * wait until the new containers are healthy, then remove the old ones. If the new ones fail they are removed
- * and the old ones never stopped serving.
- */
+/** The runtime replaces the member side by side; if that fails its old instances never stopped serving. */
 async function rollingUpdate(step: Step, ctx: ApplyContext): Promise<string | undefined> {
-  const name = step.plan.service.name;
-  const replicas = replicaCount(step);
-  const oldIds = new Set(step.before.map((c) => c.id));
-  const isNew: ContainerFilter = (c) => !oldIds.has(c.id);
-  let failed: string | undefined;
-  try {
-    await composeUp(ctx.project, [name], ['--no-recreate', '--scale', `${name}=${replicas * 2}`]);
-    await ctx.journal.advance('health-check');
-    failed = await gate(ctx, step.plan, isNew, replicas);
-  } catch (err) {
-    failed = errorMessage(err);
-  }
-  const current = await listComposeContainers(ctx.docker, { project: ctx.project.name, service: name });
-  if (failed) {
-    await removeContainers(ctx.docker, current.filter(isNew).map((c) => c.id));
-    step.recreated = false; // the old containers are untouched
-    return failed;
-  }
-  await removeContainers(ctx.docker, current.filter((c) => oldIds.has(c.id)).map((c) => c.id), ROLLING_DRAIN_MS);
-  return undefined;
+  const failed = await ctx.runtime.replaceRolling(ctx.project, newTarget(step), {
+    replicas: replicaCount(step), oldIds: step.before.map((c) => c.id), health: healthOptions(ctx, step.plan),
+    started: () => ctx.journal.advance('health-check'),
+  });
+  if (failed) step.recreated = false; // the old instances are untouched
+  return failed;
 }
 
 /** Puts the unit back: files restored (only dosync's edit), tags re-pointed for digest updates, recreated members on their old image. */
@@ -309,12 +306,12 @@ async function rollbackUnit(steps: Step[], written: Written[], ctx: ApplyContext
   }
   for (const s of steps) {
     const oldId = previousImageId(s);
-    if (s.plan.decision.mode === 'digest' && oldId) await retagImage(ctx.docker, oldId, s.plan.decision.pullRef).catch((err) => errors.push(`${s.plan.service.name}: ${errorMessage(err)}`));
+    if (s.plan.decision.mode === 'digest' && oldId) await ctx.runtime.repoint(oldId, s.plan.decision.pullRef).catch((err) => errors.push(`${s.plan.service.name}: ${errorMessage(err)}`));
   }
   const back = steps.filter((s) => s.recreated && previousImageId(s));
   if (back.length === 0) return errors;
   try {
-    await composeUp(ctx.project, back.map((s) => s.plan.service.name));
+    await ctx.runtime.restore(ctx.project, back.map((s) => ({ service: s.plan.service.name, image: s.from, imageId: previousImageId(s)! })));
   } catch (err) {
     errors.push(errorMessage(err));
     return errors;
@@ -330,7 +327,7 @@ async function pruneReplaced(step: Step, ctx: ApplyContext): Promise<string[]> {
   const pruned: string[] = [];
   for (const id of new Set(step.before.map((c) => c.imageId))) {
     if (id === step.newImageId) continue;
-    const result = await removeReplacedImage(ctx.docker, id, d.mode === 'tag' ? step.from : undefined).catch((err) => {
+    const result = await ctx.runtime.prune(id, d.mode === 'tag' ? step.from : undefined).catch((err) => {
       ctx.logger.warn({ service: step.plan.service.name, image: id.slice(7, 19) }, `could not prune the replaced image: ${errorMessage(err)}`);
       return 'kept' as const;
     });

@@ -1,4 +1,3 @@
-import type Docker from 'dockerode';
 import { readFile, access } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -14,16 +13,13 @@ import { serviceKey, type StateStore } from './state.js';
 import { resolveStateDir } from './dirs.js';
 import { Journal } from './journal.js';
 import { recoverPending } from './recover.js';
-import { resolveProject } from '../engine/project.js';
-import { pingEngine } from '../engine/docker.js';
-import { detectCompose } from '../engine/compose-cli.js';
+import { createComposeRuntime, createDocker, exitCodeOf, type EngineClient, type ResolvedProject, type Runtime } from '../engine/index.js';
 import { planService, engineView, type ServicePlan, type PlanContext } from './plan.js';
 import { applyGroup, marksTagFailed, type ApplyContext, type ApplyOutcome } from './apply.js';
 import { orderByDependencies } from './groups.js';
 import { planUnits, type ForcedTag, type Presence, type UnitPlan, type UpdatePlan } from './unit-plan.js';
 import { stackUnits } from '../compose/units.js';
 import type { ImageEdit } from '../compose/image-source.js';
-import { exitCodeOf } from '../engine/docker.js';
 import { serviceSettings } from './service-settings.js';
 import { ComposeChangedError } from '../compose/writer.js';
 import { prepareSelfUpdate, selfLast } from './self-update.js';
@@ -65,7 +61,10 @@ export interface CycleSettings {
 }
 
 export interface CycleDeps {
-  docker: Docker;
+  /** The engine's client; the Compose runtime is made from it unless `runtime` is given. */
+  docker?: EngineClient;
+  /** What the cycle does to the engine (a fake in unit tests); default: the Compose runtime over `docker`. */
+  runtime?: Runtime;
   registry: RegistryClient;
   logger: Logger;
   credentials: (registry: string) => Promise<Credential | undefined>;
@@ -162,36 +161,43 @@ export interface Prepared {
   stack: Stack;
   texts: Map<string, string>;
   envFiles: string[];
-  project: Awaited<ReturnType<typeof resolveProject>>;
+  project: ResolvedProject;
   planContext: PlanContext;
+  runtime: Runtime;
+}
+
+/** The runtime a cycle acts through: the one given, else Compose over the given (or default) engine client. */
+export function cycleRuntime(deps: Pick<CycleDeps, 'docker' | 'runtime'>): Runtime {
+  return deps.runtime ?? createComposeRuntime(deps.docker ?? createDocker());
 }
 
 /** Reads the stack, reaches the engine and finds the Compose project: what both `check` and `sync` start from. */
-export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' | 'config' | 'configPath' | 'projectName' | 'stateDir' | 'now'>, deps: Pick<CycleDeps, 'docker' | 'registry' | 'logger' | 'registryPolicySource' | 'pushTimes' | 'state' | 'digests'>): Promise<Prepared> {
+export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' | 'config' | 'configPath' | 'projectName' | 'stateDir' | 'now'>, deps: Pick<CycleDeps, 'docker' | 'runtime' | 'registry' | 'logger' | 'registryPolicySource' | 'pushTimes' | 'state' | 'digests'>): Promise<Prepared> {
+  const runtime = cycleRuntime(deps);
   // The engine is asked while the files are read and parsed; a bad file is still the error reported first.
-  const ping = pingEngine(deps.docker);
+  const ping = runtime.ping();
   ping.catch(() => undefined);
   const envFiles = await stackEnvFiles(settings.files, settings.envFile);
   const { stack, texts } = await loadStack(settings.files, envFiles);
   for (const w of stack.warnings) deps.logger.warn(w);
   await ping;
-  const project = await resolveProject(deps.docker, {
+  const project = await runtime.resolveProject({
     files: settings.files, envFiles, explicitName: settings.projectName ?? stack.projectName, serviceNames: stack.services.map((s) => s.name),
   });
   deps.logger.debug({ project: project.name, workingDir: project.workingDir, source: project.source }, 'compose project');
   // Read once per cycle, not once per service.
   const paused = settings.stateDir ? await isPaused(settings.stateDir, process.env) : undefined;
   const planContext: PlanContext = {
-    docker: deps.docker, registry: deps.registry, projectName: project.name, config: settings.config, configPath: settings.configPath,
+    runtime, registry: deps.registry, projectName: project.name, config: settings.config, configPath: settings.configPath,
     registryPolicySource: deps.registryPolicySource, pushTimes: deps.pushTimes,
     // `dosync skip SERVICE TAG` takes a tag out of the offer the way a failed one is (newer tags still come).
     isFailed: (service, tag, digest) => (deps.state?.isFailed(serviceKey(project.name, service), tag, digest) || deps.state?.skippedTags(serviceKey(project.name, service)).has(tag)) ?? false,
     failedTags: (service) => new Set([...deps.state?.failedTags(serviceKey(project.name, service)) ?? [], ...deps.state?.skippedTags(serviceKey(project.name, service)) ?? []]),
     holdFor: (service, pushedAt) => holdFor(service, pushedAt, settings, paused, deps.state?.get(serviceKey(project.name, service.name))?.paused !== undefined),
-    engine: engineView(deps.docker, project.name),
+    engine: engineView(runtime, project.name),
     digests: deps.digests ?? new Map(),
   };
-  return { stack, texts, envFiles, project, planContext };
+  return { stack, texts, envFiles, project, planContext, runtime };
 }
 
 /** One full cycle: read the stack, plan every service, apply the updates one group at a time. */
@@ -200,13 +206,14 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   // `docker compose version` takes ~0.15 s (the CLI, its plugin handshake, the plugin): find the Compose
   // command while the registries are asked, so an update never waits for it. Once per process (memoized);
   // a failure surfaces where composeUp awaits the same promise.
-  if (!settings.dryRun) void detectCompose().catch(() => undefined);
-  const prepared = await prepare(settings, deps);
+  const runtime = cycleRuntime(deps);
+  if (!settings.dryRun) runtime.warmUp();
+  const prepared = await prepare(settings, { ...deps, runtime });
   const { texts, envFiles, project, planContext: ctx } = prepared;
   ctx.registry = cycleBounded(deps.registry, settings.config.limits?.cycle_timeout);
   let stack = prepared.stack;
   const applyCtx: ApplyContext = {
-    docker: deps.docker, project, logger: deps.logger, credentials: deps.credentials, knownTexts: texts,
+    runtime, project, logger: deps.logger, credentials: deps.credentials, knownTexts: texts,
     reloadStack: async () => (await loadStack(settings.files, envFiles)).stack,
     backupDir: settings.backupDir, keepBackups: settings.keepBackups, prune: settings.prune,
     settings: (plan) => serviceSettings(plan.service, settings.config, { health: settings.health, rolling: settings.rolling }),
@@ -221,7 +228,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
     for (const [path, text] of reread.texts) texts.set(path, text);
   }
   // Sidecar mode: dosync's own service is updated through a helper container (see self-update.ts).
-  const self = await prepareSelfUpdate({ docker: deps.docker, project: project.name, state: deps.state, logger: deps.logger, prune: settings.prune, dryRun: settings.dryRun,
+  const self = await prepareSelfUpdate({ runtime, rewrite: applyCtx, project: project.name, state: deps.state, logger: deps.logger, prune: settings.prune, dryRun: settings.dryRun,
     stateDir: settings.stateDir ?? resolveStateDir({ flags: { backupDir: settings.backupDir }, env: {}, files: settings.files }) });
   applyCtx.self = self.target;
   // `dosync update SERVICE --to TAG`: only that service's unit is looked at.
@@ -325,7 +332,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
 /** Per-service plans joined into update units, with what runs now and `update_stopped` (label > services.X > top level). */
 export async function planStackUnits(stack: Stack, own: ServicePlan[], ctx: PlanContext, config: ConfigFile, forced?: ForcedTag): Promise<UnitPlan[]> {
   own = [...own];
-  const engine = ctx.engine ?? engineView(ctx.docker, ctx.projectName);
+  const engine = ctx.engine ?? engineView(ctx.runtime, ctx.projectName);
   const names = new Set(own.filter((p) => p.decision.kind === 'update').map((p) => p.service.name));
   const units = stackUnits(stack);
   if (forced) {

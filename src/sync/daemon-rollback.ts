@@ -10,7 +10,7 @@ export async function rollbackOne(service: string, settings: CycleSettings, deps
   const [r] = await executeRollback([target], {
     files: settings.files, envFiles: prepared.envFiles, texts: prepared.texts, stack: prepared.stack, project: prepared.project,
     config: settings.config, health: settings.health, rolling: settings.rolling, prune: settings.prune, backupDir: settings.backupDir, keepBackups: settings.keepBackups,
-  }, { docker: deps.docker, logger: deps.logger, credentials: deps.credentials, state: deps.state });
+  }, { runtime: prepared.runtime, logger: deps.logger, credentials: deps.credentials, state: deps.state });
   const key = serviceKey(prepared.project.name, service);
   if (r.status === 'rolled-back') {
     deps.state.setStatus(key, { kind: 'rolled-back', current: tagOf(r.to), tag: r.failedTag, reason: `rolled back by request from ${r.from} to ${r.to}` });

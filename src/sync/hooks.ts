@@ -9,9 +9,7 @@
  * (non-zero exit, timeout, no shell) skips the update with the hook's output in the reason, nothing touched.
  * post-update runs in the new containers once they are healthy; a failure is reported, the update stays.
  */
-import type Docker from 'dockerode';
-import { PassThrough } from 'node:stream';
-import { listComposeContainers } from '../engine/docker.js';
+import type { ExecResult, Runtime } from '../engine/index.js';
 import { errorMessage } from '../util/errors.js';
 import { parseDuration } from '../util/duration.js';
 import type { Logger } from '../util/logger.js';
@@ -22,8 +20,6 @@ export type HookPhase = 'pre-update' | 'post-update';
 export interface Hook { phase: HookPhase; command: string; timeoutMs: number; label: string }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
-/** Output kept from a hook (its tail: where the error usually is). Bounded: a chatty hook must not fill memory. */
-const OUTPUT_LIMIT = 2048;
 
 /** The labels of each phase, dosync's first, then Watchtower's (whose timeout counts minutes). */
 const LABELS: Record<HookPhase, { own: string; ownTimeout: string; watchtower: string; watchtowerTimeout: string }> = {
@@ -50,34 +46,7 @@ export function hookFor(labels: Record<string, string>, phase: HookPhase): Hook 
   return { phase, command: labels[label].trim(), timeoutMs, label };
 }
 
-export interface HookResult { ok: boolean; exitCode?: number; output: string; timedOut?: boolean }
-
-/** Runs `sh -c command` in a container and waits (bounded) for its exit code; the output's tail is kept. */
-export async function execHook(docker: Docker, containerId: string, hook: Hook): Promise<HookResult> {
-  const exec = await docker.getContainer(containerId).exec({ Cmd: ['sh', '-c', hook.command], AttachStdout: true, AttachStderr: true, Tty: false });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  let output = '';
-  const keep = (chunk: Buffer) => { output = (output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT); };
-  const out = new PassThrough();
-  out.on('data', keep);
-  docker.modem.demuxStream(stream, out, out);
-  let timer: NodeJS.Timeout | undefined;
-  const ended = new Promise<boolean>((resolve) => {
-    stream.on('end', () => resolve(true));
-    stream.on('close', () => resolve(true));
-    stream.on('error', () => resolve(true));
-    timer = setTimeout(() => resolve(false), hook.timeoutMs);
-  });
-  const finished = await ended;
-  clearTimeout(timer);
-  if (!finished) {
-    stream.destroy();
-    return { ok: false, output: output.trim(), timedOut: true };
-  }
-  const info = await exec.inspect();
-  const exitCode = info.ExitCode ?? undefined;
-  return { ok: exitCode === 0, exitCode: exitCode ?? undefined, output: output.trim() };
-}
+export type HookResult = ExecResult;
 
 /** `pre-update hook (label ...) exited 3: <output>`, one line. */
 export function describeFailure(hook: Hook, result: HookResult | { error: string }): string {
@@ -89,7 +58,7 @@ export function describeFailure(hook: Hook, result: HookResult | { error: string
 }
 
 export interface HookContext {
-  docker: Docker;
+  runtime: Runtime;
   project: { name: string };
   logger: Logger;
 }
@@ -98,12 +67,12 @@ export interface HookContext {
 async function runPhase(service: StackService, phase: HookPhase, ctx: HookContext): Promise<string | undefined> {
   const hook = hookFor(service.labels ?? {}, phase);
   if (!hook) return undefined;
-  const containers = (await listComposeContainers(ctx.docker, { project: ctx.project.name, service: service.name })).filter((c) => c.state === 'running');
+  const containers = (await ctx.runtime.instances(ctx.project.name, service.name)).filter((c) => c.state === 'running');
   for (const c of containers) {
     const log = ctx.logger.child({ service: service.name, container: c.name, hook: phase });
     let result: HookResult;
     try {
-      result = await execHook(ctx.docker, c.id, hook);
+      result = await ctx.runtime.exec(c.id, ['sh', '-c', hook.command], hook.timeoutMs);
     } catch (err) {
       return describeFailure(hook, { error: errorMessage(err) });
     }
@@ -115,6 +84,9 @@ async function runPhase(service: StackService, phase: HookPhase, ctx: HookContex
 
 const HOOK_LABELS = Object.values(LABELS).flatMap((l) => [l.own, l.watchtower]);
 
+/** `enforce`: a failing pre-update hook skips the update; `advisory` (rollbacks): it is reported and the change goes on. */
+export type HookMode = 'enforce' | 'advisory';
+
 type Outcome = { status: string; reason?: string; note?: string; recreated?: boolean };
 
 /**
@@ -123,11 +95,13 @@ type Outcome = { status: string; reason?: string; note?: string; recreated?: boo
  */
 export async function withLifecycleHooks<O extends Outcome>(
   services: StackService[], ctx: HookContext, refuse: (reason: string) => O[], update: () => Promise<O[]>,
+  mode: HookMode = 'enforce',
 ): Promise<O[]> {
   if (!services.some((s) => HOOK_LABELS.some((l) => s.labels?.[l]?.trim()))) return update();
   for (const s of services) {
     const failure = await runPhase(s, 'pre-update', ctx).catch((err: unknown) => errorMessage(err));
-    if (failure) {
+    if (failure && mode === 'advisory') ctx.logger.warn({ service: s.name }, `${failure}; going on (a rollback is never held back by a hook)`);
+    else if (failure) {
       ctx.logger.warn({ service: s.name }, `update skipped: ${failure}`);
       return refuse(failure);
     }

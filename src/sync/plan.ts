@@ -1,9 +1,8 @@
-import type Docker from 'dockerode';
 import { parseImageReference, replaceTag, formatReference, effectiveTag, repositoryKey, type ImageReference } from '../reference/index.js';
 import type { StackService } from '../compose/stack.js';
 import { resolvePolicy, selectTags, type ResolvedPolicy, type Selection } from '../policy/index.js';
 import type { RegistryClient } from '../registry/client.js';
-import { inspectImage, listComposeContainers, LABEL_SERVICE, type ContainerSummary, type LocalImage } from '../engine/docker.js';
+import type { Instance, LocalImage, Runtime } from '../engine/index.js';
 import { errorMessage } from '../util/errors.js';
 import { imageCreated } from '../registry/image-created.js';
 import { HubPausedError } from '../registry/hub-rate-limit.js';
@@ -34,12 +33,12 @@ export interface ServicePlan {
 
 /** What the engine runs for the project, asked once per cycle and shared by every service's plan. */
 export interface EngineView {
-  containers: (service: string) => Promise<ContainerSummary[]>;
+  containers: (service: string) => Promise<Instance[]>;
   image: (ref: string) => Promise<LocalImage | undefined>;
 }
 
 export interface PlanContext {
-  docker: Docker;
+  runtime: Runtime;
   registry: RegistryClient;
   projectName: string;
   config: ConfigFile;
@@ -59,15 +58,15 @@ export interface PlanContext {
   digests?: Map<string, Promise<{ digest: string }>>;
 }
 
-/** An EngineView over dockerode, memoized for one cycle. */
-export function engineView(docker: Docker, project: string): EngineView {
-  let all: Promise<ContainerSummary[]> | undefined;
+/** An EngineView over the runtime, memoized for one cycle. */
+export function engineView(runtime: Runtime, project: string): EngineView {
+  let all: Promise<Instance[]> | undefined;
   const images = new Map<string, Promise<LocalImage | undefined>>();
   return {
-    containers: async (service) => (await (all ??= listComposeContainers(docker, { project }))).filter((c) => c.labels[LABEL_SERVICE] === service),
+    containers: async (service) => (await (all ??= runtime.instances(project))).filter((c) => c.service === service),
     image: (ref) => {
       let hit = images.get(ref);
-      if (!hit) images.set(ref, (hit = inspectImage(docker, ref)));
+      if (!hit) images.set(ref, (hit = runtime.inspectImage(ref)));
       return hit;
     },
   };
@@ -187,11 +186,11 @@ async function planDigest(service: StackService, ref: ImageReference, tag: strin
 }
 
 function verifyContext(ref: ImageReference, ctx: PlanContext): VerifyContext {
-  return { registry: ctx.registry, docker: ctx.docker, config: ctx.config, configPath: ctx.configPath, registryEntry: ctx.registryPolicySource(ref.registry) as VerifyContext['registryEntry'] };
+  return { registry: ctx.registry, inspectImage: (image) => ctx.runtime.inspectImage(image), config: ctx.config, configPath: ctx.configPath, registryEntry: ctx.registryPolicySource(ref.registry) as VerifyContext['registryEntry'] };
 }
 
 async function planDigestUnsigned(service: StackService, ref: ImageReference, tag: string, ctx: PlanContext, isFailed: (tag: string, digest?: string) => boolean, runningOnly: boolean): Promise<Decision> {
-  const engine = ctx.engine ?? engineView(ctx.docker, ctx.projectName);
+  const engine = ctx.engine ?? engineView(ctx.runtime, ctx.projectName);
   const containers = await engine.containers(service.name);
   const running = containers.find((c) => c.state === 'running');
   if (runningOnly && !running) return { kind: 'up-to-date', reason: `${tag}: no running container to compare digests with` };

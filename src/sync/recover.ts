@@ -2,9 +2,6 @@ import { recoverIntent, type StateStore } from './state.js';
 import type { Stack, StackService } from '../compose/stack.js';
 import type { ApplyContext } from './apply.js';
 import { restoreServiceImage } from './rewrite.js';
-import { retagImage, listComposeContainers } from '../engine/docker.js';
-import { composeUp } from '../engine/compose-cli.js';
-import { waitHealthy } from '../engine/health.js';
 import { errorMessage } from '../util/errors.js';
 
 interface Member {
@@ -43,12 +40,15 @@ export async function recoverPending(store: StateStore, stack: Stack, ctx: Apply
     return;
   }
   const active = present.filter((m) => m.running);
-  const replicas = (m: Member) => listComposeContainers(ctx.docker, { project: ctx.project.name, service: m.name }).then((c) => Math.max(m.service!.replicas, c.filter((x) => x.state === 'running').length, 1));
-  const settle = async (): Promise<string | undefined> => {
+  const runtime = ctx.runtime;
+  const replicas = (m: Member) => runtime.instances(ctx.project.name, m.name).then((c) => Math.max(m.service!.replicas, c.filter((x) => x.state === 'running').length, 1));
+  // What the file names now, finishing (the new images) or rolling back (the old ones, once restored).
+  const settle = async (back: boolean): Promise<string | undefined> => {
     if (active.length === 0) return undefined;
-    await composeUp(ctx.project, active.map((m) => m.name));
+    const targets = active.map((m) => ({ service: m.name, image: back ? m.from : m.to, imageId: (back ? m.previousImageId : undefined) ?? '' }));
+    await (back ? runtime.restore(ctx.project, targets) : runtime.replace(ctx.project, targets));
     const verdicts = await Promise.all(active.map(async (m) => {
-      const h = await waitHealthy(ctx.docker, ctx.project.name, m.name, () => true, await replicas(m), ctx.settings({ service: m.service!, decision: { kind: 'skipped', reason: '' } }).health);
+      const h = await runtime.waitHealthy(ctx.project.name, m.name, () => true, await replicas(m), ctx.settings({ service: m.service!, decision: { kind: 'skipped', reason: '' } }).health);
       return h.healthy ? undefined : (active.length > 1 ? `${m.name}: ${h.reason}` : h.reason);
     }));
     const bad = verdicts.filter(Boolean);
@@ -56,14 +56,14 @@ export async function recoverPending(store: StateStore, stack: Stack, ctx: Apply
   };
   const rollBack = async (recreate: boolean) => {
     for (const m of present) await restoreServiceImage(m.name, m.from, ctx);
-    if (intent.mode === 'digest') for (const m of present) if (m.previousImageId) await retagImage(ctx.docker, m.previousImageId, m.from);
+    if (intent.mode === 'digest') for (const m of present) if (m.previousImageId) await runtime.repoint(m.previousImageId, m.from);
     if (!recreate) return;
-    const failed = await settle();
+    const failed = await settle(true);
     if (failed) throw new Error(`after rolling back: ${failed}`);
   };
   try {
     if (plan.action === 'finish') {
-      const failed = await settle();
+      const failed = await settle(false);
       if (!failed) {
         for (const m of present) store.recordUpdate(m.key, { from: m.from, to: m.to, outcome: 'updated', backup: intent.backup, detail: 'finished after an interruption', unit: intent.unit });
         log.info(`interrupted update of ${what} to ${intent.to} finished`);

@@ -3,16 +3,14 @@
  * image references), and doing it through the update path itself (apply.ts: pull, rewrite only the image
  * reference after a backup, recreate, health gate, put back if unhealthy). The target selection is pure.
  */
-import type Docker from 'dockerode';
 import { ConfigError, UserError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { serviceKey, type HistoryEntry, type StateStore } from './state.js';
 import type { Stack, StackService } from '../compose/stack.js';
 import type { Credential } from '../registry/types.js';
-import type { ComposeProject } from '../engine/compose-cli.js';
+import type { ProjectRef, Runtime } from '../engine/index.js';
 import type { ConfigFile } from '../config/file.js';
 import { parseImageReference, formatReference } from '../reference/index.js';
-import { pullImage } from '../engine/docker.js';
 import { applyGroup, type UpdatePlan } from './apply.js';
 import { Journal } from './journal.js';
 import { loadStack } from './cycle.js';
@@ -149,7 +147,7 @@ export function tagOf(image: string): string | undefined {
 }
 
 export interface RollbackDeps {
-  docker: Docker;
+  runtime: Runtime;
   logger: Logger;
   credentials: (registry: string) => Promise<Credential | undefined>;
   state: StateStore;
@@ -160,7 +158,7 @@ export interface RollbackSettings {
   envFiles: string[];
   texts: Map<string, string>;
   stack: Stack;
-  project: ComposeProject;
+  project: ProjectRef;
   config: ConfigFile;
   health: { timeoutMs: number; stableMs: number };
   rolling: boolean;
@@ -184,7 +182,7 @@ export async function executeRollback(targets: RollbackTarget[], s: RollbackSett
   for (const t of targets) {
     const ref = refs.get(t.service)!;
     try {
-      await pullImage(deps.docker, formatReference(ref), ref.registry, await deps.credentials(ref.registry));
+      await deps.runtime.pull(formatReference(ref), ref.registry, await deps.credentials(ref.registry));
     } catch (err) {
       throw new UserError(`cannot roll back ${t.service} to ${t.to}: ${errorMessage(err)}; nothing was changed (is the image still in its registry? \`dosync backups list\` shows other versions)`);
     }
@@ -203,12 +201,12 @@ export async function executeRollback(targets: RollbackTarget[], s: RollbackSett
   const ordered = orderByDependencies(plans.map((p) => ({ plans: [p] })), dependsOn).flatMap((g) => g.plans) as UpdatePlan[];
   const stateKey = (service: string) => serviceKey(s.project.name, service);
   const outcomes = await applyGroup(ordered, {
-    docker: deps.docker, project: s.project, logger: deps.logger, credentials: deps.credentials,
+    runtime: deps.runtime, project: s.project, logger: deps.logger, credentials: deps.credentials,
     knownTexts: s.texts, reloadStack: async () => (await loadStack(s.files, s.envFiles)).stack,
     backupDir: s.backupDir, keepBackups: s.keepBackups, prune: s.prune,
     settings: (plan) => serviceSettings(plan.service, s.config, { health: s.health, rolling: s.rolling }),
     journal: new Journal(deps.state), stateKey,
-  });
+  }, { hooks: 'advisory' });
   const results = ordered.map((plan, i): RollbackResult => {
     const t = targets.find((x) => x.service === plan.service.name)!;
     const o = outcomes[i];

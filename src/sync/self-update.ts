@@ -14,20 +14,16 @@
  * at a time (old dosync until the helper starts, the helper until `phase: done`, then the dosync that runs
  * reads and removes it).
  */
-import type Docker from 'dockerode';
 import { promises as fsp } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../util/logger.js';
 import { errorMessage } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { composeUp } from '../engine/compose-cli.js';
-import { waitHealthy } from '../engine/health.js';
-import { aliasHostDirectory, ownContainerId } from '../engine/project.js';
-import { LABEL_PROJECT, LABEL_SERVICE, removeReplacedImage, retagImage } from '../engine/docker.js';
+import type { Runtime } from '../engine/index.js';
 import type { Stack } from '../compose/stack.js';
-import { restoreServiceImage } from './rewrite.js';
+import { restoreServiceImage, type RewriteContext } from './rewrite.js';
 import { serviceKey, type StateStore } from './state.js';
 import type { ApplyContext, ApplyOutcome, UpdatePlan } from './apply.js';
 import type { UpdateGroup } from './groups.js';
@@ -95,13 +91,9 @@ async function writeRecord(file: string, record: SelfUpdateRecord): Promise<void
 const now = () => new Date().toISOString();
 
 /** Our own container when it is a service of `project` (sidecar mode), else undefined (dosync on the host). */
-export async function selfTarget(docker: Docker, project: string, stateDir: string): Promise<SelfTarget | undefined> {
-  const id = ownContainerId();
-  if (!id) return undefined;
-  const info = await docker.getContainer(id).inspect().catch(() => undefined);
-  const labels = info?.Config?.Labels ?? {};
-  if (!info || labels[LABEL_PROJECT] !== project || !labels[LABEL_SERVICE]) return undefined;
-  return { service: labels[LABEL_SERVICE], containerId: info.Id, recordFile: join(stateDir, SELF_UPDATE_FILE) };
+export async function selfTarget(runtime: Runtime, project: string, stateDir: string): Promise<SelfTarget | undefined> {
+  const own = await runtime.ownInstance(project);
+  return own && { service: own.service, containerId: own.id, recordFile: join(stateDir, SELF_UPDATE_FILE) };
 }
 
 /** Our own group goes last, so the other updates of the cycle are done before dosync is replaced. */
@@ -140,9 +132,12 @@ export async function handOverSelfUpdate(h: HandOver, self: SelfTarget, ctx: App
   // or undoing the file. From here on the record carries the update.
   await ctx.journal.end();
   await writeRecord(self.recordFile, record);
-  let helper: Docker.Container;
+  let helper: { ended: Promise<void> };
   try {
-    helper = await startHelper(ctx.docker, self, record);
+    helper = await ctx.runtime.startHelper(self.containerId, {
+      name: record.helperName, imageId: record.newImageId, args: ['self-update-helper', '--record', self.recordFile], sharedFile: self.recordFile,
+      labels: { [HELPER_LABEL]: record.id, [HELPER_PROJECT_LABEL]: record.project.name, [HELPER_SERVICE_LABEL]: record.service },
+    });
   } catch (err) {
     await fsp.rm(self.recordFile, { force: true });
     return `could not start the self-update helper: ${errorMessage(err)}`;
@@ -151,7 +146,7 @@ export async function handOverSelfUpdate(h: HandOver, self: SelfTarget, ctx: App
 
   let onTerm: (() => void) | undefined;
   const terminated = new Promise<'terminated'>((resolve) => { onTerm = () => resolve('terminated'); process.once('SIGTERM', onTerm); });
-  const ended = helper.wait({ condition: 'removed' }).catch(() => undefined).then(() => 'ended' as const);
+  const ended = helper.ended.then(() => 'ended' as const);
   const how = await Promise.race([terminated, ended]);
   if (how === 'terminated') {
     // The helper is replacing this container; nothing of this cycle is left to do (the state was saved).
@@ -165,46 +160,8 @@ export async function handOverSelfUpdate(h: HandOver, self: SelfTarget, ctx: App
   return verdict?.reason ?? 'the self-update helper ended without a verdict';
 }
 
-async function startHelper(docker: Docker, self: SelfTarget, record: SelfUpdateRecord): Promise<Docker.Container> {
-  const own = await docker.getContainer(self.containerId).inspect();
-  const shared = (own.Mounts ?? []).some((m) => self.recordFile.startsWith(`${m.Destination.replace(/\/+$/, '')}/`));
-  if (!shared) throw new Error(`the state dir ${dirname(self.recordFile)} is not on a mount, so a helper container cannot share it; mount it from the host (e.g. ./backups:/app/backups)`);
-  // The same view of the files as ours (socket, compose file, env file, state dir), by host path.
-  const binds = (own.Mounts ?? []).flatMap((m) => {
-    const mode = m.RW ? '' : ':ro';
-    if (m.Type === 'bind') return [`${m.Source}:${m.Destination}${mode}`];
-    if (m.Type === 'volume' && m.Name) return [`${m.Name}:${m.Destination}${mode}`];
-    return [];
-  });
-  const network = own.HostConfig?.NetworkMode;
-  const env = (own.Config?.Env ?? []).filter((e) => /^(DOCKER_|DOSYNC_|COMPOSE_)/.test(e) && !e.startsWith('DOSYNC_LOG_FORMAT='));
-  const helper = await docker.createContainer({
-    name: record.helperName,
-    Image: record.newImageId,
-    // Explicit: a release with a broken ENTRYPOINT must still be able to put the old one back.
-    Entrypoint: ['dosync'],
-    Cmd: ['self-update-helper', '--record', self.recordFile],
-    Env: [...env, 'DOSYNC_LOG_FORMAT=json'],
-    User: own.Config?.User ?? '',
-    Labels: { [HELPER_LABEL]: record.id, [HELPER_PROJECT_LABEL]: record.project.name, [HELPER_SERVICE_LABEL]: record.service },
-    HostConfig: {
-      AutoRemove: true,
-      Binds: binds,
-      // A network namespace borrowed from another container would vanish with it.
-      NetworkMode: network && !network.startsWith('container:') ? network : undefined,
-    },
-  });
-  try {
-    await helper.start();
-  } catch (err) {
-    await helper.remove({ force: true }).catch(() => undefined);
-    throw err;
-  }
-  return helper;
-}
-
 export interface HelperDeps {
-  docker: Docker;
+  runtime: Runtime;
   logger: Logger;
   /** Reads the compose files and env files as dosync does (cycle.loadStack). */
   loadStack: (files: string[], envFiles: string[]) => Promise<Stack>;
@@ -243,16 +200,16 @@ async function helperWork(file: string, initial: SelfUpdateRecord, deps: HelperD
   const update = async (patch: Partial<SelfUpdateRecord>) => { record = { ...record, ...patch }; await writeRecord(file, record); };
   const { project, service, health } = record;
   // The helper has our mounts but not the alias dosync made in its own container (see aliasHostDirectory).
-  await aliasHostDirectory(deps.docker, project.workingDir).catch(() => undefined);
+  await deps.runtime.prepareDirectory(project.workingDir).catch(() => undefined);
   const probe = health.url || health.tcpPort ? { url: health.url, tcpPort: health.tcpPort } : undefined;
 
   await update({ phase: 'recreating' });
   let failure: string | undefined;
   try {
     log.info(`recreating ${service} on ${record.to}`);
-    await composeUp(project, [service]);
+    await deps.runtime.replace(project, [{ service, image: record.to, imageId: record.newImageId }]);
     await update({ phase: 'verifying', recreatedAt: now() });
-    const h = await waitHealthy(deps.docker, project.name, service, (c) => c.imageId === record.newImageId, 1, { ...health, probe });
+    const h = await deps.runtime.waitHealthy(project.name, service, (c) => c.imageId === record.newImageId, 1, { ...health, probe });
     if (h.healthy) {
       await update({ phase: 'done', result: 'updated', healthyAt: now(), doneAt: now() });
       log.info(`${service} is healthy on ${record.to}`);
@@ -272,14 +229,14 @@ async function helperWork(file: string, initial: SelfUpdateRecord, deps: HelperD
         reloadStack: () => deps.loadStack(project.files, project.envFiles),
       });
     } else if (record.previousImageId) {
-      await retagImage(deps.docker, record.previousImageId, record.pullRef);
+      await deps.runtime.repoint(record.previousImageId, record.pullRef);
     }
     // `compose up` may have failed before it touched the old container: then it still runs and stays.
-    const old = await deps.docker.getContainer(record.oldContainerId).inspect().catch(() => undefined);
-    if (!old?.State?.Running) {
-      await composeUp(project, [service]);
+    const old = await deps.runtime.instanceState(record.oldContainerId).catch(() => undefined);
+    if (!old?.running) {
+      await deps.runtime.restore(project, [{ service, image: record.from, imageId: record.previousImageId ?? '' }]);
       const previous = record.previousImageId;
-      const h = await waitHealthy(deps.docker, project.name, service, (c) => !previous || c.imageId === previous, 1, { ...health, probe });
+      const h = await deps.runtime.waitHealthy(project.name, service, (c) => !previous || c.imageId === previous, 1, { ...health, probe });
       if (!h.healthy) throw new Error(`the old version is not healthy either: ${h.reason}`);
     }
     await update({ phase: 'done', result: 'rolled-back', doneAt: now() });
@@ -292,7 +249,9 @@ async function helperWork(file: string, initial: SelfUpdateRecord, deps: HelperD
 }
 
 export interface SettleInput {
-  docker: Docker;
+  runtime: Runtime;
+  /** To put the image line back when a self-update failed without its helper doing so (the swarm rolled back, a helper died). */
+  rewrite?: RewriteContext;
   self: SelfTarget;
   project: string;
   state?: StateStore;
@@ -312,37 +271,40 @@ export interface Settled {
  * helper is done (the new version confirms itself, or the old one records the failed tag).
  */
 export async function settleSelfUpdate(input: SettleInput): Promise<Settled> {
-  const { docker, self, state } = input;
+  const { runtime, self, state } = input;
   const record = await readRecord(self.recordFile);
   if (!record || record.project.name !== input.project || record.service !== self.service) return { busy: false };
   const log = input.logger.child({ service: record.service });
   let { result, reason } = record;
-  const own = await docker.getContainer(self.containerId).inspect();
+  const own = await runtime.instanceState(self.containerId);
+  if (!own) throw new Error(`our own container ${self.containerId.slice(0, 12)} is not known to the engine`);
   if (record.phase !== 'done') {
-    // Only a 404 means the helper is gone; any other failure to ask (a busy engine) means "ask again next cycle".
-    const helper = await docker.getContainer(record.helperName).inspect().catch((err: { statusCode?: number }) => (err?.statusCode === 404 ? undefined : 'unknown' as const));
-    if (helper === 'unknown' || helper?.State?.Running || helper?.State?.Status === 'created') {
+    // Only "gone" means the helper is gone; any other failure to ask (a busy engine) means "ask again next cycle".
+    const helper = await runtime.instanceState(record.helperName).catch(() => 'unknown' as const);
+    if (helper === 'unknown' || helper?.running || helper?.status === 'created') {
       log.info(`a self-update to ${record.to} is in progress (helper ${record.helperName})`);
       return { busy: true };
     }
     // The helper is gone without a verdict: what runs now is the verdict.
-    result = own.Image === record.newImageId ? 'updated' : 'rolled-back';
+    result = own.imageId === record.newImageId ? 'updated' : 'rolled-back';
     reason = 'the self-update helper stopped before it finished';
+    // Nobody put the old image line back: the file must name what runs.
+    if (result === 'rolled-back' && record.mode === 'tag' && input.rewrite) await restoreServiceImage(record.service, record.from, input.rewrite);
   }
   const key = serviceKey(record.project.name, record.service);
   let outcome: ApplyOutcome | undefined;
-  if (result === 'updated' && own.Image === record.newImageId) {
+  if (result === 'updated' && own.imageId === record.newImageId) {
     const durationMs = record.healthyAt ? Date.parse(record.healthyAt) - Date.parse(record.handedOverAt) : undefined;
     log.info({ from: record.from, to: record.to, durationMs }, `self-update to ${record.to} confirmed`);
     state?.recordUpdate(key, { from: record.from, to: record.to, outcome: 'updated', backup: record.backup, digest: record.remoteDigest });
     const pruned = input.prune && record.previousImageId
-      ? await removeReplacedImage(docker, record.previousImageId, record.mode === 'tag' ? record.from : undefined).catch((err) => {
+      ? await runtime.prune(record.previousImageId, record.mode === 'tag' ? record.from : undefined).catch((err) => {
         log.warn(`could not prune the replaced image: ${errorMessage(err)}`);
         return 'kept' as const;
       })
       : 'kept';
     outcome = { status: 'updated', from: record.from, to: record.to, backup: record.backup, recreated: true, rollout: 'recreate', note: 'self-update',
-      pruned: pruned === 'removed' ? [record.previousImageId!] : [], labels: own.Config?.Labels ?? undefined, digest: record.remoteDigest };
+      pruned: pruned === 'removed' ? [record.previousImageId!] : [], labels: own.labels, digest: record.remoteDigest };
   } else if (result === 'updated') {
     log.warn({ to: record.to }, `the self-update helper reported ${record.to} healthy, but this container runs another image; not recording it`);
   } else {
@@ -366,7 +328,7 @@ export async function settleSelfUpdate(input: SettleInput): Promise<Settled> {
  */
 export async function prepareSelfUpdate(input: Omit<SettleInput, 'self'> & { stateDir: string; dryRun: boolean }): Promise<{ target?: SelfTarget; busy?: string; settled: Array<{ service: string; outcome: ApplyOutcome }> }> {
   if (input.dryRun) return { settled: [] };
-  const target = await selfTarget(input.docker, input.project, input.stateDir).catch(() => undefined);
+  const target = await selfTarget(input.runtime, input.project, input.stateDir).catch(() => undefined);
   if (!target) return { settled: [] };
   const settled: Settled = await settleSelfUpdate({ ...input, self: target }).catch((err) => {
     input.logger.warn({ service: target.service }, `self-update record ${target.recordFile}: ${errorMessage(err)}`);

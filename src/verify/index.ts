@@ -5,13 +5,12 @@
  * Cost: one signature lookup per candidate digest actually considered, best first, stopping at the first
  * verified one (or at the running tag); verified digests are cached across cycles (verifier.ts).
  */
-import type Docker from 'dockerode';
 import type { StackService } from '../compose/stack.js';
 import type { ConfigFile } from '../config/file.js';
 import type { Selection } from '../policy/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { Decision } from '../sync/plan.js';
-import { inspectImage } from '../engine/docker.js';
+import type { LocalImage } from '../engine/docker.js';
 import { formatReference, type ImageReference } from '../reference/index.js';
 import { resolveVerify, type VerifySettings } from './settings.js';
 import { repositoryOf } from './payload.js';
@@ -26,7 +25,8 @@ const MAX_TRIED = 10;
 
 export interface VerifyContext {
   registry: RegistryClient;
-  docker: Docker;
+  /** The local image a reference names (the engine's), for the digest it was pulled by. */
+  inspectImage: (ref: string) => Promise<LocalImage | undefined>;
   config: ConfigFile;
   configPath?: string;
   /** The `registry.<family>` entry for the image's registry. */
@@ -129,7 +129,7 @@ function* rankedFrom(top: string, selection: Selection): Generator<string> {
 async function runningDigest(service: StackService, ref: ImageReference, tag: string, ctx: VerifyContext): Promise<string | undefined> {
   if (ref.digest) return ref.digest;
   const repo = formatReference({ registry: ref.registry, repository: ref.repository });
-  const local = service.image ? await inspectImage(ctx.docker, service.image).catch(() => undefined) : undefined;
+  const local = service.image ? await ctx.inspectImage(service.image).catch(() => undefined) : undefined;
   const pulled = local?.repoDigests.find((d) => repositoryOf(d) === repo)?.split('@')[1];
   return pulled ?? digestOf(ctx.registry, ref, tag);
 }

@@ -8,7 +8,7 @@ import { renderHostSidecar } from '../../../src/cli/init-host.js';
 import type { ContainerSummary } from '../../../src/engine/docker.js';
 import type { RegistryClient } from '../../../src/registry/client.js';
 
-const container = (labels: Record<string, string>): ContainerSummary => ({ id: 'x', name: 'x', imageId: 'i', image: 'img', state: 'running', status: 'Up', labels });
+const container = (labels: Record<string, string>): ContainerSummary => ({ id: 'x', name: 'x', service: labels['com.docker.compose.service'] ?? '', imageId: 'i', image: 'img', state: 'running', status: 'Up', labels });
 
 describe('projectsFromContainers', () => {
   test('one spec per project from compose labels; relative config files resolve against the working dir; the project .env is not an -e file', () => {
