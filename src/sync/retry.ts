@@ -74,11 +74,11 @@ export function clearFailed(store: StateStore, req: RetryRequest): ClearedServic
     } else if (!req.all) {
       throw new UserError(failed.length === 0
         ? `${service.name} has no failed tag recorded; nothing to retry (\`dosync retry\` without a service lists the failed tags)`
-        : `${service.name}: tag ${req.tag} is not recorded as failed (its failed tags: ${tagList(failed)}); pass one of those to --tag, or leave --tag out to clear them all`);
+        : `${service.name}: tag ${req.tag} is not recorded as failed (its failed tags: ${tagList(failed)}); pass one of those to --tag, or leave --tag out to clear them all`, { exitCode: 2 }); // a name or tag mistyped: exit 2, as docs/commands.md says
     }
   }
   if (plan.length === 0 && req.all && req.tag !== undefined) {
-    throw new UserError(`no service has tag ${req.tag} recorded as failed; \`dosync retry\` without a service lists the failed tags`);
+    throw new UserError(`no service has tag ${req.tag} recorded as failed; \`dosync retry\` without a service lists the failed tags`, { exitCode: 2 });
   }
   const at = req.at.toISOString();
   return plan.map(({ service, remove }) => {

@@ -330,7 +330,7 @@ describe('shell completion scripts', () => {
       return r.stdout.split('\n').filter(Boolean).sort();
     };
     assert.deepEqual(await complete(['dosync', 'in']), ['init']);
-    assert.deepEqual(await complete(['dosync', 'sync', '--log-format', '']), ['json', 'pretty']);
+    assert.deepEqual(await complete(['dosync', 'sync', '--log-format', '']), ['json', 'logfmt', 'pretty']);
     assert.deepEqual(await complete(['dosync', 'completion', '']), ['bash', 'fish', 'zsh']);
     assert.ok((await complete(['dosync', 'init', '--d'])).includes('--dry-run'));
     assert.deepEqual(await complete(['dosync', 'sync', '-f', 'dosync.b']), ['dosync.bash'], 'file names after -f');
@@ -343,7 +343,7 @@ describe('shell completion scripts', () => {
       assert.equal(r.code, 0, r.stderr);
       return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]).sort();
     };
-    assert.deepEqual(await complete('dosync sync --log-format '), ['json', 'pretty']);
+    assert.deepEqual(await complete('dosync sync --log-format '), ['json', 'logfmt', 'pretty']);
     assert.ok((await complete('dosync ')).includes('init'));
     assert.deepEqual(await complete('dosync completion '), ['bash', 'fish', 'zsh']);
   });

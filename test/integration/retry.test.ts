@@ -62,10 +62,10 @@ describe('dosync retry on a real stack', () => {
       // Mistakes a user can make: one line with the fix, nothing changed.
       const before = await readFile(join(stateDir, 'state.json'), 'utf8');
       const unknown = await run(['retry', 'wbe']);
-      assert.equal(unknown.code, 1);
+      assert.equal(unknown.code, 2);
       assert.equal(unknown.stderr, `dosync: no service wbe in ${p.file} (services: web); check the name and -f\n`);
       const wrongTag = await run(['retry', 'web', '--tag', '1.2.0']);
-      assert.equal(wrongTag.code, 1);
+      assert.equal(wrongTag.code, 2);
       assert.equal(wrongTag.stderr, 'dosync: web: tag 1.2.0 is not recorded as failed (its failed tags: 1.1.0); pass one of those to --tag, or leave --tag out to clear them all\n');
       // A dosync holding the project's lock (this live process, as a daemon would): refused in one line.
       const lock = join(stateDir, `${p.name}.lock`);

@@ -192,7 +192,10 @@ describe('dosync as a container in the stack (sidecar)', () => {
     const p = await stack(original, 'GREETING=hi\n');
     await writeFile(join(p.dir, 'web.env'), 'FROM_ENV_FILE=web\n');
     await writeFile(join(p.dir, 'dosync.env'), 'FROM_ENV_FILE=dosync\n');
-    await p.compose(['up', '-d']);
+    // web first: a service not running yet when dosync's first cycle looks is left alone (CI under load: the
+    // old dosync's cycle saw no web container and the new dosync updated it), so the order is not left to chance.
+    await p.compose(['up', '-d', '--wait', 'web']);
+    await p.compose(['up', '-d', 'dosync']);
     const old = await only(p, 'dosync');
 
     const next = await waitFor('a new dosync container on 1.1.0 that confirmed its self-update', async () => {

@@ -109,7 +109,7 @@ test('an unreachable ECR host is one error line, and the AWS SDK is not even loa
       AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE00', AWS_SECRET_ACCESS_KEY: 'not-a-real-secret', AWS_EC2_METADATA_DISABLED: 'true',
     });
     assert.equal(r.code, 2, r.out);
-    assert.match(r.out, /api .*error: .*cannot reach 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com/);
+    assert.match(r.out, /api\b.*error: .*cannot reach 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com/);
     for (const pkg of [...CLOUD_SDKS, ...NEVER_WITH_A_LOCAL_SOCKET]) assert.ok(!r.packages.has(pkg), `${pkg} was loaded`);
     assert.doesNotMatch(r.out, /not-a-real-secret/);
   } finally {
