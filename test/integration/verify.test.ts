@@ -304,9 +304,9 @@ test('daemon: a verified digest is not looked up again in later cycles; OCI 1.1 
     assert.equal(front.requests.filter((r) => r === `GET /v2/${a}/manifests/${digests['7.1.0'].replace(':', '-')}`).length, 0, 'the API answered: no fallback tag read');
     assert.equal(sigTagGets(digests['7.0.0']), 0, 'the running 7.0.0 is not looked up when 7.1.0 replaces it');
 
-    assert.match(metrics, /dosync_signature_unverified\{service="b"\} 1/);
+    assert.match(metrics, /dosync_signature_unverified\{service="b",project="[^"]+"\} 1/);
     assert.deepEqual(status.services.map((x) => [x.name, x.signatureUnverified]), [['a', undefined], ['b', 'no signature']]);
-    assert.match(metrics, /dosync_signature_unverified\{service="a"\} 0/);
+    assert.match(metrics, /dosync_signature_unverified\{service="a",project="[^"]+"\} 0/);
     const told = hook.requests.filter((r) => r.body.includes('does not verify'));
     assert.equal(told.length, 1, 'notified once, not every cycle');
     assert.match(told[0].body, /no signature/);
