@@ -18,6 +18,9 @@ export async function launchChromium(): Promise<{ browser: Browser; close(): Pro
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', `--user-data-dir=${profile}`],
     protocolTimeout: 120_000,
+    // puppeteer's 30 s launch default is a speed limit: a clean-clone CI run under load saw chromium take longer
+    // to print its endpoint. This bound is for a hang.
+    timeout: 180_000,
   });
   return {
     browser,
