@@ -2,7 +2,7 @@ import { readFile, access } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../util/logger.js';
-import { ConfigError, UserError, errorMessage } from '../util/errors.js';
+import { ConfigError, errorMessage } from '../util/errors.js';
 import { parseImageReference } from '../reference/index.js';
 import { readStack, type Stack, type StackService } from '../compose/stack.js';
 import { isPaused, parseWindows, updateHold, validateTimeZone, type PauseStatus } from './schedule.js';
