@@ -4,10 +4,11 @@
  *   GET  /healthz                 open to all: 200 {"status":"ok"} or 503 {"status":"unhealthy","reason"}
  *   GET  /metrics                 Prometheus text; needs the token when one is configured
  *   GET  /v1/status               services, current/available tags, last results
- *   POST /v1/check                trigger a check cycle now                       -> 202, or 409 + reason
+ *   POST /v1/check[?project=][&service=]   trigger a check cycle now              -> 202, or 409 + reason
  *   POST /v1/update[?project=][&service=]  an update cycle (of one project / service) -> 202, or 409 + reason
  *   POST /v1/hooks/registry       registry push webhook -> check affected services -> 202 {"images":[...]}
  *   POST /v1/approve|skip|rollback|retry|pause|resume   a person's action (src/sync/control.ts) -> 200/202, 4xx + reason
+ *                                 (whole host: `project` names the project; the daemon routes it)
  *   GET  /v1/events               server-sent events: `status` (the /v1/status document) on each change
  *   GET  /                        the dashboard (src/dashboard/), sign-in page until signed in
  *   POST /login, /logout          the API token for an HttpOnly SameSite=Strict session cookie (src/api/sessions.ts)
@@ -147,6 +148,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     async handle(req, url, body) {
       const fields = { ...Object.fromEntries(url.searchParams), ...bodyFields(req, body) };
       delete fields.csrf;
+      projectField(fields);
       const parsed = parseAction({ ...fields, kind });
       if (!parsed.ok) throw new HttpError(400, parsed.reason);
       return act(parsed.action, req);
@@ -180,9 +182,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       method: 'POST',
       access: 'write',
       async handle(req, url, body) {
-        const service = url.searchParams.get('service') ?? bodyFields(req, body).service ?? undefined;
+        const fields = { ...Object.fromEntries(url.searchParams), ...bodyFields(req, body) };
+        const service = fields.service;
         if (service !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(service)) throw new HttpError(400, '"service" must be a compose service name');
-        return formAware(req, await trigger('check', service));
+        return formAware(req, await trigger('check', service, projectField(fields)));
       },
     },
     '/v1/update': {
@@ -193,11 +196,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         const service = fields.service;
         if (service !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(service)) throw new HttpError(400, '"service" must be a compose service name');
         // Whole-host daemon: ?project= names the compose project (with or without ?service=).
-        const project = fields.project;
-        if (project !== undefined && !/^[a-z0-9][a-z0-9_-]*$/.test(project)) throw new HttpError(400, '"project" must be a compose project name');
+        const project = projectField(fields);
         // With a tag: that service to that tag, past its policy (health gate and rollback kept).
         if (fields.tag !== undefined && service !== undefined && opts.act) {
-          const parsed = parseAction({ kind: 'update', service, tag: fields.tag });
+          const parsed = parseAction({ kind: 'update', service, tag: fields.tag, ...(project ? { project } : {}) });
           if (!parsed.ok) throw new HttpError(400, parsed.reason);
           return act(parsed.action, req);
         }
@@ -437,6 +439,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         server.closeAllConnections();
       }),
   };
+}
+
+/** Whole-host daemon: the `project` field (query or body) names a compose project; checked here, routed by the daemon. */
+function projectField(fields: Record<string, string>): string | undefined {
+  const project = fields.project;
+  if (project === '') { delete fields.project; return undefined; }
+  if (project !== undefined && !/^[a-z0-9][a-z0-9_-]*$/.test(project)) throw new HttpError(400, '"project" must be a compose project name');
+  return project;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

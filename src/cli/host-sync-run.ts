@@ -6,20 +6,24 @@
 import type { StackInputs } from './common.js';
 import type { SyncFlags } from './sync.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
-import { envValue } from './env-defaults.js';
+import { envFlag, envValue } from './env-defaults.js';
 import { createDocker } from '../engine/docker.js';
 import { ensureStateDir, resolveBackupDir, resolveHostStateDir } from '../sync/dirs.js';
 import { startDaemon } from '../sync/daemon.js';
 import { cycleEvents } from '../sync/events.js';
-import { serviceKey, type StateStore } from '../sync/state.js';
-import type { CycleReport, CycleSettings } from '../sync/cycle.js';
+import { serviceKey } from '../sync/state.js';
+import type { CycleSettings } from '../sync/cycle.js';
 import { createNotifier, parseChannels } from '../notify/index.js';
 import { loadConfigFile } from '../config/file.js';
 import { parseImageReference, repositoryKey } from '../reference/index.js';
 import { createRegistryRuntime } from './registry-runtime.js';
-import { Host, hostFailures, type HostAsk, type ProjectRun } from '../projects/host.js';
+import { Host, hostFailures, type HostAsk } from '../projects/host.js';
 import { healthyFor, onStopSignals, recordMetrics, runSettings, startInstanceDaemon } from './sync-run.js';
-import type { StatusDoc } from '../api/index.js';
+import { HostPlans, hostStatusDoc } from '../projects/host-status.js';
+import { createDaemonControl, type CycleRequest, type DaemonControl } from '../sync/daemon-control.js';
+import { inboxWaiting, type Action, type ActionResult } from '../sync/control.js';
+import { isPaused } from '../sync/schedule.js';
+import { isMqttUrl, parseMqttUrl, startHaBridge } from '../notify/homeassistant.js';
 
 export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Promise<number> {
   const env = process.env;
@@ -30,9 +34,13 @@ export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Pro
   const stateDir = resolveHostStateDir({ flags, env, config });
   await ensureStateDir(stateDir);
   const checkOnly = s.checkOnly.value;
+  const approve = flags.approve ?? envValue(env, 'DOSYNC_APPROVE');
+  if (approve !== undefined && approve !== 'auto' && approve !== 'manual') throw new ConfigError(`DOSYNC_APPROVE: "${approve}" is not auto or manual`);
   const settings: Omit<CycleSettings, 'files' | 'config'> = {
     configPath, dryRun: s.dryRun.value || checkOnly, backupDir, keepBackups, health, prune: s.prune.value, rolling: s.rollingUpdate.value,
-    oneShot: flags.once ?? false, stateDir,
+    oneShot: flags.once ?? false, stateDir, approve,
+    // --check-only changes no stack, but its state (checks, status, what was announced) is the daemon's own.
+    recordChecks: checkOnly && !(flags.dryRun ?? envFlag(env, 'DOSYNC_DRY_RUN') ?? false),
   };
   const docker = createDocker();
   const listen = flags.once ? undefined : s.listen?.value;
@@ -40,37 +48,92 @@ export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Pro
   const registry = await createRegistryRuntime(config, configEnv, logger, configPath, { observer: metrics });
   const controller = new AbortController();
   const deps = { docker, logger, stopping: () => controller.signal.aborted, ...registry };
-  // mqtt:// (Home Assistant entities) follows one project's status; the whole-host daemon sends messages only.
-  const notifyUrls = (s.notify?.value ?? []).filter((u) => !/^mqtts?:\/\//i.test(u));
+  // mqtt:// and mqtts:// are Home Assistant entities (src/notify/homeassistant.ts), not messages.
+  const mqttTargets = (s.notify?.value ?? []).filter(isMqttUrl).map(parseMqttUrl);
+  const notifyUrls = (s.notify?.value ?? []).filter((u) => !isMqttUrl(u));
   const notifier = notifyUrls.length > 0 ? createNotifier(parseChannels(notifyUrls), { logger }) : undefined;
   const errorStreaks = new Map<string, Map<string, number>>();
   const unverified = new Map<string, Set<string>>();
   const of = <T>(m: Map<string, T>, project: string, make: () => T) => m.get(project) ?? m.set(project, make()).get(project)!;
   let last: { at?: Date; ok: boolean } = { ok: true };
-  const host = new Host({
+  let daemon: ReturnType<typeof startDaemon> | undefined;
+  let cycleRunning = false;
+  // Per project: the controls a single-project daemon has (approve, skip, rollback, retry, pause, the inbox).
+  const controls = new Map<string, { control: DaemonControl; stateDir: string }>();
+  const plans = new HostPlans();
+  const changed = new Set<() => void>();
+  const emitChange = () => { for (const l of changed) l(); };
+  const host: Host = new Host({
     docker, logger, hostConfig: config, configPath, configEnv, stateDir, backupDir,
     discover: flags.all === true, root: s.projectsRoot?.value, exclude: s.excludeProjects?.value ?? [],
-    watchByDefault: s.watchByDefault.value, lock: !settings.dryRun,
+    watchByDefault: s.watchByDefault.value, lock: !s.dryRun.value,
+    onProject: (project, k) => {
+      const services = () => host.last.find((r) => r.project === project)?.report?.plans.map((p) => p.service.name);
+      controls.set(project, { stateDir: k.stateDir, control: createDaemonControl({
+        state: k.state, project, stateDir: k.stateDir, logger: logger.child({ project }), checkOnly, services,
+        rollback: (service) => host.rollback(project, service, settings, deps), wake: () => daemon?.wake(),
+      }) });
+      k.state.onChange(emitChange);
+    },
+    onGone: (project, run) => {
+      controls.delete(project);
+      plans.forget(project);
+      errorStreaks.delete(project);
+      unverified.delete(project);
+      // A gone project's series leave /metrics with it.
+      for (const p of run?.report?.plans ?? []) metrics?.forgetService(p.service.name, project);
+    },
   });
 
-  // What the next cycle was asked for by the API or a webhook: check only, one project, some services.
-  let requested: HostAsk | undefined;
+  // What the next cycle was asked for across all projects (the API without ?project=); per project: its control.
+  let requestedAll: { checkOnly?: boolean } | undefined;
+  const askAll = (checkOnly: boolean) => {
+    requestedAll = { checkOnly: (requestedAll?.checkOnly ?? true) && checkOnly };
+    daemon?.wake();
+  };
   const cycle = async (): Promise<{ failures: number }> => {
-    const ask = requested;
-    requested = undefined;
-    const started = Date.now();
-    const runs = await host.cycle(settings, deps, ask);
-    const failures = hostFailures(runs);
-    last = { at: new Date(), ok: failures === 0 };
-    // One batch per cycle: what every project found goes out together.
-    const events = runs.flatMap((r) => (r.report ? cycleEvents(r.report, { project: r.project, checkOnly, errorStreaks: of(errorStreaks, r.project, () => new Map()), unverified: of(unverified, r.project, () => new Set()), persistAfter: 3, now: last.at! }) : []));
-    if (metrics) {
-      for (const r of runs) if (r.report) recordMetrics(metrics, r.report, r.project, false);
-      metrics.cycleFinished({ durationMs: Date.now() - started, ok: failures === 0, at: last.at! });
+    cycleRunning = true;
+    emitChange();
+    try {
+      const byProject: Record<string, CycleRequest> = {};
+      for (const [project, c] of controls) {
+        const r = await c.control.beforeCycle();
+        if (r) byProject[project] = r;
+      }
+      const all = requestedAll;
+      requestedAll = undefined;
+      // Nothing asked for: the scheduled cycle of every project.
+      const ask: HostAsk = { byProject, ...(all || Object.keys(byProject).length === 0 ? { all: all ?? {} } : {}) };
+      const started = Date.now();
+      const runs = await host.cycle(settings, deps, ask);
+      plans.remember(runs);
+      const failures = hostFailures(runs);
+      last = { at: new Date(), ok: failures === 0 };
+      // One batch per cycle: what every project found goes out together.
+      const events = runs.flatMap((r) => {
+        if (!r.report) return [];
+        const state = r.state;
+        const key = (svc: string) => serviceKey(r.project, svc);
+        return cycleEvents(r.report, {
+          project: r.project, checkOnly, errorStreaks: of(errorStreaks, r.project, () => new Map()), unverified: of(unverified, r.project, () => new Set()), persistAfter: 3, now: last.at!,
+          every: config.notify_every ?? 'once', dashboard: config.public_url,
+          announced: state && { get: (svc) => state.get(key(svc))?.announced, set: (svc, tag) => state.setAnnounced(key(svc), tag) },
+          links: (svc) => state?.get(key(svc))?.status?.link,
+        });
+      });
+      // What was announced is the projects' state too (--dry-run writes nothing).
+      if (!settings.dryRun || settings.recordChecks) for (const r of runs) void r.state?.save().catch((err: unknown) => logger.warn(errorMessage(err)));
+      if (metrics) {
+        for (const r of runs) if (r.report) recordMetrics(metrics, r.report, r.project, false);
+        metrics.cycleFinished({ durationMs: Date.now() - started, ok: failures === 0, at: last.at! });
+      }
+      if (notifier && events.length > 0) void notifier.notify(events);
+      logger.info({ projects: runs.length, failures }, 'host cycle done');
+      return { failures };
+    } finally {
+      cycleRunning = false;
+      emitChange();
     }
-    if (notifier && events.length > 0) void notifier.notify(events);
-    logger.info({ projects: runs.length, failures }, 'host cycle done');
-    return { failures };
   };
 
   if (flags.once) {
@@ -80,33 +143,86 @@ export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Pro
     return report.failures > 0 ? 1 : 0;
   }
 
-  let daemon: ReturnType<typeof startDaemon> | undefined;
+  const statusNow = async () => {
+    const paused = new Set<string>();
+    await Promise.all(host.last.map(async (r) => { if (r.stateDir && (await isPaused(r.stateDir, env).catch(() => undefined))?.paused) paused.add(r.project); }));
+    return hostStatusDoc(host.last, { plans, paused, checkOnly, cycle: { running: cycleRunning, lastAt: last.at?.toISOString() } });
+  };
+  // The one project an action is for: named, or the only one watched.
+  const projectFor = (project: string | undefined): { project: string; control: DaemonControl } | { error: string } => {
+    if (project === undefined && controls.size === 1) project = [...controls.keys()][0];
+    if (project === undefined) return { error: 'several projects are watched: name the project too (project=)' };
+    const c = controls.get(project);
+    return c ? { project, control: c.control } : { error: `no project "${project}" is watched` };
+  };
+  const act = async (action: Action): Promise<ActionResult> => {
+    // Check, pause or resume without a project or a service: every project.
+    if (!action.project && !('service' in action && action.service) && controls.size > 1 && (action.kind === 'check' || action.kind === 'pause' || action.kind === 'resume')) {
+      if (action.kind === 'check') { askAll(true); return { ok: true, message: 'a check of every project runs now', queued: true }; }
+      for (const c of controls.values()) await c.control.handle(action);
+      return { ok: true, message: `every project: updates ${action.kind === 'pause' ? 'paused (checks go on)' : 'resumed'}` };
+    }
+    const target = projectFor(action.project);
+    if ('error' in target) return { ok: false, status: 404, message: target.error };
+    return target.control.handle({ ...action, project: target.project });
+  };
+  // Home Assistant: one connection for the host; entities per (project, service), following the status.
+  const bridges = await Promise.all(mqttTargets.map((t) => startHaBridge(t, {
+    logger, dashboard: config.public_url, current: statusNow,
+    onInstall: async (service, project) => {
+      const target = projectFor(project);
+      if ('error' in target) return target.error;
+      if (controls.size > 0 && host.last.find((r) => r.project === target.project)?.state?.get(serviceKey(target.project, service))?.pending) {
+        return (await target.control.handle({ kind: 'approve', service, project: target.project })).message;
+      }
+      if (checkOnly) return 'dosync runs with --check-only: nothing is applied';
+      target.control.request({ services: [service] });
+      return `${target.project}/${service}: an update cycle runs now`;
+    },
+  })));
+  let bridgeTimer: NodeJS.Timeout | undefined;
+  const publishBridges = () => {
+    if (bridges.length === 0 || bridgeTimer) return;
+    bridgeTimer = setTimeout(() => {
+      bridgeTimer = undefined;
+      void statusNow().then((doc) => Promise.all(bridges.map((b) => b.publish(doc)))).catch((err: unknown) => logger.warn(`MQTT: ${errorMessage(err)}`));
+    }, 300);
+  };
+  if (bridges.length > 0) changed.add(publishBridges);
+
   const api = listen && metrics ? await (await import('../api/index.js')).startApiServer({
-    listen, token: s.apiToken?.value, metrics, logger,
-    status: () => hostStatusDoc(host.last),
+    listen, token: s.apiToken?.value,
+    readonlyToken: envValue(env, 'DOSYNC_API_TOKEN_READONLY') ?? config.api_token_readonly, publicUrl: config.public_url, metrics, logger,
+    status: statusNow,
+    act,
+    onChange: (listener) => { changed.add(listener); return () => changed.delete(listener); },
     trigger: async (what, service, project) => {
-      const known = host.last.find((r) => r.project === project);
-      if (project && !known) return { accepted: false, reason: `no project "${project}" is watched` };
-      if (service && !project) return { accepted: false, reason: 'several projects are watched: name the project too (?project=&service=)' };
-      if (service && known?.report && !known.report.plans.some((p) => p.service.name === service)) return { accepted: false, reason: `no service "${service}" in project ${project}` };
       if (what === 'update' && checkOnly) return { accepted: false, reason: 'dosync runs with --check-only: it reports updates and never applies them; POST /v1/check checks now' };
-      requested = { checkOnly: what === 'check', services: service ? [service] : undefined, project };
-      daemon?.wake();
+      if (!project && !service) { askAll(what === 'check'); return { accepted: true }; }
+      const target = projectFor(project);
+      if ('error' in target) return { accepted: false, reason: target.error };
+      const known = host.last.find((r) => r.project === target.project)?.report;
+      if (service && known && !known.plans.some((p) => p.service.name === service)) return { accepted: false, reason: `no service "${service}" in project ${target.project}` };
+      target.control.request({ checkOnly: what === 'check', services: service ? [service] : undefined });
       return { accepted: true };
     },
     onRegistryPush: async (images) => {
       // Every project that runs a pushed repository checks those services now.
       const pushed = new Set(images.map((i) => { try { return repositoryKey(parseImageReference(i)); } catch { return i; } }));
-      const running = (r: CycleReport) => r.plans.filter((p) => p.ref && pushed.has(repositoryKey(p.ref))).map((p) => p.service.name);
-      const byProject = Object.fromEntries(host.last.flatMap((r) => (r.report && running(r.report).length > 0 ? [[r.project, running(r.report)]] : [])));
-      if (Object.keys(byProject).length === 0) return;
-      requested = { byProject };
-      daemon?.wake();
+      for (const r of host.last) {
+        const services = (r.report?.plans ?? []).filter((p) => p.ref && pushed.has(repositoryKey(p.ref))).map((p) => p.service.name);
+        if (services.length > 0) controls.get(r.project)?.control.request({ services });
+      }
     },
     healthy: () => healthyFor(schedule, last.at),
   }) : undefined;
   if (api) logger.info({ url: api.url }, 'HTTP endpoint listening');
   daemon = await startInstanceDaemon({ logger, signal: controller.signal, schedule, stateDir, cycle, ok: () => last.ok });
+  // `dosync approve|skip --project P` leave requests in that project's inbox; a waiting one wakes the daemon.
+  const inboxPoll = setInterval(() => {
+    void Promise.all([...controls.values()].map((c) => inboxWaiting(c.stateDir))).then((w) => { if (w.some(Boolean)) daemon?.wake(); }, () => undefined);
+  }, 1000);
+  inboxPoll.unref();
   onStopSignals(logger, controller, () => registry.registry.abort());
   process.on('SIGHUP', () => {
     // A new config replaces the old only when it is valid.
@@ -117,31 +233,11 @@ export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Pro
     }, (err) => logger.error(`SIGHUP: the new configuration is invalid, keeping the old one: ${errorMessage(err)}`));
   });
   await daemon.done;
+  clearInterval(inboxPoll);
+  if (bridgeTimer) clearTimeout(bridgeTimer);
+  await Promise.all(bridges.map((b) => b.close()));
   host.close();
   await api?.close();
   await notifier?.flush();
   return 0;
-}
-
-/** /v1/status of a whole-host daemon: one entry per project. */
-function hostStatusDoc(runs: readonly ProjectRun[]): StatusDoc {
-  return {
-    project: '*',
-    services: [],
-    projects: runs.map((r) => ({ project: r.project, ...(r.error ? { error: r.error } : {}), services: servicesOf(r.report, r.state, r.project) })),
-  };
-}
-
-function servicesOf(report: CycleReport | undefined, state: StateStore | undefined, project: string) {
-  return (report?.plans ?? []).map((p) => {
-    const d = p.decision;
-    const saved = state?.get(serviceKey(project, p.service.name));
-    const updated = report?.outcomes.find((o) => o.service === p.service.name)?.outcome.status === 'updated';
-    const toTag = d.kind === 'update' || d.kind === 'held' ? d.toTag : undefined;
-    return {
-      name: p.service.name, image: updated && d.kind === 'update' ? d.newImage : p.service.image, currentTag: updated ? toTag : p.ref?.tag,
-      availableTag: updated ? undefined : toTag, lastUpdate: saved?.lastUpdate?.at, lastUpdateResult: saved?.lastUpdate?.outcome,
-      held: d.kind === 'held' ? d.reason : undefined,
-    };
-  });
 }

@@ -13,11 +13,13 @@ export interface PageModel {
   /** One line to show after a no-JS action (from the redirect's query). */
   message?: string;
   backups?: Array<{ name: string; time: string; file: string }>;
+  /** Whole host (issue-18b): the project this part of the page shows; its forms carry it, its ids are prefixed with it. */
+  project?: string;
 }
 
 const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const when = (iso: string | undefined) => (iso ? `<time datetime="${esc(iso)}">${esc(iso.slice(0, 19).replace('T', ' '))} UTC</time>` : '');
-const idOf = (name: string) => `svc-${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+const idOf = (m: Pick<PageModel, 'project'>, name: string) => `svc-${m.project ? `${m.project}--` : ''}${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 
 function head(title: string): string {
   return `<!doctype html>
@@ -57,7 +59,7 @@ function statusText(s: ServiceStatus): { text: string; tone: string } {
 }
 
 function actionForm(m: PageModel, path: string, label: string, fields: Record<string, string | undefined>, opts: { danger?: boolean; describe?: string } = {}): string {
-  const hidden = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join('');
+  const hidden = Object.entries({ ...fields, project: m.project }).filter(([, v]) => v !== undefined).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join('');
   return `<form method="post" action="${esc(path)}" class="action" data-action><input type="hidden" name="csrf" value="${esc(m.csrf)}">${hidden}<button type="submit"${opts.danger ? ' class="danger"' : ''}>${esc(label)}${opts.describe ? `<span class="sr-only"> ${esc(opts.describe)}</span>` : ''}</button></form>`;
 }
 
@@ -74,8 +76,8 @@ function serviceActions(m: PageModel, s: ServiceStatus): string {
   if (lastUpdate && s.currentTag && lastUpdate.to.endsWith(`:${s.currentTag}`) && lastUpdate.from !== lastUpdate.to) out.push(actionForm(m, '/v1/rollback', 'Roll back', { service: n }, { danger: true, describe: n }));
   out.push(actionForm(m, '/v1/check', 'Check', { service: n }, { describe: n }));
   out.push(s.paused ? actionForm(m, '/v1/resume', 'Resume', { service: n }, { describe: n }) : actionForm(m, '/v1/pause', 'Pause', { service: n }, { describe: n }));
-  const tagId = `${idOf(n)}-tag`;
-  out.push(`<form method="post" action="/v1/update" class="action to-tag" data-action><input type="hidden" name="csrf" value="${esc(m.csrf)}"><input type="hidden" name="service" value="${esc(n)}">`
+  const tagId = `${idOf(m, n)}-tag`;
+  out.push(`<form method="post" action="/v1/update" class="action to-tag" data-action><input type="hidden" name="csrf" value="${esc(m.csrf)}"><input type="hidden" name="service" value="${esc(n)}">${m.project ? `<input type="hidden" name="project" value="${esc(m.project)}">` : ''}`
     + `<label for="${tagId}">Update ${esc(n)} to tag</label><input id="${tagId}" name="tag" required pattern="[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,127}" value="${esc(s.availableTag ?? '')}"><button type="submit">Update</button></form>`);
   return `<div class="actions">${out.join('')}</div>`;
 }
@@ -97,8 +99,8 @@ function serviceCard(m: PageModel, s: ServiceStatus): string {
   const st = statusText(s);
   const reason = s.status?.reason ? `<p class="reason">${esc(s.status.reason)}</p>` : '';
   const link = s.link ? ` <a href="${esc(s.link)}" rel="noopener noreferrer">release notes<span class="sr-only"> of ${esc(s.name)} ${esc(s.availableTag ?? '')}</span></a>` : '';
-  return `<li class="svc" id="${idOf(s.name)}" data-service="${esc(s.name)}" data-status="${esc(s.status?.kind ?? 'unknown')}">
-<article aria-labelledby="${idOf(s.name)}-h"><h3 id="${idOf(s.name)}-h">${esc(s.name)}</h3>
+  return `<li class="svc" id="${idOf(m, s.name)}" data-service="${esc(s.name)}" data-status="${esc(s.status?.kind ?? 'unknown')}">
+<article aria-labelledby="${idOf(m, s.name)}-h"><h3 id="${idOf(m, s.name)}-h">${esc(s.name)}</h3>
 <p class="badge ${st.tone}" data-role="status">${esc(st.text)}</p>${reason}
 <dl><dt>Current</dt><dd data-role="current">${esc(s.currentTag ?? '-')}</dd><dt>Newest allowed</dt><dd data-role="newest">${esc(s.availableTag ?? s.currentTag ?? '-')}${link}</dd>
 <dt>Policy</dt><dd>${esc(s.policy ?? '-')}</dd><dt>Last check</dt><dd>${when(s.lastCheck) || '-'}</dd></dl>
@@ -111,6 +113,7 @@ ${failed(s)}
 /** The part the client re-fetches on each change: the services list and the project line. */
 export function servicesFragment(m: PageModel): string {
   const d = m.doc;
+  if (Array.isArray(d.projects)) return hostFragment(m, d.projects as Array<StatusDoc & { error?: string }>);
   const cycle = d.cycle?.running ? 'A cycle is running.' : d.cycle?.lastAt ? `Last cycle ${d.cycle.lastAt.slice(0, 19).replace('T', ' ')} UTC.` : 'No cycle yet.';
   const backups = m.backups && m.backups.length > 0
     ? `<section aria-labelledby="h-backups"><h2 id="h-backups">Backups</h2><ul class="backups">${m.backups.map((b) => `<li><code>${esc(b.name)}</code> ${when(b.time)} <span class="muted">of ${esc(b.file)}</span></li>`).join('')}</ul></section>`
@@ -122,13 +125,29 @@ ${d.services.length === 0 ? '<p class="muted">No services yet: the first cycle h
 </section>${backups}</div>`;
 }
 
+/** Whole host (issue-18b): one section per project, each with its own pause and check, in the one `#services`. */
+function hostFragment(m: PageModel, projects: Array<StatusDoc & { error?: string }>): string {
+  const d = m.doc;
+  const cycle = d.cycle?.running ? 'A cycle is running.' : d.cycle?.lastAt ? `Last cycle ${d.cycle.lastAt.slice(0, 19).replace('T', ' ')} UTC.` : 'No cycle yet.';
+  const sections = projects.map((p) => {
+    const pm: PageModel = { ...m, doc: p, project: p.project };
+    const h = `h-${idOf(pm, '')}`;
+    const actions = m.role === 'admin' && !p.checkOnly ? `<div class="actions">${actionForm(pm, '/v1/check', 'Check', {}, { describe: p.project })}${p.paused ? actionForm(pm, '/v1/resume', 'Resume updates', {}, { describe: `of ${p.project}` }) : actionForm(pm, '/v1/pause', 'Pause updates', {}, { describe: `of ${p.project}` })}</div>` : '';
+    return `<section class="project" data-project="${esc(p.project)}" aria-labelledby="${h}"><h2 id="${h}">Project ${esc(p.project)}${p.paused ? ' <span class="badge warn">updates paused</span>' : ''}</h2>${actions}
+${p.error ? `<p class="error">${esc(p.error)}</p>` : ''}${p.services.length === 0 ? '<p class="muted">No services checked yet.</p>' : `<ul class="services">${p.services.map((s) => serviceCard(pm, s)).join('\n')}</ul>`}</section>`;
+  });
+  return `<div id="services" data-cycle="${d.cycle?.running ? 'running' : 'idle'}">
+<p class="summary"><strong>${projects.length}</strong> projects${d.checkOnly ? ' <span class="badge info">check only</span>' : ''} <span data-role="cycle">${esc(cycle)}</span></p>
+${projects.length === 0 ? '<p class="muted">No projects yet: the first cycle has not finished.</p>' : sections.join('\n')}</div>`;
+}
+
 export function dashboardPage(m: PageModel): string {
   const admin = m.role === 'admin';
   const projectActions = admin ? [
     actionForm(m, '/v1/check', 'Check now', {}),
-    ...(m.doc.checkOnly ? [] : [m.doc.paused ? actionForm(m, '/v1/resume', 'Resume updates', {}) : actionForm(m, '/v1/pause', 'Pause updates', {})]),
+    ...(m.doc.checkOnly || Array.isArray(m.doc.projects) ? [] : [m.doc.paused ? actionForm(m, '/v1/resume', 'Resume updates', {}) : actionForm(m, '/v1/pause', 'Pause updates', {})]),
   ].join('') : '<span class="badge muted">read-only</span>';
-  return `${head(`dosync: ${m.doc.project}`)}
+  return `${head(`dosync: ${Array.isArray(m.doc.projects) ? 'whole host' : m.doc.project}`)}
 <body data-csrf="${esc(m.csrf)}">
 <a class="skip" href="#main">Skip to the services</a>
 <header><h1>dosync</h1><nav aria-label="Project actions" class="bar">${projectActions}

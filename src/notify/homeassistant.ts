@@ -70,11 +70,15 @@ export interface Topics {
   commandWildcard: string;
 }
 
-export function topicsFor(target: Pick<MqttTarget, 'prefix' | 'base'>, project: string): Topics {
+/**
+ * The topics of one project's entities. A whole-host daemon has one connection, so one last will: its
+ * entities share the host's availability topic (`hostAvailability`; `_host` is no compose project name).
+ */
+export function topicsFor(target: Pick<MqttTarget, 'prefix' | 'base'>, project: string, availability?: string): Topics {
   const p = slug(project);
   const node = `dosync_${p}`;
   return {
-    availability: `${target.base}/${p}/availability`,
+    availability: availability ?? `${target.base}/${p}/availability`,
     config: (s) => `${target.prefix}/update/${node}/${slug(s)}/config`,
     state: (s) => `${target.base}/${p}/${slug(s)}/state`,
     command: (s) => `${target.base}/${p}/${slug(s)}/install`,
@@ -83,18 +87,29 @@ export function topicsFor(target: Pick<MqttTarget, 'prefix' | 'base'>, project: 
   };
 }
 
+export const hostAvailability = (target: Pick<MqttTarget, 'base'>) => `${target.base}/_host/availability`;
+
 export const INSTALL_PAYLOAD = 'install';
 
 export interface Publication { topic: string; payload: string }
 
-/** What to publish for a status document (pure): config and state per service, and removals. */
-export function discoveryMessages(doc: StatusDoc, topics: Topics, known: ReadonlySet<string>, opts: { dashboard?: string } = {}): Publication[] {
+/**
+ * What to publish for a status document (pure): config and state per service, and removals. A whole-host
+ * document (`projects`) gives each project's entities under its own node, with `topicsOf(project)`.
+ */
+export function discoveryMessages(doc: StatusDoc, topics: Topics | ((project: string) => Topics), known: ReadonlySet<string>, opts: { dashboard?: string } = {}): Publication[] {
+  const docs = Array.isArray(doc.projects) ? (doc.projects as StatusDoc[]) : [doc];
+  const out = docs.flatMap((d) => entityMessages(d, typeof topics === 'function' ? topics(d.project) : topics, opts));
+  const present = new Set(out.filter((m) => m.topic.endsWith('/config')).map((m) => m.topic));
+  for (const topic of known) if (!present.has(topic)) out.push({ topic, payload: '' });
+  return out;
+}
+
+function entityMessages(doc: StatusDoc, topics: Topics, opts: { dashboard?: string }): Publication[] {
   const out: Publication[] = [];
   const device = { identifiers: [`dosync_${slug(doc.project)}`], name: `dosync ${doc.project}`, manufacturer: 'dosync', model: 'Docker Compose project', ...(opts.dashboard ? { configuration_url: opts.dashboard } : {}) };
-  const present = new Set<string>();
   for (const s of doc.services) {
     const config = topics.config(s.name);
-    present.add(config);
     out.push({ topic: config, payload: JSON.stringify({
       name: s.name,
       unique_id: `dosync_${slug(doc.project)}_${slug(s.name)}`,
@@ -115,8 +130,15 @@ export function discoveryMessages(doc: StatusDoc, topics: Topics, known: Readonl
       in_progress: s.status?.kind === 'updating',
     }) });
   }
-  for (const topic of known) if (!present.has(topic)) out.push({ topic, payload: '' });
   return out;
+}
+
+function ownedByHost(payload: Buffer, availability: string): boolean {
+  try {
+    return (JSON.parse(payload.toString('utf8')) as { availability_topic?: unknown }).availability_topic === availability;
+  } catch {
+    return false;
+  }
 }
 
 export interface HaBridge {
@@ -124,10 +146,18 @@ export interface HaBridge {
   close(): Promise<void>;
 }
 
-/** Connects (retrying in the background) and publishes; `onInstall` is called for HA's Install button. */
-export async function startHaBridge(target: MqttTarget, opts: { project: string; logger: LoggerLike; dashboard?: string; onInstall: (service: string) => Promise<string>; current?: () => Promise<StatusDoc> }): Promise<HaBridge> {
+/**
+ * Connects (retrying in the background) and publishes; `onInstall` is called for HA's Install button.
+ * Without `project` it is a whole-host daemon's bridge: entities per (project, service), from `projects`.
+ */
+export async function startHaBridge(target: MqttTarget, opts: { project?: string; logger: LoggerLike; dashboard?: string; onInstall: (service: string, project: string) => Promise<string>; current?: () => Promise<StatusDoc> }): Promise<HaBridge> {
   const { connect } = await import('mqtt');
-  const topics = topicsFor(target, opts.project);
+  const host = opts.project === undefined;
+  const availability = host ? hostAvailability(target) : undefined;
+  const topicsOf = (project: string) => topicsFor(target, project, availability);
+  const topics = host
+    ? { availability: availability!, configWildcard: `${target.prefix}/update/+/+/config`, commandWildcard: `${target.base}/+/+/install` }
+    : topicsOf(opts.project!);
   const known = new Set<string>();
   const last = new Map<string, string>();
   let ca: Buffer | undefined;
@@ -136,7 +166,7 @@ export async function startHaBridge(target: MqttTarget, opts: { project: string;
   }
   const client: MqttClient = connect(target.url, {
     username: target.username, password: target.password, ca, rejectUnauthorized: !target.insecure,
-    clientId: `dosync_${slug(opts.project)}_${Math.random().toString(16).slice(2, 10)}`,
+    clientId: `dosync_${slug(opts.project ?? '_host')}_${Math.random().toString(16).slice(2, 10)}`,
     reconnectPeriod: 5_000, connectTimeout: 10_000, clean: true,
     will: { topic: topics.availability, payload: Buffer.from('offline'), retain: true, qos: 1 },
   });
@@ -160,18 +190,19 @@ export async function startHaBridge(target: MqttTarget, opts: { project: string;
   client.on('message', (topic, payload, packet) => {
     if (topic.endsWith('/config')) {
       // Retained configs published before (maybe by an earlier run): removed when their service is gone.
-      if (payload.length > 0) known.add(topic); else known.delete(topic);
+      // A host bridge sees every node's configs: its own are those with the host's availability topic.
+      if (payload.length > 0 && (!host || ownedByHost(payload, availability!))) known.add(topic); else known.delete(topic);
       return;
     }
     if (packet.retain) return; // a stale retained command is not a press of the button
-    const service = topic.split('/').at(-2)!;
+    const [service, project] = [topic.split('/').at(-2)!, topic.split('/').at(-3)!];
     if (payload.toString('utf8').trim() !== INSTALL_PAYLOAD) return;
-    void opts.onInstall(service).then((message) => opts.logger.info({ service, channel: target.label }, `MQTT install: ${message}`),
+    void opts.onInstall(service, opts.project ?? project).then((message) => opts.logger.info({ service, channel: target.label }, `MQTT install: ${message}`),
       (err: unknown) => opts.logger.error({ service, channel: target.label }, `MQTT install: ${(err as Error).message}`));
   });
   async function publish(doc: StatusDoc): Promise<void> {
       if (!client.connected) return;
-      for (const m of discoveryMessages(doc, topics, known, { dashboard: opts.dashboard })) {
+      for (const m of discoveryMessages(doc, host ? topicsOf : topicsOf(opts.project!), known, { dashboard: opts.dashboard })) {
         if (last.get(m.topic) === m.payload) continue;
         await client.publishAsync(m.topic, m.payload, { retain: true, qos: 1 });
         if (m.payload === '') { known.delete(m.topic); last.delete(m.topic); } else last.set(m.topic, m.payload);

@@ -6,7 +6,7 @@
 import type { ConfigFile } from '../config/file.js';
 
 /** Keys a project file may set for itself; any other key in it is ignored with a warning. */
-export const PROJECT_KEYS = ['services', 'maintenance_window', 'timezone', 'min_age', 'update_stopped', 'health', 'keep_backups', 'prune', 'check_only', 'verify', 'watch_by_default'] as const;
+export const PROJECT_KEYS = ['services', 'maintenance_window', 'timezone', 'min_age', 'update_stopped', 'health', 'keep_backups', 'prune', 'check_only', 'verify', 'watch_by_default', 'approve'] as const;
 
 export function mergeProjectConfig(host: ConfigFile, own: ConfigFile, file: string): { config: ConfigFile; warnings: string[] } {
   const warnings: string[] = [];

@@ -18,6 +18,8 @@ import type { RegistryClient } from '../registry/client.js';
 import type { RepositoryRef } from '../registry/types.js';
 import { listComposeContainers } from '../engine/docker.js';
 import { runCycle, type CycleDeps, type CycleReport, type CycleSettings } from '../sync/cycle.js';
+import { rollbackOne } from '../sync/daemon-rollback.js';
+import type { CycleRequest } from '../sync/daemon-control.js';
 import { StateStore, defaultStatePath } from '../sync/state.js';
 import { acquireLock, type ProjectLock } from '../sync/lock.js';
 import { mergeProjectConfig } from './config.js';
@@ -67,6 +69,10 @@ export interface HostOptions {
   lock: boolean;
   /** Projects whose cycles run at once (their registry work is shared; an update holds only its project). */
   concurrency?: number;
+  /** A project is looked after from now on (its state is open): the daemon gives it its controls. */
+  onProject?: (project: string, kept: { stateDir: string; state: StateStore }) => void;
+  /** A project is gone (no longer found): `last` is its run of the cycle before, if any. */
+  onGone?: (project: string, last: ProjectRun | undefined) => void;
 }
 
 export interface ProjectRun {
@@ -80,18 +86,30 @@ export interface ProjectRun {
   error?: string;
 }
 
+/**
+ * What a host cycle was asked for. `all`: every project runs (a scheduled cycle, or the API asked for all);
+ * `byProject`: what one project was asked for (API, dashboard, inbox, a registry push). Without `all` only
+ * the projects in `byProject` run.
+ */
 export interface HostAsk {
-  project?: string;
-  services?: string[];
-  checkOnly?: boolean;
-  /** A registry push: per project, the services that run a pushed repository (other projects are not run). */
-  byProject?: Record<string, string[]>;
+  all?: { checkOnly?: boolean };
+  byProject?: Record<string, CycleRequest>;
+}
+
+/** What one project's cycle does under a host ask; undefined: it does not run this cycle. Pure. */
+export function projectAsk(ask: HostAsk, project: string): CycleRequest | undefined {
+  const own = ask.byProject?.[project];
+  if (!ask.all) return ask.byProject ? own : {};
+  if (!own) return { checkOnly: ask.all.checkOnly };
+  // The whole project runs anyway; a check asked for one project never narrows an update of all.
+  return { checkOnly: ask.all.checkOnly === true && own.checkOnly === true, forced: own.forced };
 }
 
 interface Kept { stateDir: string; state: StateStore; lock?: ProjectLock }
 
 export class Host {
   private readonly kept = new Map<string, Kept>();
+  private readonly specs = new Map<string, ProjectSpec>();
   /** The projects of the last cycle, for the API and webhooks. */
   last: ProjectRun[] = [];
 
@@ -130,14 +148,24 @@ export class Host {
     for (const p of problems) this.opts.logger.warn(p.error!);
     // Projects gone since the last cycle are dropped: their locks released, nothing of them reported.
     for (const [name, k] of this.kept) {
-      if (!specs.some((s) => s.name === name)) { k.lock?.release(); this.kept.delete(name); this.opts.logger.info({ project: name }, 'project gone: no longer watched'); }
+      if (!specs.some((s) => s.name === name)) {
+        k.lock?.release();
+        this.kept.delete(name);
+        this.specs.delete(name);
+        this.opts.logger.info({ project: name }, 'project gone: no longer watched');
+        this.opts.onGone?.(name, this.last.find((r) => r.project === name));
+      }
     }
+    for (const spec of specs) this.specs.set(spec.name, spec);
     const shared = { ...deps, registry: cycleSharedRegistry(deps.registry), digests: new Map() };
     const limit = pLimit(this.opts.concurrency ?? 4);
-    const chosen = specs.filter((s) => (!ask.project || s.name === ask.project) && (!ask.byProject || ask.byProject[s.name]));
-    const runs = await Promise.all(chosen.map((spec) => limit(() => this.runProject(spec, base, shared, ask))));
-    this.last = [...runs, ...problems].sort((a, b) => a.project.localeCompare(b.project));
-    return this.last;
+    const chosen = specs.flatMap((spec) => { const a = projectAsk(ask, spec.name); return a ? [{ spec, a }] : []; });
+    const runs = await Promise.all(chosen.map(({ spec, a }) => limit(() => this.runProject(spec, base, shared, a))));
+    // A cycle of some projects only keeps the others' last run (the status and the dashboard show them).
+    const ran = new Set(runs.map((r) => r.project));
+    const kept = this.last.filter((r) => !ran.has(r.project) && !r.error && specs.some((s) => s.name === r.project));
+    this.last = [...runs, ...kept, ...problems].sort((a, b) => a.project.localeCompare(b.project));
+    return runs.concat(problems);
   }
 
   private async keep(spec: ProjectSpec): Promise<Kept> {
@@ -151,6 +179,7 @@ export class Host {
     for (const w of state.warnings) this.opts.logger.warn(w);
     k = { stateDir, state, lock };
     this.kept.set(spec.name, k);
+    this.opts.onProject?.(spec.name, k);
     return k;
   }
 
@@ -164,20 +193,37 @@ export class Host {
     return merged.config;
   }
 
-  private async runProject(spec: ProjectSpec, base: Omit<CycleSettings, 'files' | 'config'>, deps: Omit<CycleDeps, 'state'>, ask: HostAsk): Promise<ProjectRun> {
+  /** One project's cycle settings: the host's with the project's files, config, dirs and watch rule. */
+  private async settingsFor(spec: ProjectSpec, k: Kept, base: Omit<CycleSettings, 'files' | 'config'>, logger: Logger): Promise<CycleSettings> {
+    const config = await this.projectConfig(spec, logger);
+    const watchByDefault = config.watch_by_default ?? this.opts.watchByDefault;
+    return {
+      ...base, files: spec.files, envFile: spec.envFile, config, projectName: spec.name, stateDir: k.stateDir,
+      backupDir: this.opts.backupDir ? join(this.opts.backupDir, spec.name) : join(k.stateDir, 'backups'),
+      notWatched: (s) => notWatched(s.labels, watchByDefault),
+    };
+  }
+
+  /** A rollback of one service of one project (dashboard, API), between cycles: the path `dosync rollback` takes. */
+  async rollback(project: string, service: string, base: Omit<CycleSettings, 'files' | 'config'>, deps: Omit<CycleDeps, 'state' | 'digests'>): Promise<string> {
+    const spec = this.specs.get(project);
+    const k = this.kept.get(project);
+    if (!spec || !k) return `rollback of ${service}: project ${project} is no longer watched`;
+    const logger = this.opts.logger.child({ project });
+    return rollbackOne(service, await this.settingsFor(spec, k, base, logger), { ...deps, logger, state: k.state });
+  }
+
+  private async runProject(spec: ProjectSpec, base: Omit<CycleSettings, 'files' | 'config'>, deps: Omit<CycleDeps, 'state'>, ask: CycleRequest): Promise<ProjectRun> {
     const logger = this.opts.logger.child({ project: spec.name });
     const run: ProjectRun = { project: spec.name, files: spec.files, workingDir: spec.workingDir };
     try {
       const k = await this.keep(spec);
       run.stateDir = k.stateDir;
       run.state = k.state;
-      const config = await this.projectConfig(spec, logger);
-      const watchByDefault = config.watch_by_default ?? this.opts.watchByDefault;
+      const settings = await this.settingsFor(spec, k, base, logger);
       run.report = await runCycle({
-        ...base, files: spec.files, envFile: spec.envFile, config, projectName: spec.name, stateDir: k.stateDir,
-        backupDir: this.opts.backupDir ? join(this.opts.backupDir, spec.name) : join(k.stateDir, 'backups'),
-        dryRun: base.dryRun || ask.checkOnly === true, onlyServices: ask.byProject?.[spec.name] ?? ask.services,
-        notWatched: (s) => notWatched(s.labels, watchByDefault),
+        ...settings, dryRun: base.dryRun || ask.checkOnly === true, recordChecks: base.recordChecks || ask.checkOnly === true,
+        onlyServices: ask.services, forced: ask.forced,
       }, { ...deps, logger, state: k.state });
     } catch (err) {
       run.error = errorMessage(err);
