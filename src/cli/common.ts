@@ -26,7 +26,7 @@ export interface StackFlags {
 
 export interface StackInputs {
   files: string[];
-  envFile?: string;
+  envFile?: string | string[];
   /** The environment dosync.yaml's ${VAR}s expand from: the -e file, overridden by the process env. */
   configEnv: Record<string, string | undefined>;
   config: ConfigFile;

@@ -14,7 +14,8 @@ export interface ProjectSpec {
   /** Absolute compose file paths, in -f order. */
   files: string[];
   /** An env file besides the project's own .env (compose's --env-file). */
-  envFile?: string;
+  /** Several when the project was started with several --env-file (the label lists them all). */
+  envFile?: string | string[];
   workingDir: string;
   /** `engine` (found from containers' labels) or `dosync.yaml` (listed). */
   source: string;
@@ -32,8 +33,10 @@ export function projectsFromContainers(containers: readonly ContainerSummary[]):
     const workingDir = c.labels[LABEL_WORKDIR] ?? (files[0] ? dirname(files[0]) : '');
     if (files.length === 0 && !workingDir) continue;
     if (byName.has(name) && (byName.get(name)!.files.length > 0 || files.length === 0)) continue;
-    // Compose records the .env it read too; only an env file other than the project's own .env is passed as -e.
-    const envFile = split(c.labels[LABEL_ENV_FILE]).find((e) => resolve(e) !== join(workingDir, '.env'));
+    // Compose records the .env it read too; only env files other than the project's own .env are passed as -e
+    // (issue-18b: every one of them, in the label's order, later ones winning as in compose).
+    const others = split(c.labels[LABEL_ENV_FILE]).filter((e) => resolve(e) !== join(workingDir, '.env'));
+    const envFile = others.length > 1 ? others : others[0];
     byName.set(name, { name, files: files.map((f) => (isAbsolute(f) ? f : resolve(workingDir, f))), envFile, workingDir, source: 'engine' });
   }
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));

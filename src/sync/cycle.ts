@@ -28,7 +28,8 @@ import { recordStatuses } from './status-record.js';
 
 export interface CycleSettings {
   files: string[];
-  envFile?: string;
+  /** -e: one env file, or several (a whole-host project started with several --env-file), later ones winning. */
+  envFile?: string | readonly string[];
   configPath?: string;
   config: ConfigFile;
   dryRun: boolean;
@@ -100,11 +101,11 @@ async function readText(path: string, what: string): Promise<string> {
 }
 
 /** The env files Compose reads for interpolation: the project's .env, then -e. The shell environment wins over both. */
-export async function stackEnvFiles(files: string[], envFile?: string): Promise<string[]> {
+export async function stackEnvFiles(files: string[], envFileOrFiles?: string | readonly string[]): Promise<string[]> {
   const envFiles: string[] = [];
   const dotenv = join(dirname(resolve(files[0])), '.env');
   if (await access(dotenv).then(() => true, () => false)) envFiles.push(dotenv);
-  if (envFile) {
+  for (const envFile of typeof envFileOrFiles === 'string' ? [envFileOrFiles] : envFileOrFiles ?? []) {
     const path = resolve(envFile);
     await access(path).catch(() => { throw new ConfigError(`env file ${envFile} does not exist; check -e/--env-file`); });
     if (!envFiles.includes(path)) envFiles.push(path);

@@ -65,6 +65,8 @@ export class ComposeProject {
   readonly file: string;
   /** Override files the test deploys with (`-f file -f extra`): the invariant check reads them too. */
   readonly extraFiles: string[] = [];
+  /** --env-file files the test deploys with (in order): compose() and the invariant check pass them too. */
+  readonly envFiles: string[] = [];
   private constructor(dir: string, name: string) {
     this.dir = dir;
     this.name = name;
@@ -79,7 +81,7 @@ export class ComposeProject {
     return project;
   }
   compose(args: string[]): Promise<string> {
-    return sh('docker', ['compose', '-p', this.name, '-f', this.file, ...this.extraFiles.flatMap((f) => ['-f', f]), ...args], { cwd: this.dir });
+    return sh('docker', ['compose', '-p', this.name, '-f', this.file, ...this.extraFiles.flatMap((f) => ['-f', f]), ...this.envFiles.flatMap((f) => ['--env-file', f]), ...args], { cwd: this.dir });
   }
   async up(): Promise<void> {
     await this.compose(['up', '-d', '--wait']);
@@ -96,7 +98,7 @@ export class ComposeProject {
   }
   /** The invariant: what runs is what `docker compose config` names, and every image the file names exists. */
   assertConsistent(why = this.name): Promise<void> {
-    return assertStackConsistent({ name: this.name, dir: this.dir, files: [this.file, ...this.extraFiles] }, why);
+    return assertStackConsistent({ name: this.name, dir: this.dir, files: [this.file, ...this.extraFiles], ...(this.envFiles.length > 0 ? { envFile: this.envFiles } : {}) }, why);
   }
   /**
    * Checks the invariant (unless `skipInvariant` says why it cannot hold), then removes the project. A

@@ -36,12 +36,12 @@ export interface StackLike {
   dir: string;
   /** The -f files (default docker-compose.yml in dir). */
   files: string[];
-  envFile?: string;
+  envFile?: string | string[];
 }
 
 /** Asserts the invariant for a compose project; `why` names the test in the message. */
 export async function assertStackConsistent(p: StackLike, why = ''): Promise<void> {
-  const args = ['compose', '-p', p.name, ...p.files.flatMap((f) => ['-f', f]), ...(p.envFile ? ['--env-file', p.envFile] : []), 'config', '--format', 'json'];
+  const args = ['compose', '-p', p.name, ...p.files.flatMap((f) => ['-f', f]), ...[p.envFile ?? []].flat().flatMap((f) => ['--env-file', f]), 'config', '--format', 'json'];
   const config = JSON.parse(await run('docker', args, p.dir)) as { services: Record<string, { image?: string }> };
   const ids = (await run('docker', ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${p.name}`])).split('\n').filter(Boolean);
   for (const id of ids) {

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
-import { ComposeProject, pushImage, unique, dosync, logLines, REGISTRY, ROOT } from '../helpers/docker.js';
+import { ComposeProject, pushImage, unique, dosync, logLines, REGISTRY, ROOT, sh } from '../helpers/docker.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { until } from '../helpers/wait.js';
 
@@ -188,5 +188,29 @@ test('sync --all: Home Assistant entities per (project, service); Install goes t
     await ha.endAsync().catch(() => undefined);
     await broker.close();
     await h.cleanup();
+  }
+});
+
+test('sync --all: a project started with several --env-file is read with all of them; the tag is changed where it is defined', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'i18benv-'));
+  const repo = unique('i18benv/web');
+  for (const v of ['1.0.0', '1.1.0']) await pushImage(repo, v, { version: v, healthcheck: true });
+  const p = await ComposeProject.create(`services:\n  web:\n    image: ${REGISTRY}/${repo}:\${WEB_TAG}\n    environment:\n      GREETING: \${GREETING}\n`, 'i18benv', root);
+  try {
+    // The tag lives in the second file only; the first sets something else.
+    await writeFile(join(p.dir, 'base.env'), 'GREETING=hello\n');
+    await writeFile(join(p.dir, 'prod.env'), 'WEB_TAG=1.0.0\n');
+    p.envFiles.push(join(p.dir, 'base.env'), join(p.dir, 'prod.env'));
+    await p.up();
+    const r = await dosync(['sync', '--all', '--once', '--projects-root', root, '--state-dir', join(root, '.state'), '--health-stable', '1s', '--health-timeout', '60s']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(await p.versions('web'), ['1.1.0']);
+    assert.equal(await readFile(join(p.dir, 'prod.env'), 'utf8'), 'WEB_TAG=1.1.0\n');
+    assert.equal(await readFile(join(p.dir, 'base.env'), 'utf8'), 'GREETING=hello\n');
+    const [id] = await p.containers('web');
+    assert.match(await sh('docker', ['inspect', '-f', '{{json .Config.Env}}', id]), /GREETING=hello/, 'recreated with the first env file too');
+  } finally {
+    await p.destroy();
+    await rm(root, { recursive: true, force: true });
   }
 });

@@ -1,0 +1,113 @@
+/**
+ * Whole host (issue-18b), the pure parts: what a host cycle runs per project, the project-grouped status,
+ * Home Assistant entities per (project, service), the dashboard's project sections, several env files.
+ */
+import { test, after } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { projectAsk, type ProjectRun } from '../../../src/projects/host.js';
+import { HostPlans, hostStatusDoc } from '../../../src/projects/host-status.js';
+import { projectsFromContainers } from '../../../src/projects/discover.js';
+import { discoveryMessages, hostAvailability, topicsFor } from '../../../src/notify/homeassistant.js';
+import { dashboardPage, servicesFragment } from '../../../src/dashboard/page.js';
+import { mergeProjectConfig } from '../../../src/projects/config.js';
+import type { StatusDoc } from '../../../src/api/status-doc.js';
+import type { ContainerSummary } from '../../../src/engine/docker.js';
+import type { CycleReport } from '../../../src/sync/cycle.js';
+import { StateStore } from '../../../src/sync/state.js';
+
+test('projectAsk: a scheduled cycle runs all; a request runs its project only; a request never narrows a cycle of all', () => {
+  assert.deepEqual(projectAsk({}, 'shop'), {}, 'nothing asked: the scheduled cycle of every project');
+  assert.deepEqual(projectAsk({ all: {} }, 'shop'), { checkOnly: undefined });
+  const byProject = { shop: { services: ['web'] } };
+  assert.deepEqual(projectAsk({ byProject }, 'shop'), { services: ['web'] });
+  assert.equal(projectAsk({ byProject }, 'blog'), undefined, 'another project does not run');
+  assert.deepEqual(projectAsk({ all: { checkOnly: false }, byProject }, 'shop'), { checkOnly: false, forced: undefined }, 'the whole project runs');
+  assert.deepEqual(projectAsk({ all: { checkOnly: true }, byProject: { shop: { checkOnly: true } } }, 'shop'), { checkOnly: true, forced: undefined });
+  assert.deepEqual(projectAsk({ all: { checkOnly: true }, byProject: { shop: { services: ['web'] } } }, 'shop')?.checkOnly, false, 'an update asked for one project is not made a check');
+  const forced = { service: 'web', tag: '2.0.0' };
+  assert.deepEqual(projectAsk({ all: {}, byProject: { shop: { forced } } }, 'shop')?.forced, forced);
+});
+
+const plan = (name: string, decision: CycleReport['plans'][number]['decision']) => ({ service: { name, image: `reg/${name}:1.0.0`, labels: {} }, decision }) as unknown as CycleReport['plans'][number];
+const report = (plans: CycleReport['plans']): CycleReport => ({ plans, units: [], outcomes: [], durationMs: 1, failures: 0 });
+
+test('hostStatusDoc: one full status document per project; a service not asked for keeps its last real plan', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'i18b-state-'));
+  const state = await StateStore.open(join(dir, 'state.json'));
+  after(() => rm(dir, { recursive: true, force: true }));
+  state.setStatus('shop/web', { kind: 'pending-approval', tag: '1.1.0', current: '1.0.0', reason: 'waiting' });
+  const plans = new HostPlans();
+  const first: ProjectRun[] = [{ project: 'shop', files: [], state, report: report([plan('web', { kind: 'update', toTag: '1.1.0' } as never), plan('db', { kind: 'up-to-date' } as never)]) }];
+  plans.remember(first);
+  const narrowed: ProjectRun[] = [
+    { project: 'blog', files: [], error: 'project blog: cannot read /srv/blog/compose.yml (EACCES)' },
+    { project: 'shop', files: [], state, report: report([plan('web', { kind: 'skipped', reason: 'not requested in this cycle' } as never), plan('db', { kind: 'up-to-date' } as never)]) },
+  ];
+  plans.remember(narrowed);
+  const doc = hostStatusDoc(narrowed, { plans, paused: new Set(['shop']), checkOnly: false, cycle: { running: false } });
+  assert.equal(doc.project, '*');
+  assert.deepEqual(doc.projects.map((p) => [p.project, p.paused, p.error]), [['blog', false, 'project blog: cannot read /srv/blog/compose.yml (EACCES)'], ['shop', true, undefined]]);
+  const web = doc.projects[1].services.find((s) => s.name === 'web')!;
+  assert.deepEqual([web.project, web.status?.kind, web.availableTag, web.currentTag], ['shop', 'pending-approval', '1.1.0', '1.0.0']);
+  assert.deepEqual(plans.plansOf(narrowed[1]).map((p) => p.decision.kind), ['update', 'up-to-date'], 'the last real plan of web');
+  plans.forget('shop');
+  assert.deepEqual(plans.plansOf(narrowed[1]).map((p) => p.decision.kind), ['skipped', 'up-to-date']);
+});
+
+const at = new Date(0).toISOString();
+const projectDoc = (project: string, names: string[]): StatusDoc => ({
+  project,
+  services: names.map((name) => ({ name, project, image: `reg/${name}:1.0.0`, currentTag: '1.0.0', availableTag: '1.1.0', status: { kind: 'pending-approval', at, tag: '1.1.0' }, history: [], failed: [], skipped: [] })),
+});
+const hostDoc = (projects: StatusDoc[]): StatusDoc => ({ project: '*', services: [], projects });
+
+test('Home Assistant, whole host: entities per (project, service) under the host availability; a gone project loses its entities', () => {
+  const target = { prefix: 'homeassistant', base: 'dosync' };
+  const topicsOf = (p: string) => topicsFor(target, p, hostAvailability(target));
+  const first = discoveryMessages(hostDoc([projectDoc('shop', ['web']), projectDoc('blog', ['web'])]), topicsOf, new Set());
+  const configs = first.filter((m) => m.topic.endsWith('/config'));
+  assert.deepEqual(configs.map((m) => m.topic), ['homeassistant/update/dosync_shop/web/config', 'homeassistant/update/dosync_blog/web/config']);
+  const parsed = configs.map((m) => JSON.parse(m.payload) as Record<string, unknown>);
+  assert.deepEqual(parsed.map((c) => c.unique_id), ['dosync_shop_web', 'dosync_blog_web']);
+  assert.deepEqual(parsed.map((c) => c.command_topic), ['dosync/shop/web/install', 'dosync/blog/web/install']);
+  assert.deepEqual(parsed.map((c) => c.availability_topic), ['dosync/_host/availability', 'dosync/_host/availability']);
+  assert.deepEqual(parsed.map((c) => (c.device as { identifiers: string[] }).identifiers), [['dosync_shop'], ['dosync_blog']]);
+  const later = discoveryMessages(hostDoc([projectDoc('shop', ['web'])]), topicsOf, new Set(configs.map((m) => m.topic)));
+  assert.deepEqual(later.filter((m) => m.payload === '').map((m) => m.topic), ['homeassistant/update/dosync_blog/web/config']);
+});
+
+test('dashboard, whole host: a section per project; forms carry their project; ids are unique across projects', () => {
+  const doc = hostDoc([projectDoc('shop', ['web']), { ...projectDoc('blog', ['web']), paused: true }]);
+  const page = dashboardPage({ doc, role: 'admin', csrf: 'tok' });
+  assert.match(page, /<title>dosync: whole host<\/title>/);
+  assert.match(page, /Project shop/);
+  assert.match(page, /Project blog <span class="badge warn">updates paused<\/span>/);
+  for (const p of ['shop', 'blog']) {
+    assert.match(page, new RegExp(`action="/v1/approve" class="action" data-action><input type="hidden" name="csrf" value="tok"><input type="hidden" name="service" value="web"><input type="hidden" name="tag" value="1.1.0"><input type="hidden" name="project" value="${p}">`));
+    assert.match(page, new RegExp(`name="service" value="web"><input type="hidden" name="project" value="${p}"><label for="svc-${p}--web-tag">`), 'update to a tag carries the project');
+  }
+  assert.match(page, /action="\/v1\/resume"[^]*?name="project" value="blog"/, 'a paused project resumes by its own form');
+  const ids = [...page.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(ids.filter((id, i) => ids.indexOf(id) !== i), [], 'no id twice');
+  assert.equal((servicesFragment({ doc, role: 'admin', csrf: 'tok' }).match(/id="services"/g) ?? []).length, 1, 'one #services for the client script to replace');
+  const single = dashboardPage({ doc: projectDoc('shop', ['web']), role: 'admin', csrf: 'tok' });
+  assert.doesNotMatch(single, /name="project"/, 'a single-project page is unchanged');
+});
+
+test('a project started with several --env-file passes them all, in order; the project .env is not an -e file', () => {
+  const c = (labels: Record<string, string>) => ({ id: 'x', labels, created: 0 }) as unknown as ContainerSummary;
+  const [spec] = projectsFromContainers([c({
+    'com.docker.compose.project': 'shop', 'com.docker.compose.project.config_files': '/srv/shop/compose.yml', 'com.docker.compose.project.working_dir': '/srv/shop',
+    'com.docker.compose.project.environment_file': '/srv/shop/.env,/srv/shop/base.env,/etc/shop/prod.env',
+  })]);
+  assert.deepEqual(spec.envFile, ['/srv/shop/base.env', '/etc/shop/prod.env']);
+});
+
+test('a project\'s own dosync.yaml may say approve: manual', () => {
+  const merged = mergeProjectConfig({ approve: 'auto' }, { approve: 'manual' }, '/srv/shop/dosync.yaml');
+  assert.equal(merged.config.approve, 'manual');
+  assert.deepEqual(merged.warnings, []);
+});
