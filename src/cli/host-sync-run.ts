@@ -75,13 +75,13 @@ export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Pro
       }) });
       k.state.onChange(emitChange);
     },
-    onGone: (project, run) => {
+    onGone: (project) => {
       controls.delete(project);
       plans.forget(project);
       errorStreaks.delete(project);
       unverified.delete(project);
       // A gone project's series leave /metrics with it.
-      for (const p of run?.report?.plans ?? []) metrics?.forgetService(p.service.name, project);
+      void metrics?.forgetProject(project).catch((err: unknown) => logger.warn(`metrics: ${errorMessage(err)}`));
     },
   });
 

@@ -52,6 +52,8 @@ export interface Metrics extends RegistryRequestObserver {
   cycleFinished(cycle: { durationMs: number; ok: boolean; at: Date }): void;
   /** Drops every series of a service that left the stack (after a config reload). */
   forgetService(service: string, project?: string): void;
+  /** Whole host (issue-18b): drops every series of a project that is gone (its services, units, failures). */
+  forgetProject(project: string): Promise<void>;
 }
 
 export interface MetricsOptions {
@@ -162,6 +164,13 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       for (const result of RESULTS) updates.remove(p({ service, result }, project));
       for (const stage of stagesSeen.get(key) ?? []) failures.remove(p({ service, stage }, project));
       stagesSeen.delete(key);
+    },
+    async forgetProject(project) {
+      // Every series whose project label is this one, whatever its other labels (units, stages, tags).
+      for (const metric of [checks, updates, failures, unitUpdates, rollbacks, unverified, available] as Array<Counter<string> | Gauge<string>>) {
+        for (const v of (await metric.get()).values) if (v.labels.project === project) metric.remove(v.labels as Record<string, string>);
+      }
+      for (const m of [availableLabels, stagesSeen] as Array<Map<string, unknown>>) for (const key of [...m.keys()]) if (key.startsWith(`${project}/`)) m.delete(key);
     },
   };
 }

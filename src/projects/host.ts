@@ -71,8 +71,8 @@ export interface HostOptions {
   concurrency?: number;
   /** A project is looked after from now on (its state is open): the daemon gives it its controls. */
   onProject?: (project: string, kept: { stateDir: string; state: StateStore }) => void;
-  /** A project is gone (no longer found): `last` is its run of the cycle before, if any. */
-  onGone?: (project: string, last: ProjectRun | undefined) => void;
+  /** A project is gone (no longer found). */
+  onGone?: (project: string) => void;
 }
 
 export interface ProjectRun {
@@ -153,7 +153,7 @@ export class Host {
         this.kept.delete(name);
         this.specs.delete(name);
         this.opts.logger.info({ project: name }, 'project gone: no longer watched');
-        this.opts.onGone?.(name, this.last.find((r) => r.project === name));
+        this.opts.onGone?.(name);
       }
     }
     for (const spec of specs) this.specs.set(spec.name, spec);

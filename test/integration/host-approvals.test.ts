@@ -175,11 +175,18 @@ test('sync --all: Home Assistant entities per (project, service); Install goes t
     assert.deepEqual(await b.versions('web'), ['1.0.0']);
     assert.equal(json(configs[1].state_topic as string)?.installed_version, '1.0.0');
 
-    // b goes away: its entity is removed (an empty retained config) with the next cycle; a's stays.
+    // b goes away: its entity is removed (an empty retained config) with the next cycle; a's stays, and
+    // b's metric series leave /metrics.
+    const url = await daemon.url();
+    const metricsText = async () => (await fetch(`${url}/metrics`, { headers: auth })).text();
+    assert.match(await metricsText(), new RegExp(`project="${b.name}"`));
     await b.destroy();
-    assert.equal((await post(await daemon.url(), '/v1/check', {})).status, 202);
+    assert.equal((await post(url, '/v1/check', {})).status, 202);
     await until('b removed', () => (retained.get(`homeassistant/update/dosync_${b.name}/web/config`) === '' ? true : undefined));
     assert.ok(json(`homeassistant/update/dosync_${a.name}/web/config`), 'a keeps its entity');
+    const left = await metricsText();
+    assert.doesNotMatch(left, new RegExp(`project="${b.name}"`), 'no series of the gone project');
+    assert.match(left, new RegExp(`project="${a.name}"`));
   } catch (err) {
     process.stderr.write(`daemon log (last lines):\n${daemon.log().split('\n').slice(-40).join('\n')}\n`);
     throw err;

@@ -17,6 +17,7 @@ import type { StatusDoc } from '../../../src/api/status-doc.js';
 import type { ContainerSummary } from '../../../src/engine/docker.js';
 import type { CycleReport } from '../../../src/sync/cycle.js';
 import { StateStore } from '../../../src/sync/state.js';
+import { createMetrics } from '../../../src/metrics/index.js';
 
 test('projectAsk: a scheduled cycle runs all; a request runs its project only; a request never narrows a cycle of all', () => {
   assert.deepEqual(projectAsk({}, 'shop'), {}, 'nothing asked: the scheduled cycle of every project');
@@ -110,4 +111,22 @@ test('a project\'s own dosync.yaml may say approve: manual', () => {
   const merged = mergeProjectConfig({ approve: 'auto' }, { approve: 'manual' }, '/srv/shop/dosync.yaml');
   assert.equal(merged.config.approve, 'manual');
   assert.deepEqual(merged.warnings, []);
+});
+
+test('metrics: a gone project\'s series are dropped, whatever their labels; the other project\'s stay', async () => {
+  const m = createMetrics({ processMetrics: false });
+  for (const project of ['shop', 'blog']) {
+    m.checked('web', project);
+    m.updated('web', 'success', project);
+    m.failed('web', 'health', project);
+    m.rolledBack('web', project);
+    m.unitUpdated('tag in .env', 'success', project);
+    m.setUpdateAvailable('web', true, { current: '1.0.0', newest: '1.1.0' }, project);
+  }
+  await m.forgetProject('blog');
+  const text = await m.render();
+  assert.doesNotMatch(text, /project="blog"/);
+  for (const name of ['dosync_checks_total', 'dosync_updates_total', 'dosync_failures_total', 'dosync_rollbacks_total', 'dosync_unit_updates_total', 'dosync_update_available']) {
+    assert.match(text, new RegExp(`${name}\\{[^}]*project="shop"`), name);
+  }
 });
