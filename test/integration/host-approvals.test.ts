@@ -7,63 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
-import { ComposeProject, pushImage, unique, dosync, logLines, REGISTRY, ROOT, sh } from '../helpers/docker.js';
+import { ComposeProject, pushImage, unique, dosync, REGISTRY, sh } from '../helpers/docker.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { until } from '../helpers/wait.js';
-
-const TOKEN = 'i18b-host-api-token-0123';
-const auth = { authorization: `Bearer ${TOKEN}` };
-
-interface Svc { name: string; currentTag?: string; status?: { kind: string; tag?: string }; pending?: { tag: string }; skipped: string[] }
-interface HostDoc { project: string; projects: Array<{ project: string; paused?: boolean; services: Svc[] }> }
-
-/** A whole-host daemon of the test's own; `stop` sends SIGTERM and waits for the exit. */
-function startHostDaemon(args: string[]) {
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin/dosync.js'), 'sync', '--all', '-i', '1h', '--health-stable', '1s', '--health-timeout', '60s',
-    '--listen', '127.0.0.1:0', '--api-token', TOKEN, ...args], { env: { ...process.env, DOSYNC_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', r));
-  return {
-    log: () => out,
-    url: () => until('the endpoint', () => logLines(out).find((l) => l.msg === 'HTTP endpoint listening')?.url as string | undefined),
-    async stop() { child.kill('SIGTERM'); return exited; },
-  };
-}
-
-const statusOf = async (url: string): Promise<HostDoc> => (await (await fetch(`${url}/v1/status`, { headers: auth })).json()) as HostDoc;
-const svcOf = (doc: HostDoc, project: string, service = 'web') => doc.projects.find((p) => p.project === project)?.services.find((s) => s.name === service);
-/** What web serves now; nothing while its container is being replaced (an exec then fails). */
-const serving = async (p: ComposeProject) => (await p.versions('web').catch(() => []))[0];
-const post = (url: string, path: string, body: Record<string, string>) => fetch(`${url}${path}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-
-async function twoManualProjects(prefix: string) {
-  const root = await mkdtemp(join(tmpdir(), `${prefix}-`));
-  const stateDir = join(root, '.state');
-  const repos = { a: unique(`${prefix}/a`), b: unique(`${prefix}/b`) };
-  for (const repo of Object.values(repos)) for (const v of ['1.0.0', '1.1.0']) await pushImage(repo, v, { version: v, healthcheck: true });
-  // a: manual by its label; b: manual by its own dosync.yaml next to its compose file.
-  const a = await ComposeProject.create(`services:\n  web:\n    image: ${REGISTRY}/${repos.a}:1.0.0\n    labels:\n      dosync.approve: manual\n`, `${prefix}a`, root);
-  const b = await ComposeProject.create(`services:\n  web:\n    image: ${REGISTRY}/${repos.b}:1.0.0\n`, `${prefix}b`, root);
-  await writeFile(join(b.dir, 'dosync.yaml'), 'approve: manual\n');
-  await Promise.all([a.up(), b.up()]);
-  return {
-    root, stateDir, repos, a, b,
-    scope: ['--projects-root', root, '--state-dir', stateDir],
-    async cleanup() {
-      const errors: unknown[] = [];
-      for (const p of [a, b]) await p.destroy().catch((e: unknown) => errors.push(e));
-      await rm(root, { recursive: true, force: true });
-      if (errors.length > 0) throw errors[0];
-    },
-  };
-}
+import { auth, post, serving, startHostDaemon, statusOf, svcOf, twoManualProjects, type HostDoc } from '../helpers/host-daemon.js';
 
 test('sync --all: approvals per project by CLI and API, pending across a restart, skip, rollback, the dashboard lists both', async () => {
   const h = await twoManualProjects('i18bap');

@@ -1,0 +1,48 @@
+/**
+ * The dashboard of a whole-host daemon in a real browser (Debian chromium): both projects are shown, each
+ * service card acts on its own project (approve in one leaves the other waiting), the page follows the
+ * update live without a reload, and axe finds no serious or critical violation on the grouped page.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchChromium, axeViolations } from '../helpers/browser.js';
+import { until } from '../helpers/wait.js';
+import { TOKEN, serving, startHostDaemon, statusOf, svcOf, twoManualProjects } from '../helpers/host-daemon.js';
+
+test('dashboard in --all mode: both projects listed; Approve in one project applies that project only, followed live', async () => {
+  const h = await twoManualProjects('i18bui');
+  const { a, b } = h;
+  const daemon = startHostDaemon(h.scope);
+  const chrome = await launchChromium();
+  try {
+    const url = await daemon.url();
+    await until('both pending', async () => { const d = await statusOf(url); return svcOf(d, a.name)?.pending && svcOf(d, b.name)?.pending ? true : undefined; });
+    const page = await chrome.browser.newPage();
+    await page.setViewport({ width: 1200, height: 900 });
+    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    await page.type('#token', TOKEN);
+    await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('button[type=submit]')]);
+    const card = (project: string) => `section[data-project="${project}"] li[data-service="web"]`;
+    const statusAttr = (project: string) => page.$eval(card(project), (el) => el.getAttribute('data-status')).catch(() => undefined);
+    assert.deepEqual(await page.$$eval('section[data-project]', (els) => els.map((e) => e.getAttribute('data-project'))), [a.name, b.name].sort());
+    assert.equal(await statusAttr(a.name), 'pending-approval');
+    assert.equal(await statusAttr(b.name), 'pending-approval');
+    assert.deepEqual(await axeViolations(page), [], 'axe: no serious or critical violations on the grouped page');
+
+    await page.evaluate(() => { (window as unknown as { marker: number }).marker = 1; });
+    await page.click(`${card(b.name)} form[action="/v1/approve"] button`);
+    await until('b up to date on the page', async () => ((await statusAttr(b.name)) === 'up-to-date' ? true : undefined), 180_000);
+    assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 1, 'no reload happened');
+    assert.equal(await page.$eval(`${card(b.name)} [data-role="current"]`, (el) => el.textContent), '1.1.0');
+    assert.equal(await serving(b), '1.1.0');
+    assert.equal(await serving(a), '1.0.0', 'the other project still waits');
+    assert.equal(await statusAttr(a.name), 'pending-approval');
+  } catch (err) {
+    process.stderr.write(`daemon log (last lines):\n${daemon.log().split('\n').slice(-40).join('\n')}\n`);
+    throw err;
+  } finally {
+    await chrome.close();
+    await daemon.stop();
+    await h.cleanup();
+  }
+});
