@@ -23,7 +23,7 @@ import { HostPlans, hostStatusDoc } from '../projects/host-status.js';
 import { createDaemonControl, type CycleRequest, type DaemonControl } from '../sync/daemon-control.js';
 import { inboxWaiting, type Action, type ActionResult } from '../sync/control.js';
 import { isPaused } from '../sync/schedule.js';
-import { isMqttUrl, parseMqttUrl, startHaBridge } from '../notify/homeassistant.js';
+import { followStatus, isMqttUrl, parseMqttUrl, startHaBridge } from '../notify/homeassistant.js';
 
 export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Promise<number> {
   const env = process.env;
@@ -180,15 +180,8 @@ export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Pro
       return `${target.project}/${service}: an update cycle runs now`;
     },
   })));
-  let bridgeTimer: NodeJS.Timeout | undefined;
-  const publishBridges = () => {
-    if (bridges.length === 0 || bridgeTimer) return;
-    bridgeTimer = setTimeout(() => {
-      bridgeTimer = undefined;
-      void statusNow().then((doc) => Promise.all(bridges.map((b) => b.publish(doc)))).catch((err: unknown) => logger.warn(`MQTT: ${errorMessage(err)}`));
-    }, 300);
-  };
-  if (bridges.length > 0) changed.add(publishBridges);
+  const follow = followStatus(bridges, statusNow, logger);
+  if (bridges.length > 0) changed.add(follow.changed);
 
   const api = listen && metrics ? await (await import('../api/index.js')).startApiServer({
     listen, token: s.apiToken?.value,
@@ -234,7 +227,7 @@ export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Pro
   });
   await daemon.done;
   clearInterval(inboxPoll);
-  if (bridgeTimer) clearTimeout(bridgeTimer);
+  follow.stop();
   await Promise.all(bridges.map((b) => b.close()));
   host.close();
   await api?.close();

@@ -32,7 +32,7 @@ import { rollbackOne } from '../sync/daemon-rollback.js';
 import { isPaused } from '../sync/schedule.js';
 import { inboxWaiting } from '../sync/control.js';
 import { listBackups } from '../compose/backups.js';
-import { isMqttUrl, parseMqttUrl, startHaBridge } from '../notify/homeassistant.js';
+import { followStatus, isMqttUrl, parseMqttUrl, startHaBridge } from '../notify/homeassistant.js';
 
 
 /** The numbers and switches of a run, from the one resolver (flag > env > dosync.yaml > default). */
@@ -168,15 +168,8 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
       return `${service}: an update cycle runs now`;
     },
   })));
-  let bridgeTimer: NodeJS.Timeout | undefined;
-  const publishBridges = () => {
-    if (bridges.length === 0 || bridgeTimer) return;
-    bridgeTimer = setTimeout(() => {
-      bridgeTimer = undefined;
-      void statusNow().then((doc) => Promise.all(bridges.map((b) => b.publish(doc)))).catch((err: unknown) => logger.warn(`MQTT: ${errorMessage(err)}`));
-    }, 300);
-  };
-  if (bridges.length > 0) state.onChange(publishBridges);
+  const follow = followStatus(bridges, statusNow, logger);
+  if (bridges.length > 0) state.onChange(follow.changed);
 
   if (flags.once) {
     const report = await cycle();
@@ -228,7 +221,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   });
   await daemon.done;
   clearInterval(inboxPoll);
-  if (bridgeTimer) clearTimeout(bridgeTimer);
+  follow.stop();
   await Promise.all(bridges.map((b) => b.close()));
   await api?.close();
   await notifier?.flush();

@@ -217,3 +217,20 @@ export async function startHaBridge(target: MqttTarget, opts: { project?: string
     },
   };
 }
+
+/** The bridges follow the status: `changed()` on each change publishes the document at most every 300 ms. */
+export function followStatus(bridges: readonly HaBridge[], current: () => Promise<StatusDoc>, logger: LoggerLike): { changed: () => void; stop: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    changed() {
+      if (bridges.length === 0 || timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        void current().then((doc) => Promise.all(bridges.map((b) => b.publish(doc)))).catch((err: unknown) => logger.warn({ error: (err as Error).message }, 'MQTT: publishing failed'));
+      }, 300);
+    },
+    stop() {
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
