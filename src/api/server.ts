@@ -40,7 +40,7 @@ import { Sessions, sessionCookie, type Role, type Session } from './sessions.js'
 import { buildStatusDoc, type ServiceStatus as DocServiceStatus, type StatusDoc as DocStatusDoc } from './status-doc.js';
 import { parseAction, type Action, type ActionResult } from '../sync/control.js';
 import { dashboardPage, findService, loginPage, noServicePage, serviceFragment, servicePage, servicesFragment } from '../dashboard/page.js';
-import { DASHBOARD_CSS, DASHBOARD_JS } from '../dashboard/assets.js';
+import { ASSET_CACHE, DASHBOARD_CSS, DASHBOARD_JS } from '../dashboard/assets.js';
 
 /** A socket that cannot be bound is the user's setting, said in one line (the daemon does not start without its API). */
 function listenError(err: NodeJS.ErrnoException, listen: string): Error {
@@ -283,14 +283,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       method: 'GET',
       access: 'open',
       async handle() {
-        return { status: 200, text: DASHBOARD_JS, contentType: 'text/javascript; charset=utf-8' };
+        return { status: 200, text: DASHBOARD_JS, contentType: 'text/javascript; charset=utf-8', headers: { 'Cache-Control': ASSET_CACHE } };
       },
     },
     '/assets/dashboard.css': {
       method: 'GET',
       access: 'open',
       async handle() {
-        return { status: 200, text: DASHBOARD_CSS, contentType: 'text/css; charset=utf-8' };
+        return { status: 200, text: DASHBOARD_CSS, contentType: 'text/css; charset=utf-8', headers: { 'Cache-Control': ASSET_CACHE } };
       },
     },
     '/v1/hooks/registry': {

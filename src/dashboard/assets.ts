@@ -4,6 +4,7 @@
  * (fetch, FormData, EventSource) do what is needed, where a framework would be the larger part of dosync's
  * download. The script only enhances the server-rendered page; without it every view and form still works.
  */
+import { createHash } from 'node:crypto';
 
 export const DASHBOARD_CSS = `
 :root{--fg:#1a1a1a;--bg:#fff;--muted:#595959;--line:#c8c8c8;--ok:#0a6b2d;--info:#0b4f8a;--warn:#7a4a00;--bad:#a3141a;--busy:#5a2d91;--focus:#0b4f8a}
@@ -23,8 +24,15 @@ td,th{overflow-wrap:break-word}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;border-bottom:1px solid var(--line)}
 thead th{border-bottom:2px solid var(--muted)}
-tr.group th{background:#f2f2f2}
-.list .reason{display:block;color:var(--muted);font-size:.9rem}
+/* The list: every row the same fixed tracks (the columns line up); rows off screen skip layout. */
+.list [role=row]{display:grid;grid-template-columns:minmax(5rem,1.2fr) minmax(4.5rem,.8fr) minmax(5rem,.9fr) minmax(6rem,2fr) minmax(9rem,2.2fr) 7.5rem;gap:0 .75rem;padding:.35rem .5rem;border-bottom:1px solid var(--line)}
+.list [role=row][data-service]{content-visibility:auto;contain-intrinsic-size:auto 3.5rem}
+.list [role=row]>*{min-width:0;overflow-wrap:anywhere}
+.list .head [role=row]{font-weight:600;border-bottom:2px solid var(--muted)}
+.list p{margin:0}
+.list .group{display:block;padding:.35rem .5rem;background:#f2f2f2;font-weight:600}
+.list .reason{display:block;margin:0;color:var(--muted);font-size:.9rem}
+.list .b{white-space:normal}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .75rem;margin:.5rem 0}
 dt{color:var(--muted)}dd{margin:0;min-width:0}
 .b{display:inline-block;margin:0;padding:0 .4rem;border-radius:4px;border:1px solid currentColor;font-weight:600}
@@ -52,14 +60,14 @@ summary{cursor:pointer;min-height:2rem}
 #live{padding:.5rem;border-left:4px solid var(--info);background:#eef4fa}
 /* A phone: each row becomes a small block, the cells labelled by CSS (no per-cell markup). */
 @media (max-width:40rem){
-.list thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
-.list tr,.list th,.list td{display:block;border:0;padding:.1rem 0}
-.list tr{border-bottom:1px solid var(--line);padding:.5rem 0}
-.list td:empty{display:none}
-.list th,.list td{overflow-wrap:anywhere}.list .b{white-space:normal}
-.list td:nth-of-type(1)::before{content:"Current: ";color:var(--muted)}
-.list td:nth-of-type(2)::before{content:"Newest allowed: ";color:var(--muted)}
-.list td:nth-of-type(3)::before{content:"Policy: ";color:var(--muted)}
+.list .head{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.list [role=row]{display:block;padding:.5rem 0}
+.list [role=row][data-service]{contain-intrinsic-size:auto 9rem}
+.list [role=row]>*{display:block}
+.list [role=row]>:empty{display:none}
+.list [role=cell]:nth-child(2)::before{content:"Current: ";color:var(--muted)}
+.list [role=cell]:nth-child(3)::before{content:"Newest allowed: ";color:var(--muted)}
+.list [role=cell]:nth-child(4)::before{content:"Policy: ";color:var(--muted)}
 }
 `;
 
@@ -91,7 +99,8 @@ export const DASHBOARD_JS = `(function () {
       box.innerHTML = html;
       var next = box.firstElementChild;
       var cur = document.getElementById('view');
-      if (!cur || !next) return;
+      // Nothing changed (the stream's first event, a repeated one): the page stays as it is, under the pointer too.
+      if (!cur || !next || next.outerHTML === cur.outerHTML) return;
       cur.replaceWith(next);
       next.querySelectorAll('details').forEach(function (d, i) { if (open[i]) d.open = true; });
       if (key) {
@@ -139,3 +148,10 @@ export const DASHBOARD_JS = `(function () {
   if (document.readyState === 'complete') follow(); else window.addEventListener('load', follow);
 })();
 `;
+
+/**
+ * The assets' version, in their URLs (`?v=`): the daemon lets a browser keep them for a year, and a new
+ * build's page names new URLs. So a page load after the first is one request, not three.
+ */
+export const ASSET_VERSION = createHash('sha256').update(DASHBOARD_CSS).update(DASHBOARD_JS).digest('hex').slice(0, 12);
+export const ASSET_CACHE = 'public, max-age=31536000, immutable';

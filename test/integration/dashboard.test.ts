@@ -16,8 +16,8 @@ import { axeViolations, launchChromium } from '../helpers/browser.js';
 import { until } from '../helpers/wait.js';
 
 
-const statusOf = (page: Page, service: string) => page.$eval(`tr[data-service="${service}"] .b`, (el) => el.textContent ?? '').catch(() => '');
-const attrOf = (page: Page, service: string) => page.$eval(`tr[data-service="${service}"]`, (el) => el.getAttribute('data-status') ?? '').catch(() => '');
+const statusOf = (page: Page, service: string) => page.$eval(`.list [data-service="${service}"] .b`, (el) => el.textContent ?? '').catch(() => '');
+const attrOf = (page: Page, service: string) => page.$eval(`.list [data-service="${service}"]`, (el) => el.getAttribute('data-status') ?? '').catch(() => '');
 /** The one-service view: its status kind. */
 const viewStatus = (page: Page) => page.$eval('#view[data-service]', (el) => el.getAttribute('data-status') ?? '').catch(() => '');
 const marker = (page: Page, value?: number) => page.evaluate((v) => {
@@ -78,7 +78,7 @@ test('dashboard: sign in, approve and watch it complete, history, roll back, a f
     await page.screenshot({ path: join(ROOT, 'docs/images/dashboard.png'), fullPage: true });
 
     // The view of one service, reached from its row: the release notes link and every action.
-    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('tr[data-service="web"] th a')]);
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('.list [data-service="web"] [role=rowheader] a')]);
     assert.equal(new URL(page.url()).pathname, '/service');
     assert.equal(await page.$eval('#view a[href^="https://example.org"]', (a) => a.getAttribute('href')), 'https://example.org/releases/1.1.0');
     const actions = await page.$$eval('#view button', (bs) => bs.map((b) => (b.getAttribute('formaction') ?? b.closest('form')?.getAttribute('action') ?? '').replace(/\?.*/, '')));
@@ -98,16 +98,16 @@ test('dashboard: sign in, approve and watch it complete, history, roll back, a f
       w.said = [];
       new MutationObserver(() => w.said.push(document.getElementById('live')?.textContent ?? '')).observe(document.getElementById('live')!, { childList: true, characterData: true, subtree: true });
     });
-    await page.click('tr[data-service="web"] button[formaction^="/v1/approve"]');
+    await page.click('.list [data-service="web"] button[formaction^="/v1/approve"]');
     await until('web updated on the page', async () => ((await attrOf(page, 'web')) === 'up-to-date' ? true : undefined));
     assert.equal(await marker(page), 1, 'no reload happened');
     const said = await page.evaluate(() => (window as unknown as { said: string[] }).said);
     assert.ok(said.some((t) => /^web: updating to .*1\.1\.0/.test(t)), `live progress shown: ${JSON.stringify(said)}`);
-    assert.equal(await page.$eval('tr[data-service="web"] td', (el) => el.textContent), '1.1.0');
+    assert.equal(await page.$eval('.list [data-service="web"] [role=cell]', (el) => el.textContent), '1.1.0');
     assert.deepEqual(await p.versions('web'), ['1.1.0']);
 
     // History, in the service's view; roll back from there.
-    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('tr[data-service="web"] th a')]);
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('.list [data-service="web"] [role=rowheader] a')]);
     const history = await page.$eval('tbody[data-role="history"]', (el) => el.textContent ?? '');
     assert.match(history, /updated/);
     assert.match(history, /1\.1\.0/);
@@ -125,14 +125,14 @@ test('dashboard: sign in, approve and watch it complete, history, roll back, a f
       await page.keyboard.press('Tab');
       reached = await page.evaluate(() => {
         const el = document.activeElement;
-        return !!el && el.tagName === 'BUTTON' && el.closest('tr')?.getAttribute('data-service') === 'worker' && (el.getAttribute('formaction') ?? '').startsWith('/v1/approve');
+        return !!el && el.tagName === 'BUTTON' && el.closest('[data-service]')?.getAttribute('data-service') === 'worker' && (el.getAttribute('formaction') ?? '').startsWith('/v1/approve');
       });
     }
     assert.ok(reached, 'the Approve button of worker is reachable with Tab');
     await page.keyboard.press('Enter');
     await until('worker rolled back on the page', async () => ((await attrOf(page, 'worker')) === 'rolled-back' ? true : undefined), 180_000);
     assert.equal(await statusOf(page, 'worker'), 'Rolled back from 1.1.0');
-    const reason = await page.$eval('tr[data-service="worker"] .reason', (el) => el.textContent ?? '');
+    const reason = await page.$eval('.list [data-service="worker"] .reason', (el) => el.textContent ?? '');
     assert.match(reason, /health|unhealthy/i);
     assert.deepEqual(await p.versions('worker'), ['1.0.0']);
 
