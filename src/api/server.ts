@@ -68,6 +68,8 @@ export interface ApiServerOptions {
   act?: (action: Action) => Promise<ActionResult>;
   /** Subscribes to state changes (the events stream); returns the unsubscribe. */
   onChange?: (listener: () => void) => () => void;
+  /** Where dashboard sessions are kept across restarts (hashed, 0600); absent: in memory only. */
+  sessionsFile?: string;
   /** Backups to list on the dashboard. */
   backups?: () => Promise<Array<{ name: string; time: string; file: string }>>;
   metrics: { contentType: string; render(): Promise<string> };
@@ -127,7 +129,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const address = parseListen(opts.listen);
   const token = opts.token && opts.token.length > 0 ? opts.token : undefined;
   const readonlyToken = token && opts.readonlyToken && opts.readonlyToken.length > 0 && opts.readonlyToken !== token ? opts.readonlyToken : undefined;
-  const sessions = new Sessions();
+  const sessions = await Sessions.open(opts.sessionsFile, { onSaveError: (err) => opts.logger?.warn({ err }, 'dashboard sessions could not be saved; a restart signs the dashboard out') });
   const secureCookie = opts.publicUrl?.startsWith('https:') ?? false;
   const eventClients = new Set<ServerResponse>();
   const statusDoc = async (): Promise<StatusDoc> => opts.status();
@@ -267,15 +269,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
           opts.logger?.warn({ path: '/login' }, 'dashboard sign-in with a wrong token');
           return { status: 401, text: loginPage({ error: 'That token is not valid.' }), contentType: HTML, headers: { 'Content-Security-Policy': CSP } };
         }
-        const session = sessions.create(role);
-        return { status: 303, text: '', headers: { Location: '/', 'Set-Cookie': sessionCookie(session, secureCookie) } };
+        const { id } = sessions.create(role);
+        return { status: 303, text: '', headers: { Location: '/', 'Set-Cookie': sessionCookie(id, secureCookie) } };
       },
     },
     '/logout': {
       method: 'POST',
       access: 'token',
       async handle(_req, _url, _body, who) {
-        if (who.session) sessions.end(who.session.id);
+        if (who.session) sessions.end(who.session.key);
         return { status: 303, text: '', headers: { Location: '/', 'Set-Cookie': sessionCookie(undefined, secureCookie) } };
       },
     },
@@ -456,7 +458,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     close: () =>
       new Promise<void>((resolve, reject) => {
         for (const c of eventClients) c.end();
-        server.close((err) => (err ? reject(err) : resolve()));
+        server.close((err) => (err ? reject(err) : void sessions.flush().then(resolve)));
         server.closeAllConnections();
       }),
   };
