@@ -75,7 +75,7 @@ summary{cursor:pointer;min-height:2rem}
 export const DASHBOARD_JS = `(function () {
   'use strict';
   var token = document.querySelector('#act input[name=csrf]');
-  if (!token) return;
+  if (!token || !token.value) return; // no session (a bearer token's look): the plain page is all there is
   var csrf = token.value;
   var live = document.getElementById('live');
   function say(text) { if (live) live.textContent = text; }
