@@ -22,18 +22,19 @@ test('dashboard in --all mode: both projects listed; Approve in one project appl
     await page.goto(url, { waitUntil: 'domcontentloaded' });
     await page.type('#token', TOKEN);
     await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('button[type=submit]')]);
-    const card = (project: string) => `section[data-project="${project}"] li[data-service="web"]`;
+    // The list has one row per service; a row names its project in its link (a whole-host list is grouped by project).
+    const card = (project: string) => `div[role="row"][data-service="web"]:has(a[href="/service?service=web&project=${project}"])`;
     const statusAttr = (project: string) => page.$eval(card(project), (el) => el.getAttribute('data-status')).catch(() => undefined);
-    assert.deepEqual(await page.$$eval('section[data-project]', (els) => els.map((e) => e.getAttribute('data-project'))), [a.name, b.name].sort());
+    assert.deepEqual(await page.$$eval('div[role="row"].group', (els) => els.map((e) => e.textContent)), [a.name, b.name].sort().map((n) => `Project ${n}`));
     assert.equal(await statusAttr(a.name), 'pending-approval');
     assert.equal(await statusAttr(b.name), 'pending-approval');
     assert.deepEqual(await axeViolations(page), [], 'axe: no serious or critical violations on the grouped page');
 
     await page.evaluate(() => { (window as unknown as { marker: number }).marker = 1; });
-    await page.click(`${card(b.name)} form[action="/v1/approve"] button`);
+    await page.click(`${card(b.name)} button[formaction^="/v1/approve"]`);
     await until('b up to date on the page', async () => ((await statusAttr(b.name)) === 'up-to-date' ? true : undefined), 180_000);
     assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 1, 'no reload happened');
-    assert.equal(await page.$eval(`${card(b.name)} [data-role="current"]`, (el) => el.textContent), '1.1.0');
+    assert.equal(await page.$eval(`${card(b.name)} p[role="cell"]`, (el) => el.textContent), '1.1.0', 'the current tag');
     assert.equal(await serving(b), '1.1.0');
     assert.equal(await serving(a), '1.0.0', 'the other project still waits');
     assert.equal(await statusAttr(a.name), 'pending-approval');

@@ -80,22 +80,19 @@ test('Home Assistant, whole host: entities per (project, service) under the host
   assert.deepEqual(later.filter((m) => m.payload === '').map((m) => m.topic), ['homeassistant/update/dosync_blog/web/config']);
 });
 
-test('dashboard, whole host: a section per project; forms carry their project; ids are unique across projects', () => {
-  const doc = hostDoc([projectDoc('shop', ['web']), { ...projectDoc('blog', ['web']), paused: true }]);
+test('dashboard, whole host: one list grouped by project; every action names its project', () => {
+  // What the API server hands the page for a whole-host document: every project's services in one list.
+  const doc: StatusDoc = { project: '*', services: [...projectDoc('shop', ['web']).services, ...projectDoc('blog', ['web']).services] };
   const page = dashboardPage({ doc, role: 'admin', csrf: 'tok' });
-  assert.match(page, /<title>dosync: whole host<\/title>/);
   assert.match(page, /Project shop/);
-  assert.match(page, /Project blog <span class="badge warn">updates paused<\/span>/);
+  assert.match(page, /Project blog/);
   for (const p of ['shop', 'blog']) {
-    assert.match(page, new RegExp(`action="/v1/approve" class="action" data-action><input type="hidden" name="csrf" value="tok"><input type="hidden" name="service" value="web"><input type="hidden" name="tag" value="1.1.0"><input type="hidden" name="project" value="${p}">`));
-    assert.match(page, new RegExp(`name="service" value="web"><input type="hidden" name="project" value="${p}"><label for="svc-${p}--web-tag">`), 'update to a tag carries the project');
+    assert.match(page, new RegExp(`formaction="/v1/approve\\?service=web&amp;project=${p}&amp;tag=1\\.1\\.0"`), `approve in ${p} names ${p}`);
+    assert.match(page, new RegExp(`href="/service\\?service=web&amp;project=${p}"`));
   }
-  assert.match(page, /action="\/v1\/resume"[^]*?name="project" value="blog"/, 'a paused project resumes by its own form');
-  const ids = [...page.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]);
-  assert.deepEqual(ids.filter((id, i) => ids.indexOf(id) !== i), [], 'no id twice');
-  assert.equal((servicesFragment({ doc, role: 'admin', csrf: 'tok' }).match(/id="services"/g) ?? []).length, 1, 'one #services for the client script to replace');
+  assert.equal((servicesFragment({ doc, role: 'admin', csrf: 'tok' }).match(/id="view"/g) ?? []).length, 1, 'one view for the client script to replace');
   const single = dashboardPage({ doc: projectDoc('shop', ['web']), role: 'admin', csrf: 'tok' });
-  assert.doesNotMatch(single, /name="project"/, 'a single-project page is unchanged');
+  assert.doesNotMatch(single, /project=shop/, 'a single-project page names no project');
 });
 
 test('a project started with several --env-file passes them all, in order; the project .env is not an -e file', () => {
