@@ -212,7 +212,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    console.log(`\n2. ${REPOS} repositories x ${TAGS} tags (multi-arch), processes; requests from the registries' access logs\n`);
+    console.log(`\n2. ${REPOS} repositories x ${TAGS} tags (multi-arch), processes; requests from the registries' access logs; load average ${load()}\n`);
     console.log(table(['tool', 'run', 'time', 'peak RSS', 'requests', 'by method'], rows2));
     console.log(`\ndosync/skopeo time on the empty target: ${(dFull.ms / sFull.ms).toFixed(2)}x; every target tag has the source's digest`);
   } finally {
