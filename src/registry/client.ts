@@ -644,6 +644,24 @@ export class RegistryClient {
         resolve(true);
       };
     });
+    /**
+     * The next chunk, waited for (the sync read first: most chunks are already there). Its end sets
+     * `ended`, its failure `failure`; 'quiet' when nothing came for `idleMs`.
+     */
+    const nextChunk = async (idleMs?: number): Promise<Buffer | 'end' | 'quiet'> => {
+      try {
+        let buf = readNow();
+        while (buf === undefined) {
+          if (!(await waitForSource(idleMs))) return 'quiet';
+          buf = readNow();
+        }
+        if (buf !== null) return buf;
+        ended = true;
+      } catch (err) {
+        failure = err;
+      }
+      return 'end';
+    };
     let bytes = 0;
     // One PATCH's body: at most `segment` bytes. A source failure ends it (cleanly) instead of cutting
     // it; so does a source that sends nothing for IDLE_SEGMENT_MS, so that a run killed while it waits
@@ -651,21 +669,8 @@ export class RegistryClient {
     async function* part(): AsyncGenerator<Buffer> {
       let n = 0;
       while (n < segment) {
-        let buf: Buffer | null | undefined;
-        try {
-          buf = readNow();
-          while (buf === undefined) {
-            if (!(await waitForSource(IDLE_SEGMENT_MS))) return;
-            buf = readNow();
-          }
-        } catch (err) {
-          failure = err;
-          return;
-        }
-        if (buf === null) {
-          ended = true;
-          return;
-        }
+        let buf = await nextChunk(IDLE_SEGMENT_MS);
+        if (!Buffer.isBuffer(buf)) return;
         if (n + buf.length > segment) {
           carry = buf.subarray(segment - n);
           buf = buf.subarray(0, segment - n);
@@ -678,21 +683,8 @@ export class RegistryClient {
     try {
       for (let first = true; !ended && failure === undefined; first = false) {
         // The next byte is read before a PATCH is opened: no empty PATCH at the end of a blob.
-        let head: Buffer | null | undefined;
-        try {
-          head = readNow();
-          while (head === undefined) {
-            await waitForSource();
-            head = readNow();
-          }
-        } catch (err) {
-          failure = err;
-          break;
-        }
-        if (head === null) {
-          ended = true;
-          break;
-        }
+        const head = await nextChunk();
+        if (!Buffer.isBuffer(head)) break;
         carry = head;
         bytes = 0;
         const answer = await this.sendStream(repo.registry, location, {
