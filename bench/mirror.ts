@@ -3,17 +3,22 @@
 // 1. The copy floor: one image with a single 200 MB layer, copied into a fresh repository of
 //    another registry by `curl GET | curl PUT` of the blob (the floor: one stream, no checks), by
 //    `dosync mirror --once` (the CLI process: start-up, HEADs, digest check, config and manifest
-//    included) and by `skopeo copy`. Wall time and peak RSS of each process, median of RUNS.
+//    included) and by `skopeo copy`, in interleaved rounds (floor, dosync, skopeo, floor, ...) so that
+//    each round's tools see the same machine load. Per process: wall time, CPU time (user + system,
+//    children included: the floor's bash and three curls) and peak RSS, median of RUNS. On a loaded
+//    machine wall time follows CPU time and swings with the other load; the CPU ratio is the steadier
+//    figure. The load average is printed before and after.
 // 2. 20 repositories x 5 tags (each tag an OCI index over linux/amd64 + linux/arm64, each child
 //    with its own 256 KiB layer): `dosync mirror --once` into an empty registry and again with
 //    nothing to do, against `skopeo sync --all --preserve-digests`; wall time, peak RSS, and the
 //    requests the registries served (their access logs, so both tools are counted the same way).
 //
-// Run: node --import tsx bench/mirror.ts     (needs docker-registry, curl, skopeo; dist/ built)
+// Run: node scripts/bundle.mjs && BENCH_MIRROR_RUNS=5 node --import tsx bench/mirror.ts
+//      (needs docker-registry, curl, skopeo). BENCH_MIRROR_PARTS=1 runs the copy floor alone.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
@@ -23,6 +28,7 @@ import { ensureSkopeo, median, DOSYNC } from './lib/proc.js';
 import { startRegistry, type RequestCount, type TestRegistry } from '../test/helpers/mirror-registries.js';
 
 const RUNS = Number(process.env.BENCH_MIRROR_RUNS ?? 3);
+const PARTS = (process.env.BENCH_MIRROR_PARTS ?? '1,2').split(',');
 const LAYER_MB = 200;
 const REPOS = 20;
 const TAGS = 5;
@@ -48,21 +54,23 @@ async function pushImage(client: RegistryClient, repo: RepositoryRef, layers: Bu
   return { mediaType: OCI_MANIFEST, digest, size: bytes.length, platform: { os: 'linux', architecture: arch } };
 }
 
-interface Proc { ms: number; peakMb: number }
+interface Proc { ms: number; cpuMs: number; peakMb: number }
 
-/** Runs a command under GNU time: wall time and the child's peak RSS (VmHWM). */
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+
+/** Runs a command under GNU time: wall time, CPU time (user + system, waited-for children included) and peak RSS (VmHWM). */
 function measured(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Proc> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', 'BENCH-RSS-KB %M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const child = spawn('/usr/bin/time', ['-f', 'BENCH-RSS-KB %M CPU %U %S', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
     child.on('error', reject);
     child.on('exit', (code) => {
       const ms = performance.now() - t0;
-      const kb = Number(/BENCH-RSS-KB (\d+)/.exec(err)?.[1]);
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-1500)}`));
-      else resolve({ ms, peakMb: kb / 1024 });
+      const m = /BENCH-RSS-KB (\d+) CPU ([\d.]+) ([\d.]+)/.exec(err);
+      if (code !== 0 || !m) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-1500)}`));
+      else resolve({ ms, cpuMs: (Number(m[2]) + Number(m[3])) * 1000, peakMb: Number(m[1]) / 1024 });
     });
   });
 }
@@ -90,6 +98,59 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/** Part 1: one 200 MiB layer, by the floor, dosync and skopeo in interleaved rounds. */
+async function copyFloor(client: RegistryClient, src: TestRegistry, dst: TestRegistry, dir: string, skopeoEnv: (n: string) => NodeJS.ProcessEnv, skopeoVersion: string): Promise<void> {
+  const big = { registry: src.host, repository: 'bench/big' };
+  const layer = randomBytes(LAYER_MB * 1024 * 1024);
+  const layerDigest = sha256(layer);
+  await pushImage(client, big, [layer], 'amd64', 'big');
+  console.log(`seeded one image with a ${LAYER_MB} MiB layer; ${RUNS} interleaved rounds (${skopeoVersion}); load average ${load()}`);
+  const floorScript = join(dir, 'floor.sh');
+  writeFileSync(floorScript, [
+    'set -euo pipefail',
+    `loc=$(curl -sS -X POST -D - -o /dev/null "http://${dst.host}/v2/$1/blobs/uploads/" | tr -d '\\r' | sed -n 's/^[Ll]ocation: //p')`,
+    `curl -sS "http://${src.host}/v2/bench/big/blobs/${layerDigest}" | curl -sS -f -X PUT -H 'content-type: application/octet-stream' -T - "$loc&digest=${layerDigest}" -o /dev/null`,
+  ].join('\n'));
+  const floor: Proc[] = [];
+  const dosync: Proc[] = [];
+  const skopeo: Proc[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    floor.push(await measured('bash', [floorScript, `floor/r${i}`]));
+    dosync.push(await measured(DOSYNC[0], [DOSYNC[1], 'mirror', '--source', `${src.host}/bench/big`, '--target', `${dst.host}/dosync/r${i}`, '--tags', 'big', '--once', '--state', join(dir, `state-big-${i}.json`), '--log-format', 'json']));
+    // A registry of its own per run: as root, skopeo's blob-info cache is /var/lib/containers/cache
+    // whatever $HOME says, and it would mount the layer from the previous run's repository.
+    const fresh = await startRegistry();
+    try {
+      skopeo.push(await measured('skopeo', ['copy', '-q', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${src.host}/bench/big:big`, `docker://${fresh.host}/skopeo/r${i}:big`], skopeoEnv(`big${i}`)));
+      if ((await client.headBlob({ registry: fresh.host, repository: `skopeo/r${i}` }, layerDigest)) !== layer.length) throw new Error(`skopeo/r${i} has no ${LAYER_MB} MiB layer`);
+    } finally {
+      await fresh.stop();
+    }
+    const f = floor[i]!;
+    const d = dosync[i]!;
+    const k = skopeo[i]!;
+    console.log(`  round ${i + 1}: floor ${s(f.ms)} wall ${s(f.cpuMs)} CPU; dosync ${s(d.ms)} / ${s(d.cpuMs)}; skopeo ${s(k.ms)} / ${s(k.cpuMs)}; load ${load()}`);
+  }
+  for (let i = 0; i < RUNS; i++) {
+    const got = await client.headBlob({ registry: dst.host, repository: `dosync/r${i}` }, layerDigest);
+    if (got !== layer.length) throw new Error(`dosync/r${i} has no ${LAYER_MB} MiB layer (${got})`);
+  }
+  const med = (xs: Proc[], k: keyof Proc) => median(xs.map((x) => x[k]));
+  // The ratio of each round (same moment, same load), then the median of those.
+  const ratio = (xs: Proc[], k: 'ms' | 'cpuMs') => `${median(xs.map((x, i) => x[k] / floor[i]![k])).toFixed(2)}x`;
+  const rowOf = (name: string, xs: Proc[], rss: string) => [name, s(med(xs, 'ms')), s(med(xs, 'cpuMs')), ratio(xs, 'ms'), ratio(xs, 'cpuMs'), rss];
+  const rows = [
+    rowOf('curl GET | curl PUT (floor)', floor, `${med(floor, 'peakMb').toFixed(0)} MB (curl)`),
+    rowOf('dosync mirror --once', dosync, `${med(dosync, 'peakMb').toFixed(0)} MB (max ${Math.max(...dosync.map((d) => d.peakMb)).toFixed(0)})`),
+    rowOf('skopeo copy', skopeo, `${med(skopeo, 'peakMb').toFixed(0)} MB`),
+  ];
+  console.log(`\n1. one ${LAYER_MB} MiB layer between two loopback registries (whole processes, median of ${RUNS}; ratios: median of each round's ratio to that round's floor)\n`);
+  console.log(table(['copy', 'wall', 'CPU (user+sys)', 'wall vs floor', 'CPU vs floor', 'peak RSS'], rows));
+  console.log(`load average after part 1: ${load()}`);
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
 async function main(): Promise<void> {
   const skopeoVersion = await ensureSkopeo((s) => console.log(s));
   const dir = mkdtempSync(join(tmpdir(), 'dosync-bench-mirror-'));
@@ -106,48 +167,10 @@ async function main(): Promise<void> {
   };
   try {
     // --- 1. the copy floor -------------------------------------------------------------------
-    const big = { registry: src.host, repository: 'bench/big' };
-    const layer = randomBytes(LAYER_MB * 1024 * 1024);
-    const layerDigest = sha256(layer);
-    await pushImage(client, big, [layer], 'amd64', 'big');
-    console.log(`seeded one image with a ${LAYER_MB} MiB layer; ${RUNS} runs each, alternating tools (${skopeoVersion})`);
-    const floorScript = join(dir, 'floor.sh');
-    writeFileSync(floorScript, [
-      'set -euo pipefail',
-      `loc=$(curl -sS -X POST -D - -o /dev/null "http://${dst.host}/v2/$1/blobs/uploads/" | tr -d '\\r' | sed -n 's/^[Ll]ocation: //p')`,
-      `curl -sS "http://${src.host}/v2/bench/big/blobs/${layerDigest}" | curl -sS -f -X PUT -H 'content-type: application/octet-stream' -T - "$loc&digest=${layerDigest}" -o /dev/null`,
-    ].join('\n'));
-    const floor: Proc[] = [];
-    const dosync: Proc[] = [];
-    const skopeo: Proc[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      floor.push(await measured('bash', [floorScript, `floor/r${i}`]));
-      dosync.push(await measured(DOSYNC[0], [DOSYNC[1], 'mirror', '--source', `${src.host}/bench/big`, '--target', `${dst.host}/dosync/r${i}`, '--tags', 'big', '--once', '--state', join(dir, `state-big-${i}.json`), '--log-format', 'json']));
-      // A registry of its own per run: as root, skopeo's blob-info cache is /var/lib/containers/cache
-      // whatever $HOME says, and it would mount the layer from the previous run's repository.
-      const fresh = await startRegistry();
-      try {
-        skopeo.push(await measured('skopeo', ['copy', '-q', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${src.host}/bench/big:big`, `docker://${fresh.host}/skopeo/r${i}:big`], skopeoEnv(`big${i}`)));
-        if ((await client.headBlob({ registry: fresh.host, repository: `skopeo/r${i}` }, layerDigest)) !== layer.length) throw new Error(`skopeo/r${i} has no ${LAYER_MB} MiB layer`);
-      } finally {
-        await fresh.stop();
-      }
-    }
-    for (let i = 0; i < RUNS; i++) {
-      const got = await client.headBlob({ registry: dst.host, repository: `dosync/r${i}` }, layerDigest);
-      if (got !== layer.length) throw new Error(`dosync/r${i} has no ${LAYER_MB} MiB layer (${got})`);
-    }
-    const med = (xs: Proc[], k: keyof Proc) => median(xs.map((x) => x[k]));
-    const floorMs = med(floor, 'ms');
-    const rows1 = [
-      ['curl GET | curl PUT (floor)', `${(floorMs / 1000).toFixed(2)} s`, '1.00x', `${med(floor, 'peakMb').toFixed(0)} MB (curl)`],
-      ['dosync mirror --once', `${(med(dosync, 'ms') / 1000).toFixed(2)} s`, `${(med(dosync, 'ms') / floorMs).toFixed(2)}x`, `${med(dosync, 'peakMb').toFixed(0)} MB`],
-      ['skopeo copy', `${(med(skopeo, 'ms') / 1000).toFixed(2)} s`, `${(med(skopeo, 'ms') / floorMs).toFixed(2)}x`, `${med(skopeo, 'peakMb').toFixed(0)} MB`],
-    ];
-    console.log(`\n1. one ${LAYER_MB} MiB layer between two loopback registries (process wall time and peak RSS, median of ${RUNS})\n`);
-    console.log(table(['copy', 'time', 'vs floor', 'peak RSS'], rows1));
+    if (PARTS.includes('1')) await copyFloor(client, src, dst, dir, skopeoEnv, skopeoVersion);
 
     // --- 2. 20 repositories x 5 tags ---------------------------------------------------------
+    if (!PARTS.includes('2')) return;
     const t0 = performance.now();
     const limit = pLimit(4);
     const repos = Array.from({ length: REPOS }, (_, i) => `bench/img-${i + 1}`);
@@ -189,7 +212,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    console.log(`\n2. ${REPOS} repositories x ${TAGS} tags (multi-arch), processes; requests from the registries' access logs\n`);
+    console.log(`\n2. ${REPOS} repositories x ${TAGS} tags (multi-arch), processes; requests from the registries' access logs; load average ${load()}\n`);
     console.log(table(['tool', 'run', 'time', 'peak RSS', 'requests', 'by method'], rows2));
     console.log(`\ndosync/skopeo time on the empty target: ${(dFull.ms / sFull.ms).toFixed(2)}x; every target tag has the source's digest`);
   } finally {

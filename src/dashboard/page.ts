@@ -76,6 +76,12 @@ function statusText(s: ServiceStatus): { text: string; tone: string } {
   }
 }
 
+/** The status's reason, unless the badge already says it ("Waiting for approval: 1.1.0" over "waiting for approval"). */
+function reasonOf(s: ServiceStatus, badge: string): string {
+  const reason = s.status?.reason?.trim() ?? '';
+  return reason && !badge.toLowerCase().includes(reason.toLowerCase()) ? reason : '';
+}
+
 /**
  * The page's one form: the CSRF token once, and where a no-JS post comes back to. Every action button
  * names it (`form="act"`) and its own URL, so a row costs one button, not a form with hidden fields.
@@ -98,7 +104,7 @@ function releaseLink(s: ServiceStatus, label: string): string {
 function serviceRow(m: PageModel, s: ServiceStatus): string {
   const st = statusText(s);
   const q = serviceQuery(m, s);
-  const reason = s.status?.reason ? ` <span class="reason">${esc(s.status.reason)}</span>` : '';
+  const reason = reasonOf(s, st.text) ? ` <span class="reason">${esc(reasonOf(s, st.text))}</span>` : '';
   const approve = canAct(m) && s.status?.kind === 'pending-approval' && s.status.tag
     ? button('/v1/approve', `${q}&tag=${encodeURIComponent(s.status.tag)}`, 'Approve', { describe: `${s.name} ${s.status.tag}` }) : '';
   return `<div role="row" data-service="${esc(s.name)}" data-status="${esc(s.status?.kind ?? 'unknown')}"><p role="rowheader"><a href="/service?${esc(q)}">${esc(s.name)}</a></p>`
@@ -203,7 +209,7 @@ function tagLists(s: ServiceStatus): string {
 export function serviceFragment(m: PageModel, s: ServiceStatus): string {
   const st = statusText(s);
   const q = serviceQuery(m, s);
-  const reason = s.status?.reason ? `<p class="reason">${esc(s.status.reason)}</p>` : '';
+  const reason = reasonOf(s, st.text) ? `<p class="reason">${esc(reasonOf(s, st.text))}</p>` : '';
   const row = (dt: string, dd: string) => `<dt>${dt}</dt><dd>${dd}</dd>`;
   return `<div id="view" data-src="/fragment/service?${esc(q)}" data-service="${esc(s.name)}" data-status="${esc(s.status?.kind ?? 'unknown')}">
 <p><a href="/">All services</a></p>

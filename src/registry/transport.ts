@@ -4,7 +4,7 @@
  * concurrency limit per host, and a short memory of hosts that cannot be reached so a registry
  * that is down costs one failure per batch, not one per repository.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from '../net/undici-core.js';
@@ -56,7 +56,8 @@ export interface BodySink {
 
 /** A request whose body is a stream (a blob on its way from one registry to another). */
 export interface StreamRequest extends Omit<SendRequest, 'body'> {
-  body?: Readable;
+  /** A stream, or chunks undici writes as they come (a blob upload's PATCH body, with no stream in between). */
+  body?: Readable | AsyncIterable<Buffer>;
 }
 
 /**
@@ -246,7 +247,7 @@ export class Transport {
         return await this.sendOnceStreaming(req, req.method, req.url, { ...req.headers }, req.body);
       } catch (err) {
         // The body's own failure (a digest mismatch) is the error to report, not the aborted request.
-        throw this.abortError(req, err) ?? this.connectionError(req.url, req.body.errored ?? err);
+        throw this.abortError(req, err) ?? this.connectionError(req.url, (req.body instanceof Readable ? req.body.errored : undefined) ?? err);
       }
     }
     for (let attempt = 0; ; attempt++) {
@@ -346,7 +347,7 @@ export class Transport {
     this.throwIfAborted({ ...req, url });
   }
 
-  private async sendOnceStreaming(req: StreamRequest, method: HttpMethod, url: URL, headers: Record<string, string>, body: Readable | undefined): Promise<StreamAnswer> {
+  private async sendOnceStreaming(req: StreamRequest, method: HttpMethod, url: URL, headers: Record<string, string>, body: StreamRequest['body']): Promise<StreamAnswer> {
     const hostKey = url.host;
     this.failFastIfUnreachable(hostKey);
     await this.passGate(req, method, url);
@@ -354,7 +355,8 @@ export class Transport {
     const deadline = this.attemptDeadline(req, url);
     const sent = await this.limiter(hostKey)(async () => {
       try {
-        const { res, started } = await this.dispatch(req, method, url, headers, body && counting(body, (n) => (this.stats.bytesSent += n)), timeout, deadline);
+        // undici's types name Readable only; its HTTP/1 writer takes any async iterable (writeIterable).
+        const { res, started } = await this.dispatch(req, method, url, headers, body && (body instanceof Readable ? counting(body, (n) => (this.stats.bytesSent += n)) : countingChunks(body, (n) => (this.stats.bytesSent += n)) as unknown as Readable), timeout, deadline);
         this.opts.logger?.debug({ registry: req.registry, kind: req.kind, method, host: url.host, path: url.pathname, status: res.statusCode, ms: this.opts.now() - started }, 'registry request');
         return res;
       } catch (err) {
@@ -611,6 +613,14 @@ function counting(stream: Readable, add: (n: number) => void): Readable {
   stream.pause();
   stream.on('data', (chunk: Buffer) => add(chunk.length));
   return stream;
+}
+
+/** The same chunks, counted as undici takes them (undici writes an async iterable body chunk by chunk, waiting for drain). */
+async function* countingChunks(chunks: AsyncIterable<Buffer>, add: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    add(chunk.length);
+    yield chunk;
+  }
 }
 
 /** The body handed to `sink` chunk by chunk, refused past `max` bytes (or past its Content-Length); the bytes read. */

@@ -23,17 +23,14 @@ export function digestOf(bytes: Buffer, like = 'sha256:'): string {
 }
 
 /**
- * A pass-through that fails (before its last byte is passed on) when the content does not hash to
- * `digest` or its length is not `size`. Piped into an upload, the failure aborts the request, so the
- * registry never completes an upload of wrong bytes.
+ * A blob's digest and size checked chunk by chunk, where the chunks are handled anyway (no stream of
+ * its own: a streamed upload hashes in the same loop that forwards the chunk).
  */
-export class VerifyingStream extends Transform {
+export class DigestCheck {
   private readonly hash;
   private bytes = 0;
-  private held: Buffer | undefined;
 
   constructor(private readonly digest: string, private readonly size: number | undefined, private readonly where: string) {
-    super();
     const algo = digestAlgorithm(digest);
     if (!algo) throw new RegistryError(`${where}: cannot verify digest ${digest} (only sha256/sha384/sha512)`);
     this.hash = createHash(algo);
@@ -43,14 +40,48 @@ export class VerifyingStream extends Transform {
     return this.bytes;
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+  /** Hashes the next chunk; the error when the source sent more than its declared size. */
+  add(chunk: Buffer): RegistryError | undefined {
     this.bytes += chunk.length;
     streamed(chunk.length);
-    if (this.size !== undefined && this.bytes > this.size) {
-      done(new RegistryError(`${this.where}: the source sent more than the ${this.size} bytes its manifest declares`));
+    if (this.size !== undefined && this.bytes > this.size) return new RegistryError(`${this.where}: the source sent more than the ${this.size} bytes its manifest declares`);
+    this.hash.update(chunk);
+    return undefined;
+  }
+
+  /** After the last chunk: the error when the bytes are not the declared size or do not hash to the digest. */
+  finish(): RegistryError | undefined {
+    const actual = `${this.digest.slice(0, this.digest.indexOf(':'))}:${this.hash.digest('hex')}`;
+    if (this.size !== undefined && this.bytes !== this.size) return new RegistryError(`${this.where}: the source sent ${this.bytes} bytes, its manifest declares ${this.size}`);
+    if (actual !== this.digest) return new RegistryError(`${this.where}: the bytes received hash to ${actual}, not ${this.digest}; nothing was pushed`);
+    return undefined;
+  }
+}
+
+/**
+ * A pass-through that fails (before its last byte is passed on) when the content does not hash to
+ * `digest` or its length is not `size`. Piped into an upload, the failure aborts the request, so the
+ * registry never completes an upload of wrong bytes.
+ */
+export class VerifyingStream extends Transform {
+  private readonly check: DigestCheck;
+  private held: Buffer | undefined;
+
+  constructor(digest: string, size: number | undefined, where: string) {
+    super();
+    this.check = new DigestCheck(digest, size, where);
+  }
+
+  get bytesSeen(): number {
+    return this.check.bytesSeen;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const tooMany = this.check.add(chunk);
+    if (tooMany) {
+      done(tooMany);
       return;
     }
-    this.hash.update(chunk);
     // The newest chunk is held back until the next one arrives, so the final bytes are passed on
     // only after the digest is known to be right (an upload of wrong bytes can never complete).
     const previous = this.held;
@@ -59,14 +90,9 @@ export class VerifyingStream extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    const actual = `${this.digest.slice(0, this.digest.indexOf(':'))}:${this.hash.digest('hex')}`;
-    if (this.size !== undefined && this.bytes !== this.size) {
-      done(new RegistryError(`${this.where}: the source sent ${this.bytes} bytes, its manifest declares ${this.size}`));
-    } else if (actual !== this.digest) {
-      done(new RegistryError(`${this.where}: the bytes received hash to ${actual}, not ${this.digest}; nothing was pushed`));
-    } else {
-      done(null, this.held);
-    }
+    const wrong = this.check.finish();
+    if (wrong) done(wrong);
+    else done(null, this.held);
   }
 }
 

@@ -61,3 +61,12 @@ test('a no-JS post goes back only to a view of the dashboard itself', () => {
   assert.equal(backTo(undefined, 'a b'), '/?message=a%20b');
   for (const evil of ['//evil.example/', 'https://evil.example/', '/service?x=<', '/v1/status', '/service?a=b#x']) assert.equal(backTo(evil, 'm'), '/?message=m', evil);
 });
+
+test('a reason the badge already says is not repeated under it; another reason is shown', () => {
+  const same: ServiceStatus = { ...web, status: { kind: 'pending-approval', at, tag: '1.27.1', reason: 'waiting for approval' } };
+  const other: ServiceStatus = { ...web, name: 'api', status: { kind: 'pending-approval', at, tag: '1.27.1', reason: 'approve: manual (dosync.yaml)' } };
+  const list = dashboardPage({ doc: { project: 'shop', services: [same, other] }, role: 'admin', csrf: 'tok' });
+  assert.doesNotMatch(list, /class="reason">waiting for approval</);
+  assert.match(list, /class="reason">approve: manual \(dosync\.yaml\)</);
+  assert.doesNotMatch(servicePage({ doc, role: 'admin', csrf: 'tok' }, same), /class="reason">waiting for approval</);
+});
