@@ -468,7 +468,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
 /** Whole-host daemon: the dashboard lists every project's services in one list (each names its project). */
 function pageDoc(doc: StatusDoc): StatusDoc {
-  return Array.isArray(doc.projects) ? { ...doc, services: (doc.projects as StatusDoc[]).flatMap((p) => p.services) } : doc;
+  if (!Array.isArray(doc.projects)) return doc;
+  const projects = doc.projects as StatusDoc[];
+  const pausedProjects = projects.filter((p) => p.paused).map((p) => p.project);
+  return { ...doc, services: projects.flatMap((p) => p.services), projectNames: projects.map((p) => p.project), pausedProjects, paused: projects.length > 0 && pausedProjects.length === projects.length };
 }
 
 /** Whole-host daemon: the `project` field (query or body) names a compose project; checked here, routed by the daemon. */

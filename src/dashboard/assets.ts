@@ -30,7 +30,7 @@ thead th{border-bottom:2px solid var(--muted)}
 .list [role=row]>*{min-width:0;overflow-wrap:anywhere}
 .list .head [role=row]{font-weight:600;border-bottom:2px solid var(--muted)}
 .list p{margin:0}
-.list .group{display:block;padding:.35rem .5rem;background:#f2f2f2;font-weight:600}
+.list .group{display:flex;justify-content:space-between;align-items:center;gap:.5rem;flex-wrap:wrap;padding:.35rem .5rem;background:#f2f2f2;font-weight:600}
 .list .reason{display:block;margin:0;color:var(--muted);font-size:.9rem}
 .list .b{white-space:normal}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .75rem;margin:.5rem 0}

@@ -127,15 +127,28 @@ function serviceTable(m: PageModel): string {
     groups.set(p, [...(groups.get(p) ?? []), s]);
   }
   const several = groups.size > 1;
-  const bodies = [...groups].map(([project, list]) => `<div role="rowgroup">${several ? `<div role="row" class="group"><span role="rowheader">Project ${esc(project)}</span></div>` : ''}\n${list.map((s) => serviceRow(m, s)).join('\n')}</div>`);
+  const bodies = [...groups].map(([project, list]) => `<div role="rowgroup">${several ? groupHeader(m, project) : ''}\n${list.map((s) => serviceRow(m, s)).join('\n')}</div>`);
   const cols = ['Service', 'Current', 'Newest allowed', 'Policy', 'Status'].map((c) => `<span role="columnheader">${c}</span>`).join('');
   return `<div role="table" class="list" aria-labelledby="h-services"><div role="rowgroup" class="head"><div role="row">${cols}<span role="columnheader"><span class="sr-only">Action</span></span></div></div>${bodies.join('')}</div>`;
 }
 
+/** Whole-host page: a project's heading row, with its own pause or resume (the header's acts on every project). */
+function groupHeader(m: PageModel, project: string): string {
+  const paused = pausedProjects(m).includes(project);
+  const q = new URLSearchParams({ project }).toString();
+  const toggle = canAct(m) ? (paused ? button('/v1/resume', q, 'Resume project', { describe: project }) : button('/v1/pause', q, 'Pause project', { describe: project })) : '';
+  return `<div role="row" class="group" data-project="${esc(project)}"><span role="rowheader">Project ${esc(project)}${paused ? ' <span class="b warn">updates paused</span>' : ''}</span><span role="cell">${toggle}</span></div>`;
+}
+
+const pausedProjects = (m: PageModel): string[] => (Array.isArray(m.doc.pausedProjects) ? (m.doc.pausedProjects as string[]) : []);
+const projectNames = (m: PageModel): string[] | undefined => (Array.isArray(m.doc.projectNames) ? (m.doc.projectNames as string[]) : undefined);
+
 function summary(m: PageModel): string {
   const d = m.doc;
   const cycle = d.cycle?.running ? 'A cycle is running.' : d.cycle?.lastAt ? `Last cycle ${d.cycle.lastAt.slice(0, 19).replace('T', ' ')} UTC.` : 'No cycle yet.';
-  return `<p class="summary">Project <strong>${esc(d.project)}</strong>${d.paused ? ' <span class="b warn">updates paused</span>' : ''}${d.checkOnly ? ' <span class="b info">check only</span>' : ''} <span data-role="cycle">${esc(cycle)}</span></p>`;
+  const names = projectNames(m);
+  const what = names ? `Whole host: <strong>${names.length}</strong> project${names.length === 1 ? '' : 's'}` : `Project <strong>${esc(d.project)}</strong>`;
+  return `<p class="summary">${what}${d.paused ? ' <span class="b warn">updates paused</span>' : ''}${d.checkOnly ? ' <span class="b info">check only</span>' : ''} <span data-role="cycle">${esc(cycle)}</span></p>`;
 }
 
 /** The part the client re-fetches on each change: the project line and the services table. */
@@ -153,7 +166,7 @@ ${serviceTable(m)}
 function frame(m: PageModel, title: string, back: string, body: string): string {
   const projectActions = m.role === 'admin' ? [
     button('/v1/check', '', 'Check now'),
-    ...(m.doc.checkOnly ? [] : [m.doc.paused ? button('/v1/resume', '', 'Resume updates') : button('/v1/pause', '', 'Pause updates')]),
+    ...(m.doc.checkOnly ? [] : [m.doc.paused ? button('/v1/resume', '', projectNames(m) ? 'Resume every project' : 'Resume updates') : button('/v1/pause', '', projectNames(m) ? 'Pause every project' : 'Pause updates')]),
   ].join('') : '<span class="b muted">read-only</span>';
   return `${head(title)}
 <body>
@@ -166,7 +179,7 @@ ${body}
 }
 
 export function dashboardPage(m: PageModel): string {
-  return frame(m, `dosync: ${m.doc.project}`, '/', servicesFragment(m));
+  return frame(m, projectNames(m) ? 'dosync: whole host' : `dosync: ${m.doc.project}`, '/', servicesFragment(m));
 }
 
 // ------------------------------------------------------------------------------------------------ one service

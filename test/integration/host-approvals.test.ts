@@ -87,6 +87,11 @@ test('sync --all: approvals per project by CLI and API, pending across a restart
     assert.equal((await post(url, '/v1/pause', { project: b.name })).status, 200);
     const paused = await until('b paused', async () => { const d = await statusOf(url); return d.projects.find((p) => p.project === b.name)?.paused ? d : undefined; });
     assert.equal(paused.projects.find((p) => p.project === a.name)?.paused, false);
+    // The page marks b paused and offers b's resume; a keeps its pause.
+    const pausedPage = await (await fetch(`${url}/`, { headers: auth })).text();
+    assert.match(pausedPage, new RegExp(`data-project="${b.name}"><span role="rowheader">Project ${b.name} <span class="b warn">updates paused`));
+    assert.match(pausedPage, new RegExp(`formaction="/v1/resume\\?project=${b.name}"`));
+    assert.match(pausedPage, new RegExp(`formaction="/v1/pause\\?project=${a.name}"`));
   } catch (err) {
     process.stderr.write(`daemon log (last lines):\n${daemon.log().split('\n').slice(-40).join('\n')}\n`);
     throw err;

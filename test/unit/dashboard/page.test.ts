@@ -50,6 +50,7 @@ test('a whole-host document groups rows by project and names the project in ever
   const list = dashboardPage({ doc: host, role: 'admin', csrf: 't' });
   assert.equal(list.match(/<div role="rowgroup">/g)?.length, 2, 'a row group per project');
   assert.match(list, /<span role="rowheader">Project a<\/span>/);
+  assert.match(list, /formaction="\/v1\/pause\?project=a"/, 'each project has its own pause');
   assert.match(list, /href="\/service\?service=web&amp;project=b"/);
   assert.match(list, /formaction="\/v1\/approve\?service=web&amp;project=b&amp;tag=1\.27\.1"/);
   assert.equal(findService(host, 'web', 'b')?.project, 'b');
@@ -69,4 +70,16 @@ test('a reason the badge already says is not repeated under it; another reason i
   assert.doesNotMatch(list, /class="reason">waiting for approval</);
   assert.match(list, /class="reason">approve: manual \(dosync\.yaml\)</);
   assert.doesNotMatch(servicePage({ doc, role: 'admin', csrf: 'tok' }, same), /class="reason">waiting for approval</);
+});
+
+test('whole host: the page says how many projects, marks a paused one and offers its resume; the header acts on every project', () => {
+  const host: StatusDoc = { project: '*', services: [{ ...web, project: 'a' }, { ...web, project: 'b' }], projectNames: ['a', 'b'], pausedProjects: ['b'] };
+  const list = dashboardPage({ doc: host, role: 'admin', csrf: 't' });
+  assert.match(list, /Whole host: <strong>2<\/strong> projects/);
+  assert.match(list, /<title>dosync: whole host<\/title>/);
+  assert.match(list, /data-project="b"><span role="rowheader">Project b <span class="b warn">updates paused<\/span>/);
+  assert.match(list, /formaction="\/v1\/resume\?project=b"/);
+  assert.match(list, /formaction="\/v1\/pause\?project=a"/);
+  assert.match(list, /formaction="\/v1\/pause">Pause every project</);
+  assert.doesNotMatch(dashboardPage({ doc: host, role: 'readonly', csrf: '' }), /\?project=b"/, 'read-only: no toggles');
 });
