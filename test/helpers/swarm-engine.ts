@@ -185,3 +185,31 @@ export class SwarmStack {
     }
   }
 }
+
+/** One service of a test stack file: dnsrr (no routing mesh here), `deploy:` lines under the replicas/mode. */
+export interface StackServiceText {
+  image: string;
+  /** Default 1; ignored with `global`. */
+  replicas?: number;
+  global?: boolean;
+  /** On the stack's attachable overlay network `net` (a client container can join it). */
+  network?: boolean;
+  /** More `deploy:` keys, one YAML line each (`update_config: { order: start-first }`). */
+  deploy?: string[];
+  /** More service keys, one YAML line each. */
+  lines?: string[];
+}
+
+/** A stack file's text (compose v3.8); `top` lines go at the end (configs:, ...). */
+export function stackText(services: Record<string, StackServiceText>, top: string[] = []): string {
+  const out = ['version: "3.8"', 'services:'];
+  let overlay = false;
+  for (const [name, s] of Object.entries(services)) {
+    out.push(`  ${name}:`, `    image: ${s.image}`, ...(s.lines ?? []).map((l) => `    ${l}`));
+    if (s.network) { out.push('    networks: [net]'); overlay = true; }
+    out.push('    deploy:', s.global ? '      mode: global' : `      replicas: ${s.replicas ?? 1}`, '      endpoint_mode: dnsrr', ...(s.deploy ?? []).map((l) => `      ${l}`));
+  }
+  if (overlay) out.push('networks:', '  net: { driver: overlay, attachable: true }');
+  out.push(...top, '');
+  return out.join('\n');
+}

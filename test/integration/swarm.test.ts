@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BASIC_REGISTRY, REGISTRY, dosync, logLines, pushImage, sh, unique } from '../helpers/docker.js';
-import { SwarmEngine, SwarmStack } from '../helpers/swarm-engine.js';
+import { SwarmEngine, SwarmStack, stackText } from '../helpers/swarm-engine.js';
 import { pushDosyncImage } from '../helpers/sidecar.js';
 
 const FAST = ['--health-timeout', '180s'];
@@ -58,21 +58,10 @@ describe('swarm stacks on a second engine', () => {
     const repo = unique('i17/rolling');
     const v1 = await pushImage(repo, '1.0.0', { version: '1.0.0', healthcheck: true });
     await pushImage(repo, '1.1.0', { version: '1.1.0', healthcheck: true });
-    const text = [
-      'version: "3.8"',
-      'services:',
-      '  web:',
-      `    image: ${v1} # the app`,
-      '    networks: [net]',
-      '    deploy:',
-      '      replicas: 3',
-      '      endpoint_mode: dnsrr',
-      '      labels: { dosync.policy: semver }',
-      '      update_config: { parallelism: 1, order: start-first, delay: 1s, failure_action: rollback, monitor: 5s }',
-      'networks:',
-      '  net: { driver: overlay, attachable: true }',
-      '',
-    ].join('\n');
+    const text = stackText({ web: {
+      image: `${v1} # the app`, replicas: 3, network: true,
+      deploy: ['labels: { dosync.policy: semver }', 'update_config: { parallelism: 1, order: start-first, delay: 1s, failure_action: rollback, monitor: 5s }'],
+    } });
     const stack = await SwarmStack.create(engine, text);
     try {
       await stack.waitRunning('web', 3);
@@ -116,20 +105,7 @@ describe('swarm stacks on a second engine', () => {
     const repo = unique('i17/exits');
     const v1 = await pushImage(repo, '2.0.0', { version: '2.0.0', healthcheck: true });
     await pushImage(repo, '2.1.0', { version: '2.1.0', exitCode: 3 });
-    const text = [
-      'version: "3.8"',
-      'services:',
-      '  app:',
-      `    image: ${v1}`,
-      '    networks: [net]',
-      '    deploy:',
-      '      replicas: 2',
-      '      endpoint_mode: dnsrr',
-      '      update_config: { parallelism: 1, order: start-first, failure_action: rollback, monitor: 10s }',
-      'networks:',
-      '  net: { driver: overlay, attachable: true }',
-      '',
-    ].join('\n');
+    const text = stackText({ app: { image: v1, replicas: 2, network: true, deploy: ['update_config: { parallelism: 1, order: start-first, failure_action: rollback, monitor: 10s }'] } });
     const stack = await SwarmStack.create(engine, text);
     try {
       await stack.waitRunning('app', 2);
@@ -158,17 +134,7 @@ describe('swarm stacks on a second engine', () => {
     const repo = unique('i17/paused');
     const v1 = await pushImage(repo, '1.0.0', { version: '1.0.0', healthcheck: true });
     await pushImage(repo, '1.0.1', { version: '1.0.1', exitCode: 4 });
-    const text = [
-      'version: "3.8"',
-      'services:',
-      '  api:',
-      `    image: ${v1}`,
-      '    deploy:',
-      '      replicas: 1',
-      '      endpoint_mode: dnsrr',
-      '      update_config: { failure_action: pause, monitor: 10s }',
-      '',
-    ].join('\n');
+    const text = stackText({ api: { image: v1, deploy: ['update_config: { failure_action: pause, monitor: 10s }'] } });
     const stack = await SwarmStack.create(engine, text);
     try {
       await stack.waitRunning('api', 1);
@@ -188,20 +154,9 @@ describe('swarm stacks on a second engine', () => {
     const repo = unique('i17/global');
     const v1 = await pushImage(repo, '3.0.0', { version: '3.0.0', healthcheck: true });
     await pushImage(repo, '3.1.0', { version: '3.1.0', healthcheck: true });
-    const text = [
-      'version: "3.8"',
-      'services:',
-      '  agent:',
-      `    image: ${v1}`,
-      '    configs: [{ source: greeting, target: /www/greeting.txt }]',
-      '    deploy:',
-      '      mode: global',
-      '      endpoint_mode: dnsrr',
-      '      placement: { constraints: [node.role == manager] }',
-      'configs:',
-      '  greeting: { file: ./greeting.txt }',
-      '',
-    ].join('\n');
+    const text = stackText({ agent: {
+      image: v1, global: true, lines: ['configs: [{ source: greeting, target: /www/greeting.txt }]'], deploy: ['placement: { constraints: [node.role == manager] }'],
+    } }, ['configs:', '  greeting: { file: ./greeting.txt }']);
     const stack = await SwarmStack.create(engine, text, { files: { 'greeting.txt': 'hello\n' } });
     try {
       await stack.waitRunning('agent', 1);
@@ -236,8 +191,7 @@ describe('swarm stacks on a second engine', () => {
     try {
       const env = { ...process.env, DOCKER_CONFIG: config };
       await sh('docker', ['login', login.host, '-u', login.username, '-p', login.password], { env });
-      const text = ['version: "3.8"', 'services:', '  web:', `    image: ${v1}`, '    deploy: { replicas: 1, endpoint_mode: dnsrr }', ''].join('\n');
-      const stack = await SwarmStack.create(engine, text, { env });
+      const stack = await SwarmStack.create(engine, stackText({ web: { image: v1 } }), { env });
       try {
         await stack.waitRunning('web', 1);
         // The image is not on the node under the new tag: the swarm must pull it with the credential dosync sends.
@@ -258,11 +212,10 @@ describe('swarm stacks on a second engine', () => {
     const repo = unique('i17/badcfg');
     const v1 = await pushImage(repo, '1.0.0', { version: '1.0.0', healthcheck: true });
     await pushImage(repo, '1.0.1', { version: '1.0.1', healthcheck: true });
-    const text = ['version: "3.8"', 'services:', '  web:', `    image: ${v1}`, '    deploy: { replicas: 1, endpoint_mode: dnsrr }', ''].join('\n');
-    const stack = await SwarmStack.create(engine, text);
+    const stack = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
     try {
       await stack.waitRunning('web', 1);
-      const edited = text.replace('endpoint_mode: dnsrr }', 'endpoint_mode: dnsrr, update_config: { order: sideways } }');
+      const edited = stackText({ web: { image: v1, deploy: ['update_config: { order: sideways }'] } });
       await writeFile(stack.file, edited);
       const r = await dosyncOn(['sync', '-f', stack.file, '--stack', stack.name, '--once', ...FAST]);
       assert.equal(r.code, 1, r.stdout + r.stderr);
@@ -327,6 +280,130 @@ describe('swarm stacks on a second engine', () => {
       await stack.destroy();
     }
   });
+
+  test('sync --all on a swarm manager: a stack listed in dosync.yaml (stack: + files:) and one labelled dosync.stack.file are updated; a stack with no file gets one line and is left alone (exit 0)', async () => {
+    const repo = unique('i17/all');
+    const v1 = await pushImage(repo, '1.0.0', { version: '1.0.0', healthcheck: true });
+    await pushImage(repo, '1.1.0', { version: '1.1.0', healthcheck: true });
+    const listed = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
+    const labelled = await SwarmStack.create(engine, stackText({ web: { image: v1, deploy: ['labels: { dosync.stack.file: DIR/stack.yml }'] } }));
+    const unlisted = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
+    const dir = await mkdtemp(join(tmpdir(), 'i17-all-'));
+    try {
+      await Promise.all([listed, labelled, unlisted].map((s) => s.waitRunning('web', 1)));
+      const unlistedFile = await readFile(unlisted.file, 'utf8');
+      const unlistedSpec = await unlisted.image('web');
+      const config = join(dir, 'dosync.yaml');
+      await writeFile(config, `projects:\n  - stack: ${listed.name}\n    files: [${listed.file}]\n`);
+      const r = await dosyncOn(['sync', '--all', '--once', '--config', config, '--state-dir', join(dir, 'state'), ...FAST]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const about = logLines(r.stdout).filter((l) => String(l.msg).includes(`stack ${unlisted.name}`));
+      assert.equal(about.length, 1, r.stdout);
+      assert.match(String(about[0].msg), new RegExp(`^stack ${unlisted.name}: add it to projects: with its file to let dosync update it`));
+      for (const s of [listed, labelled]) {
+        assert.match(await s.image('web'), /:1\.1\.0@sha256:/, s.name);
+        assert.match(await readFile(s.file, 'utf8'), new RegExp(`image: ${REGISTRY}/${repo}:1\\.1\\.0\n`), s.name);
+        await s.waitRunning('web', 1);
+      }
+      assert.equal(await readFile(unlisted.file, 'utf8'), unlistedFile);
+      assert.equal(await unlisted.image('web'), unlistedSpec);
+      // The user's next deploy of the listed stack keeps the tag dosync wrote.
+      await listed.deploy();
+      await listed.waitRunning('web', 1);
+      assert.match(await listed.image('web'), /:1\.1\.0@sha256:/);
+    } finally {
+      await Promise.all([listed, labelled, unlisted].map((s) => s.destroy()));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('prune (the default): the manager removes the image dosync replaced there (its finished tasks\' stopped containers first); the task history stays', async () => {
+    const repo = unique('i17/prune');
+    const v1 = await pushImage(repo, '1.0.0', { version: '1.0.0', healthcheck: true });
+    await pushImage(repo, '1.0.5', { version: '1.0.5', healthcheck: true });
+    const stack = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
+    try {
+      await stack.waitRunning('web', 1);
+      const old = await stack.image('web');
+      const oldRef = `${REGISTRY}/${repo}@${old.split('@')[1]}`;
+      const oldId = await engine.docker(['image', 'inspect', '-f', '{{.Id}}', oldRef]);
+      const r = await dosyncOn(['sync', '-f', stack.file, '--stack', stack.name, '--once', ...FAST]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(await stack.image('web'), /:1\.0\.5@sha256:/);
+      await assert.rejects(engine.docker(['image', 'inspect', oldRef]), 'the replaced image is gone from the manager');
+      const ids = (await engine.docker(['ps', '-aq', '--filter', `label=com.docker.stack.namespace=${stack.name}`])).split('\n').filter(Boolean);
+      const images = ids.length > 0 ? (await engine.docker(['inspect', '-f', '{{.Image}}', ...ids])).split('\n') : [];
+      assert.ok(!images.includes(oldId), 'no container of the old image is left');
+      const history = await engine.docker(['service', 'ps', '--format', '{{.Image}} {{.DesiredState}}', `${stack.name}_web`]);
+      assert.ok(history.split('\n').some((l) => l.startsWith(v1) && l.endsWith('Shutdown')), history);
+      await stack.waitRunning('web', 1);
+    } finally {
+      await stack.destroy();
+    }
+  });
+
+  test('deploy.rollback_config (added to the file after the deploy) reaches the service spec, and `dosync rollback` rolls back with it', async () => {
+    const repo = unique('i17/rbcfg');
+    const v1 = await pushImage(repo, '3.0.0', { version: '3.0.0', healthcheck: true });
+    await pushImage(repo, '3.0.1', { version: '3.0.1', healthcheck: true });
+    const stack = await SwarmStack.create(engine, stackText({ web: { image: v1, replicas: 2 } }));
+    try {
+      await stack.waitRunning('web', 2);
+      const first = await stack.image('web');
+      await writeFile(stack.file, stackText({ web: { image: v1, replicas: 2, deploy: ['rollback_config: { parallelism: 2, order: start-first, monitor: 2s, failure_action: continue }'] } }));
+      const expected = { Parallelism: 2, Order: 'start-first', Monitor: 2e9, FailureAction: 'continue' };
+      const rollbackConfig = async (of: 'Spec' | 'PreviousSpec') => {
+        const got = JSON.parse(await engine.docker(['service', 'inspect', '-f', `{{json .${of}.RollbackConfig}}`, `${stack.name}_web`])) as Record<string, unknown> | null;
+        return Object.fromEntries(Object.keys(expected).map((k) => [k, got?.[k]]));
+      };
+      const r = await dosyncOn(['sync', '-f', stack.file, '--stack', stack.name, '--once', ...FAST]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(await stack.image('web'), /:3\.0\.1@sha256:/);
+      assert.deepEqual(await rollbackConfig('Spec'), expected);
+      // The swarm rolls back with the RollbackConfig of the spec it returns to: the previous one carries it too.
+      assert.deepEqual(await rollbackConfig('PreviousSpec'), expected);
+      await stack.waitRunning('web', 2);
+
+      const back = await dosyncOn(['rollback', 'web', '-f', stack.file, '--stack', stack.name, ...FAST]);
+      assert.equal(back.code, 0, back.stdout + back.stderr);
+      assert.equal(await stack.image('web'), first);
+      assert.equal(await engine.docker(['service', 'inspect', '-f', '{{.UpdateStatus.State}}', `${stack.name}_web`]), 'rollback_completed');
+      assert.deepEqual(await rollbackConfig('Spec'), expected, 'the spec it went back to has the file\'s rollback_config');
+      await stack.waitRunning('web', 2);
+    } finally {
+      await stack.destroy();
+    }
+  });
+
+  for (const step of ['file-written', 'health-check'] as const) {
+    test(`dosync killed (SIGKILL) after "${step}" of a service update: the next sync --once recovers; file and service spec agree, no journal left`, async () => {
+      const repo = unique('i17/crash');
+      const v1 = await pushImage(repo, '4.0.0', { version: '4.0.0', healthcheck: true });
+      await pushImage(repo, '4.1.0', { version: '4.1.0', healthcheck: true });
+      // Two replicas one after the other with a delay: a kill after "health-check" lands while the swarm still rolls.
+      const stack = await SwarmStack.create(engine, stackText({ web: { image: v1, replicas: 2, deploy: ['update_config: { parallelism: 1, delay: 2s, order: start-first }'] } }));
+      try {
+        await stack.waitRunning('web', 2);
+        const statePath = join(stack.dir, 'backups', 'state.json');
+        const crashed = await dosyncOn(['sync', '-f', stack.file, '--stack', stack.name, '--once', ...FAST], { DOSYNC_FAULT_CRASH_AFTER: step });
+        assert.notEqual(crashed.code, 0, 'the process was killed');
+        assert.equal(JSON.parse(await readFile(statePath, 'utf8')).intent?.step, step, 'the step was recorded before the kill');
+        const during = await engine.docker(['service', 'inspect', '-f', '{{.Spec.TaskTemplate.ContainerSpec.Image}} {{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', `${stack.name}_web`]);
+        console.log(`# swarm crash after ${step}: service at the kill: ${during}`);
+
+        const r = await dosyncOn(['sync', '-f', stack.file, '--stack', stack.name, '--once', ...FAST]);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.ok(logLines(r.stdout).some((l) => String(l.msg).startsWith('an interrupted update was found')), r.stdout);
+        assert.equal(JSON.parse(await readFile(statePath, 'utf8')).intent, undefined, 'no intent left');
+        assert.match(await readFile(stack.file, 'utf8'), new RegExp(`image: ${REGISTRY}/${repo}:4\\.1\\.0\n`));
+        assert.match(await stack.image('web'), /:4\.1\.0@sha256:/);
+        await stack.waitRunning('web', 2);
+        await stack.assertConsistent();
+      } finally {
+        await stack.destroy();
+      }
+    });
+  }
 
   test('--stack against an engine that is not a swarm manager: one line, exit 2', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'i17-noswarm-'));
