@@ -109,7 +109,9 @@ describe('swarm stacks on a second engine', () => {
     const stack = await SwarmStack.create(engine, text);
     try {
       await stack.waitRunning('app', 2);
-      const original = await readFile(stack.file, 'utf8');
+      // rollback_config added to the file after the deploy: the swarm's own rollback must run with it.
+      const original = text.replace('monitor: 10s }', 'monitor: 10s }\n      rollback_config: { parallelism: 2, order: start-first }');
+      await writeFile(stack.file, original);
       const specBefore = await stack.image('app');
       const r = await dosyncOn(['sync', '-f', stack.file, '--stack', stack.name, '--once', ...FAST]);
       assert.equal(r.code, 1, r.stdout + r.stderr);
@@ -117,6 +119,9 @@ describe('swarm stacks on a second engine', () => {
       assert.match(String(rolledBack?.msg), /the swarm rolled the update back/);
       assert.equal(await readFile(stack.file, 'utf8'), original);
       assert.equal(await engine.docker(['service', 'inspect', '-f', '{{.UpdateStatus.State}}', `${stack.name}_app`]), 'rollback_completed');
+      // The swarm went back to the spec that carries the file's rollback_config (what its rollback used).
+      const rollbackConfig = JSON.parse(await engine.docker(['service', 'inspect', '-f', '{{json .Spec.RollbackConfig}}', `${stack.name}_app`]));
+      assert.deepEqual({ Parallelism: rollbackConfig.Parallelism, Order: rollbackConfig.Order }, { Parallelism: 2, Order: 'start-first' });
       assert.equal(await stack.image('app'), specBefore);
       await stack.waitRunning('app', 2);
       const state = JSON.parse(await readFile(join(stack.dir, 'backups', 'state.json'), 'utf8'));
