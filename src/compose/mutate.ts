@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ConfigError } from '../util/errors.js';
 import { scanEnvFile, parseEnvFile } from './envfile.js';
 import { findReferences, type VariableReference } from './interpolate.js';
-import { aliasResolver, isMergeKey, keyString, parseComposeDocument, positionOf } from './yaml.js';
+import { aliasResolver, isMergeKey, keyString, parseComposeDocument } from './yaml.js';
 
 export interface ImageLocation {
   /** Source range of the scalar as written (quotes included). */

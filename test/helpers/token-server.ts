@@ -133,6 +133,7 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => reply(res, 500, { details: String(err) }));
   });
+  server.keepAliveTimeout = 120_000; // as protocol-fixtures.ts: no idle close racing the client's reuse under load
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   return {
