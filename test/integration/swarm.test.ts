@@ -51,13 +51,19 @@ function selfStackText(image: string): string {
   ].join('\n');
 }
 
+/** A new repository with two healthy releases (the test images answer with their version); the first one's reference. */
+async function releases(name: string, from: string, to: string): Promise<{ repo: string; v1: string }> {
+  const repo = unique(name);
+  const v1 = await pushImage(repo, from, { version: from, healthcheck: true });
+  await pushImage(repo, to, { version: to, healthcheck: true });
+  return { repo, v1 };
+}
+
 const dosyncOn = (args: string[], env: NodeJS.ProcessEnv = {}) => dosync(args, { env: { ...engine.env, ...env } });
 
 describe('swarm stacks on a second engine', () => {
   test('3 replicas, dnsrr, start-first: a client polling every 50 ms sees no failed request; the file is rewritten and a later `docker stack deploy` keeps the new tag', async () => {
-    const repo = unique('i17/rolling');
-    const v1 = await pushImage(repo, '1.0.0', { version: '1.0.0', healthcheck: true });
-    await pushImage(repo, '1.1.0', { version: '1.1.0', healthcheck: true });
+    const { repo, v1 } = await releases('i17/rolling', '1.0.0', '1.1.0');
     const text = stackText({ web: {
       image: `${v1} # the app`, replicas: 3, network: true,
       deploy: ['labels: { dosync.policy: semver }', 'update_config: { parallelism: 1, order: start-first, delay: 1s, failure_action: rollback, monitor: 5s }'],
@@ -156,9 +162,7 @@ describe('swarm stacks on a second engine', () => {
   });
 
   test('a global service is updated on every node; `dosync rollback` puts it back with the engine\'s rollback (the previous spec)', async () => {
-    const repo = unique('i17/global');
-    const v1 = await pushImage(repo, '3.0.0', { version: '3.0.0', healthcheck: true });
-    await pushImage(repo, '3.1.0', { version: '3.1.0', healthcheck: true });
+    const { v1 } = await releases('i17/global', '3.0.0', '3.1.0');
     const text = stackText({ agent: {
       image: v1, global: true, lines: ['configs: [{ source: greeting, target: /www/greeting.txt }]'], deploy: ['placement: { constraints: [node.role == manager] }'],
     } }, ['configs:', '  greeting: { file: ./greeting.txt }']);
@@ -214,9 +218,7 @@ describe('swarm stacks on a second engine', () => {
   });
 
   test('an update_config the engine cannot take (edited after the deploy): the update fails before anything is pulled or written; the tag is not marked failed', async () => {
-    const repo = unique('i17/badcfg');
-    const v1 = await pushImage(repo, '1.0.0', { version: '1.0.0', healthcheck: true });
-    await pushImage(repo, '1.0.1', { version: '1.0.1', healthcheck: true });
+    const { v1 } = await releases('i17/badcfg', '1.0.0', '1.0.1');
     const stack = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
     try {
       await stack.waitRunning('web', 1);
@@ -287,9 +289,7 @@ describe('swarm stacks on a second engine', () => {
   });
 
   test('sync --all on a swarm manager: a stack listed in dosync.yaml (stack: + files:) and one labelled dosync.stack.file are updated; a stack with no file gets one line and is left alone (exit 0)', async () => {
-    const repo = unique('i17/all');
-    const v1 = await pushImage(repo, '1.0.0', { version: '1.0.0', healthcheck: true });
-    await pushImage(repo, '1.1.0', { version: '1.1.0', healthcheck: true });
+    const { repo, v1 } = await releases('i17/all', '1.0.0', '1.1.0');
     const listed = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
     const labelled = await SwarmStack.create(engine, stackText({ web: { image: v1, deploy: ['labels: { dosync.stack.file: DIR/stack.yml }'] } }));
     const unlisted = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
@@ -323,9 +323,7 @@ describe('swarm stacks on a second engine', () => {
   });
 
   test('prune (the default): the manager removes the image dosync replaced there (its finished tasks\' stopped containers first); the task history stays', async () => {
-    const repo = unique('i17/prune');
-    const v1 = await pushImage(repo, '1.0.0', { version: '1.0.0', healthcheck: true });
-    await pushImage(repo, '1.0.5', { version: '1.0.5', healthcheck: true });
+    const { repo, v1 } = await releases('i17/prune', '1.0.0', '1.0.5');
     const stack = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
     try {
       await stack.waitRunning('web', 1);
@@ -348,9 +346,7 @@ describe('swarm stacks on a second engine', () => {
   });
 
   test('deploy.rollback_config (added to the file after the deploy) reaches the service spec, and `dosync rollback` rolls back with it', async () => {
-    const repo = unique('i17/rbcfg');
-    const v1 = await pushImage(repo, '3.0.0', { version: '3.0.0', healthcheck: true });
-    await pushImage(repo, '3.0.1', { version: '3.0.1', healthcheck: true });
+    const { v1 } = await releases('i17/rbcfg', '3.0.0', '3.0.1');
     const stack = await SwarmStack.create(engine, stackText({ web: { image: v1, replicas: 2 } }));
     try {
       await stack.waitRunning('web', 2);
@@ -382,9 +378,7 @@ describe('swarm stacks on a second engine', () => {
 
   for (const step of ['file-written', 'health-check'] as const) {
     test(`dosync killed (SIGKILL) after "${step}" of a service update: the next sync --once recovers; file and service spec agree, no journal left`, async () => {
-      const repo = unique('i17/crash');
-      const v1 = await pushImage(repo, '4.0.0', { version: '4.0.0', healthcheck: true });
-      await pushImage(repo, '4.1.0', { version: '4.1.0', healthcheck: true });
+      const { repo, v1 } = await releases('i17/crash', '4.0.0', '4.1.0');
       // Two replicas one after the other with a delay: a kill after "health-check" lands while the swarm still rolls.
       const stack = await SwarmStack.create(engine, stackText({ web: { image: v1, replicas: 2, deploy: ['update_config: { parallelism: 1, delay: 2s, order: start-first }'] } }));
       try {
