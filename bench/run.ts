@@ -1,7 +1,7 @@
 // dosync benchmarks (issue 8): check cycle at scale, large tag lists, policy engine, end-to-end
 // update, daemon footprint and start-up, cosign verification in a check cycle (issue 21), memory and time under
 // misbehaving registries (issue 15, items 8-9; BENCH_BASELINE_ROOT=<checkout with dist/> runs another build
-// beside), each next to its baseline. Prints one table and writes
+// beside), the dashboard's load in chromium (issue 18, item 12), each next to its baseline. Prints one table and writes
 // bench/results.json. Needs the test environment (`bash test/env/up.sh`) and a build (`npm run bench`
 // builds first). Everything runs against a registry of its own on a free loopback port (the same
 // docker-registry as :5000), so the access log counts every tool's requests and the shared test
@@ -26,6 +26,7 @@ import { benchVerifyCycle } from './items/verify-cycle.js';
 import { benchRepushed } from './items/repushed.js';
 import { benchFaultDaemon, benchMillionTags } from './items/faults.js';
 import { benchHostProjects } from './items/host.js';
+import { benchDashboardItem } from './items/dashboard.js';
 
 const ITEMS: Record<string, { name: string; run: (ctx: BenchContext) => Promise<ItemResult>; needs: Array<'registry' | 'skopeo' | 'docker'> }> = {
   1: { name: 'check cycle at scale', run: benchCheckCycle, needs: ['registry', 'skopeo', 'docker'] },
@@ -39,6 +40,7 @@ const ITEMS: Record<string, { name: string; run: (ctx: BenchContext) => Promise<
   9: { name: 'daemon among 17 misbehaving registries (fault fixtures)', run: benchFaultDaemon, needs: ['docker'] },
   10: { name: 're-pushed tags: digest comparison', run: benchRepushed, needs: ['registry', 'docker'] },
   11: { name: 'whole host: 30 projects vs one project of the same services', run: benchHostProjects, needs: ['registry', 'docker'] },
+  12: { name: 'dashboard with 300 services: server and chromium load', run: benchDashboardItem, needs: [] },
 };
 
 const TABLE_HEADER = ['#', 'measure', 'dosync', 'baseline', 'ratio', 'target', 'met'];

@@ -10,6 +10,7 @@
  *   POST /v1/approve|skip|rollback|retry|pause|resume   a person's action (src/sync/control.ts) -> 200/202, 4xx + reason
  *   GET  /v1/events               server-sent events: `status` (the /v1/status document) on each change
  *   GET  /                        the dashboard (src/dashboard/), sign-in page until signed in
+ *   GET  /service?service=NAME    the dashboard's view of one service (history, tags, every action)
  *   POST /login, /logout          the API token for an HttpOnly SameSite=Strict session cookie (src/api/sessions.ts)
  *
  * Roles: the API token may do everything; `api_token_readonly` may read (status, events, dashboard) only.
@@ -38,8 +39,8 @@ import { ConfigError } from '../util/errors.js';
 import { Sessions, sessionCookie, type Role, type Session } from './sessions.js';
 import { buildStatusDoc, type ServiceStatus as DocServiceStatus, type StatusDoc as DocStatusDoc } from './status-doc.js';
 import { parseAction, type Action, type ActionResult } from '../sync/control.js';
-import { dashboardPage, loginPage, servicesFragment } from '../dashboard/page.js';
-import { DASHBOARD_CSS, DASHBOARD_JS } from '../dashboard/assets.js';
+import { dashboardPage, findService, loginPage, noServicePage, serviceFragment, servicePage, servicesFragment } from '../dashboard/page.js';
+import { ASSET_CACHE, DASHBOARD_CSS, DASHBOARD_JS } from '../dashboard/assets.js';
 
 /** A socket that cannot be bound is the user's setting, said in one line (the daemon does not start without its API). */
 function listenError(err: NodeJS.ErrnoException, listen: string): Error {
@@ -67,6 +68,8 @@ export interface ApiServerOptions {
   act?: (action: Action) => Promise<ActionResult>;
   /** Subscribes to state changes (the events stream); returns the unsubscribe. */
   onChange?: (listener: () => void) => () => void;
+  /** Where dashboard sessions are kept across restarts (hashed, 0600); absent: in memory only. */
+  sessionsFile?: string;
   /** Backups to list on the dashboard. */
   backups?: () => Promise<Array<{ name: string; time: string; file: string }>>;
   metrics: { contentType: string; render(): Promise<string> };
@@ -126,19 +129,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const address = parseListen(opts.listen);
   const token = opts.token && opts.token.length > 0 ? opts.token : undefined;
   const readonlyToken = token && opts.readonlyToken && opts.readonlyToken.length > 0 && opts.readonlyToken !== token ? opts.readonlyToken : undefined;
-  const sessions = new Sessions();
+  const sessions = await Sessions.open(opts.sessionsFile, { onSaveError: (err) => opts.logger?.warn({ err }, 'dashboard sessions could not be saved; a restart signs the dashboard out') });
   const secureCookie = opts.publicUrl?.startsWith('https:') ?? false;
   const eventClients = new Set<ServerResponse>();
   const statusDoc = async (): Promise<StatusDoc> => opts.status();
   const pageModel = async (who: Who, message?: string) => ({
     doc: await statusDoc(), role: who.role, csrf: who.session?.csrf ?? '', message, backups: await opts.backups?.().catch(() => undefined),
   });
-  const act = async (action: Action, req: IncomingMessage): Promise<Reply> => {
+  const act = async (action: Action, req: IncomingMessage, back?: string): Promise<Reply> => {
     if (!opts.act) throw new HttpError(404, `no such endpoint: /v1/${action.kind}`);
     const r = await opts.act(action);
     const json = r.ok ? { ok: true, message: r.message, ...(r.queued ? { queued: true } : {}) } : { ok: false, error: r.message };
     // A plain form post (no script) is answered with the page again, saying what happened.
-    if (!wantsJson(req)) return { status: 303, text: '', headers: { Location: `/?message=${encodeURIComponent(r.message)}` } };
+    if (!wantsJson(req)) return { status: 303, text: '', headers: { Location: backTo(back, r.message) } };
     return { status: r.ok ? (r.queued ? 202 : 200) : r.status, json };
   };
   const actionRoute = (kind: Action['kind']): Route => ({
@@ -146,10 +149,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     access: 'write',
     async handle(req, url, body) {
       const fields = { ...Object.fromEntries(url.searchParams), ...bodyFields(req, body) };
-      delete fields.csrf;
-      const parsed = parseAction({ ...fields, kind });
+      const { csrf: _csrf, back, ...rest } = fields;
+      const parsed = parseAction({ ...rest, kind });
       if (!parsed.ok) throw new HttpError(400, parsed.reason);
-      return act(parsed.action, req);
+      return act(parsed.action, req, back);
     },
   });
 
@@ -182,7 +185,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       async handle(req, url, body) {
         const service = url.searchParams.get('service') ?? bodyFields(req, body).service ?? undefined;
         if (service !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(service)) throw new HttpError(400, '"service" must be a compose service name');
-        return formAware(req, await trigger('check', service));
+        return formAware(req, await trigger('check', service), bodyFields(req, body).back);
       },
     },
     '/v1/update': {
@@ -199,9 +202,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         if (fields.tag !== undefined && service !== undefined && opts.act) {
           const parsed = parseAction({ kind: 'update', service, tag: fields.tag });
           if (!parsed.ok) throw new HttpError(400, parsed.reason);
-          return act(parsed.action, req);
+          return act(parsed.action, req, fields.back);
         }
-        return formAware(req, await trigger('update', service, project));
+        return formAware(req, await trigger('update', service, project), fields.back);
       },
     },
     '/v1/approve': actionRoute('approve'),
@@ -226,6 +229,28 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return { status: 200, text: dashboardPage(await pageModel(who, message)), contentType: HTML, headers: { 'Content-Security-Policy': CSP } };
       },
     },
+    // ---- dashboard views of one service (src/dashboard/page.ts)
+    '/service': {
+      method: 'GET',
+      access: 'page',
+      async handle(_req, url, _body, who) {
+        const model = await pageModel(who, url.searchParams.get('message')?.slice(0, 300) ?? undefined);
+        const name = url.searchParams.get('service') ?? '';
+        const s = findService(model.doc, name, url.searchParams.get('project') ?? undefined);
+        return { status: s ? 200 : 404, text: s ? servicePage(model, s) : noServicePage(model, name.slice(0, 100)), contentType: HTML, headers: { 'Content-Security-Policy': CSP } };
+      },
+    },
+    '/fragment/service': {
+      method: 'GET',
+      access: 'token',
+      async handle(_req, url, _body, who) {
+        const model = await pageModel(who);
+        const s = findService(model.doc, url.searchParams.get('service') ?? '', url.searchParams.get('project') ?? undefined);
+        if (!s) throw new HttpError(404, 'no such service');
+        return { status: 200, text: serviceFragment(model, s), contentType: HTML };
+      },
+    },
+    // ---- end of the views of one service
     '/fragment/services': {
       method: 'GET',
       access: 'token',
@@ -244,15 +269,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
           opts.logger?.warn({ path: '/login' }, 'dashboard sign-in with a wrong token');
           return { status: 401, text: loginPage({ error: 'That token is not valid.' }), contentType: HTML, headers: { 'Content-Security-Policy': CSP } };
         }
-        const session = sessions.create(role);
-        return { status: 303, text: '', headers: { Location: '/', 'Set-Cookie': sessionCookie(session, secureCookie) } };
+        const { id } = sessions.create(role);
+        return { status: 303, text: '', headers: { Location: '/', 'Set-Cookie': sessionCookie(id, secureCookie) } };
       },
     },
     '/logout': {
       method: 'POST',
       access: 'token',
       async handle(_req, _url, _body, who) {
-        if (who.session) sessions.end(who.session.id);
+        if (who.session) sessions.end(who.session.key);
         return { status: 303, text: '', headers: { Location: '/', 'Set-Cookie': sessionCookie(undefined, secureCookie) } };
       },
     },
@@ -260,14 +285,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       method: 'GET',
       access: 'open',
       async handle() {
-        return { status: 200, text: DASHBOARD_JS, contentType: 'text/javascript; charset=utf-8' };
+        return { status: 200, text: DASHBOARD_JS, contentType: 'text/javascript; charset=utf-8', headers: { 'Cache-Control': ASSET_CACHE } };
       },
     },
     '/assets/dashboard.css': {
       method: 'GET',
       access: 'open',
       async handle() {
-        return { status: 200, text: DASHBOARD_CSS, contentType: 'text/css; charset=utf-8' };
+        return { status: 200, text: DASHBOARD_CSS, contentType: 'text/css; charset=utf-8', headers: { 'Cache-Control': ASSET_CACHE } };
       },
     },
     '/v1/hooks/registry': {
@@ -297,10 +322,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     },
   };
 
-  function formAware(req: IncomingMessage, reply: Reply): Reply {
+  function formAware(req: IncomingMessage, reply: Reply, back?: string): Reply {
     if (wantsJson(req)) return reply;
     const j = reply.json as { accepted?: boolean; reason?: string };
-    return { status: 303, text: '', headers: { Location: `/?message=${encodeURIComponent(j.accepted ? 'A cycle runs now.' : j.reason ?? 'refused')}` } };
+    return { status: 303, text: '', headers: { Location: backTo(back, j.accepted ? 'A cycle runs now.' : j.reason ?? 'refused') } };
   }
 
   function openEvents(res: ServerResponse): void {
@@ -433,7 +458,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     close: () =>
       new Promise<void>((resolve, reject) => {
         for (const c of eventClients) c.end();
-        server.close((err) => (err ? reject(err) : resolve()));
+        server.close((err) => (err ? reject(err) : void sessions.flush().then(resolve)));
         server.closeAllConnections();
       }),
   };
@@ -460,6 +485,15 @@ function bodyFields(req: IncomingMessage, body: Buffer): Record<string, string> 
     }
   }
   return {};
+}
+
+/**
+ * Where a plain form post goes back to, with what happened: the dashboard view it came from (the form's
+ * `back` field), only ever a path of this server's own views, else the list.
+ */
+export function backTo(back: string | undefined, message: string): string {
+  const path = back !== undefined && /^\/(service\?[A-Za-z0-9_.=&%-]*)?$/.test(back) ? back : '/';
+  return `${path}${path.includes('?') ? '&' : '?'}message=${encodeURIComponent(message)}`;
 }
 
 /** A script's fetch asks for JSON; a plain form post (no script) gets a redirect to the page. */

@@ -1,5 +1,5 @@
 /** The work of `dosync sync`, loaded only when that command runs. */
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError } from '../util/errors.js';
 import { envFlag, envValue } from './env-defaults.js';
 import { isHostMode, stackInputs } from './common.js';
@@ -188,6 +188,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   // instead of leaving a daemon running without its API.
   const api = listen && metrics ? await (await import('../api/index.js')).startApiServer({
     listen, token: s.apiToken?.value,
+    sessionsFile: join(stateDir, 'dashboard-sessions.json'), // the dashboard stays signed in across restarts
     readonlyToken: envValue(env, 'DOSYNC_API_TOKEN_READONLY') ?? config.api_token_readonly, publicUrl: config.public_url, metrics, logger,
     status: statusNow,
     act: (action) => control.handle(action),
