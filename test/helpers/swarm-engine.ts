@@ -89,7 +89,17 @@ export class SwarmEngine implements SwarmEndpoint {
           '-o', `com.docker.network.bridge.name=${gw}`, '-o', 'com.docker.network.bridge.enable_icc=false',
           '-o', 'com.docker.network.bridge.enable_ip_masquerade=false', 'docker_gwbridge']);
         links.push(gw);
-        await engine.docker(['swarm', 'init', '--advertise-addr', `127.0.0.1:${SWARM_PORT}`, '--listen-addr', `127.0.0.1:${SWARM_PORT}`, '--data-path-port', String(DATA_PATH_PORT)]);
+        // The port may still be held for a moment by the engine of a test file that just ended: retried, bounded.
+        const init = () => engine.docker(['swarm', 'init', '--advertise-addr', `127.0.0.1:${SWARM_PORT}`, '--listen-addr', `127.0.0.1:${SWARM_PORT}`, '--data-path-port', String(DATA_PATH_PORT)]);
+        for (let tries = 1; ; tries++) {
+          try {
+            await init();
+            break;
+          } catch (err) {
+            if (tries >= 20 || !/address already in use/.test((err as Error).message)) throw err;
+            await new Promise((r) => setTimeout(r, 3_000));
+          }
+        }
         await poll('the swarm node was not ready', 60_000, async () => ((await engine.docker(['node', 'ls', '--format', '{{.Status}}'])) === 'Ready' ? true : undefined));
         return engine;
       } catch (err) {
