@@ -91,7 +91,7 @@ export async function stackInputs(flags: StackFlags, loggerDestination?: NodeJS.
     if (flags.all) throw new ConfigError('--all and --project both given; --project NAME runs one project of the host, --all every one');
     if (files.length > 0 && flags.file.length > 0) throw new ConfigError('--project and -f both given; --project finds the project\'s files itself');
     const target = await import('../projects/target.js').then((m) => m.findProject(flags.project!, { config, configPath, env, flags }));
-    return { files: target.files, envFile: envFile ?? target.envFile, configEnv, config, configPath, logger, projectName: target.name, dirs: { stateDir: target.stateDir, backupDir: target.backupDir } };
+    return { files: target.files, envFile: envFile ?? target.envFile, configEnv, config, configPath, logger, projectName: target.name, dirs: { stateDir: target.stateDir, backupDir: target.backupDir }, ...(target.stack ? { stack: target.stack } : {}) };
   }
   if (files.length === 0 && !flags.all && !(config.projects?.length)) throw new ConfigError('no compose file given; pass -f docker-compose.yml (or set DOSYNC_FILE), --all for every project on the host, or list projects: in dosync.yaml');
   const stack = flags.stack ?? envValue(env, 'DOSYNC_STACK');

@@ -41,6 +41,8 @@ export interface StackService {
   labels: Record<string, string>;
   /** `deploy.update_config` as written (Swarm: how a service update rolls out). */
   updateConfig?: Record<string, unknown>;
+  /** `deploy.rollback_config` as written (Swarm: how a rollback of the service rolls out). */
+  rollbackConfig?: Record<string, unknown>;
   /** scale / deploy.replicas, default 1. */
   replicas: number;
   containerName?: string;
@@ -523,6 +525,7 @@ function buildService(name: string, dict: Plain, source: ImageOrigin | undefined
     dependsOn,
   };
   if (isPlainObject(deploy.update_config)) service.updateConfig = deploy.update_config;
+  if (isPlainObject(deploy.rollback_config)) service.rollbackConfig = deploy.rollback_config;
   if (typeof dict.container_name === 'string') service.containerName = dict.container_name;
   if (typeof dict.restart === 'string') service.restart = dict.restart;
   if (definedIn) service.definedIn = definedIn;

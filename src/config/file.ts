@@ -79,6 +79,8 @@ export const configFileSchema = z.object({
     env_file: z.string().optional(),
     /** A directory: its compose.yaml / docker-compose.yml (and override) found as compose finds them. */
     dir: z.string().optional(),
+    /** The files are a Swarm stack deployed under this name (`docker stack deploy -c FILE NAME`): updated through the swarm. */
+    stack: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'a stack name: letters, digits, _ . -').optional(),
   }).strict().refine((p) => (p.files === undefined) !== (p.dir === undefined), { message: 'give files: or dir: (one of them)' })).optional(),
   /** Whole host: only projects whose working dir is under this directory (`--projects-root`). */
   projects_root: z.string().optional(),

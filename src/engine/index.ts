@@ -35,6 +35,8 @@ export interface ReplaceTarget {
   imageId: string;
   /** The file's `deploy.update_config` (a swarm service update honours it). */
   updateConfig?: Record<string, unknown>;
+  /** The file's `deploy.rollback_config` (the swarm's rollback of the service honours it). */
+  rollbackConfig?: Record<string, unknown>;
 }
 
 export interface RollingOptions {
@@ -118,7 +120,7 @@ export interface Runtime {
 export { exitCodeOf, createDocker } from './docker.js';
 export type { ExecResult } from './exec.js';
 export { createComposeRuntime } from './compose-runtime.js';
-export { createSwarmRuntime, updateConfigOf } from './swarm-runtime.js';
+export { createSwarmRuntime, updateConfigOf, rollbackConfigOf } from './swarm-runtime.js';
 
 /** The runtime for a set of files: a Swarm stack's when `stack` is given, else a Compose project's. */
 export async function createRuntime(docker: Docker, opts: { stack?: string; credentials?: (registry: string) => Promise<Credential | undefined> } = {}): Promise<Runtime> {

@@ -12,7 +12,7 @@ import { ConfigError, EngineError, errorMessage } from '../util/errors.js';
 import { durationMs } from '../util/duration.js';
 import type { Credential } from '../registry/types.js';
 import { dockerAuthConfig } from '../registry/credentials.js';
-import { inspectImage, pingEngine, pullImage } from './docker.js';
+import { inspectImage, pingEngine, pullImage, removeReplacedImage } from './docker.js';
 import { ownContainerId } from './project.js';
 import { execInContainer } from './exec.js';
 import type { HealthResult, Instance, LocalImage, ReplaceTarget, Runtime } from './index.js';
@@ -50,6 +50,7 @@ interface ServiceSpec {
   TaskTemplate: { ContainerSpec: { Image: string } };
   Mode?: { Replicated?: { Replicas?: number }; Global?: object };
   UpdateConfig?: Record<string, unknown>;
+  RollbackConfig?: Record<string, unknown>;
 }
 
 /** Update states that end an update (https://docs.docker.com/engine/api/: ServiceUpdateStatus). */
@@ -61,9 +62,9 @@ const BUSY_STATES = new Set(['updating', 'rollback_started']);
  * become nanoseconds. Pure. Unknown keys are left out (the engine rejects them); a bad value throws a
  * ConfigError naming the field.
  */
-export function updateConfigOf(service: string, raw: Record<string, unknown> | undefined): Record<string, unknown> {
+export function updateConfigOf(service: string, raw: Record<string, unknown> | undefined, block: 'update_config' | 'rollback_config' = 'update_config'): Record<string, unknown> {
   if (!raw) return {};
-  const where = (k: string) => `services.${service}.deploy.update_config.${k}`;
+  const where = (k: string) => `services.${service}.deploy.${block}.${k}`;
   const ns = (k: string) => {
     const ms = durationMs(String(raw[k]));
     if (ms === undefined) throw new ConfigError(`${where(k)}: "${String(raw[k])}" is not a duration (e.g. 10s, 1m30s)`);
@@ -76,7 +77,9 @@ export function updateConfigOf(service: string, raw: Record<string, unknown> | u
   if (raw.max_failure_ratio !== undefined) out.MaxFailureRatio = Number(raw.max_failure_ratio);
   if (raw.failure_action !== undefined) {
     const a = String(raw.failure_action);
-    if (!['continue', 'pause', 'rollback'].includes(a)) throw new ConfigError(`${where('failure_action')}: "${a}" is not continue, pause or rollback`);
+    // A rollback that fails cannot itself be rolled back (the engine takes continue or pause there).
+    const allowed = block === 'update_config' ? ['continue', 'pause', 'rollback'] : ['continue', 'pause'];
+    if (!allowed.includes(a)) throw new ConfigError(`${where('failure_action')}: "${a}" is not ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}`);
     out.FailureAction = a;
   }
   if (raw.order !== undefined) {
@@ -88,6 +91,16 @@ export function updateConfigOf(service: string, raw: Record<string, unknown> | u
     if (k in out && !Number.isFinite(out[k] as number)) throw new ConfigError(`${where(k === 'Parallelism' ? 'parallelism' : 'max_failure_ratio')}: not a number`);
   }
   return out;
+}
+
+/** `deploy.rollback_config` as the engine's RollbackConfig (same fields; failure_action continue or pause). Pure. */
+export function rollbackConfigOf(service: string, raw: Record<string, unknown> | undefined): Record<string, unknown> {
+  return updateConfigOf(service, raw, 'rollback_config');
+}
+
+/** True when `current` (as the engine returns it: zero values left out) already says everything `wanted` says. */
+export function configCovers(current: Record<string, unknown> | undefined, wanted: Record<string, unknown>): boolean {
+  return Object.entries(wanted).every(([k, v]) => (current?.[k] ?? 0) === v);
 }
 
 /** `repo:tag@sha256:…` → `repo:tag`; a reference without a digest as it is. */
@@ -136,19 +149,31 @@ export function createSwarmRuntime(docker: Docker, stack: string, opts: SwarmRun
 
   /** One service update: the current spec and version, the new image, the file's update_config. */
   async function update(target: ReplaceTarget, current: SwarmService, override: Record<string, unknown> = {}): Promise<void> {
-    const spec = structuredClone(current.Spec);
     const image = target.imageId && digestOf(target.imageId) ? target.imageId : await pinned(target.image);
-    spec.TaskTemplate.ContainerSpec.Image = image;
-    spec.UpdateConfig = { ...spec.UpdateConfig, ...updateConfigOf(target.service, target.updateConfig), ...override };
-    // Nothing changes (recovery finishing an update that completed): the swarm would start no update to wait for.
-    if (JSON.stringify(spec) === JSON.stringify(current.Spec)) {
+    const auth = await authFor(image);
+    const rollback = rollbackConfigOf(target.service, target.rollbackConfig);
+    if (!configCovers(current.Spec.RollbackConfig, rollback)) {
+      // The swarm rolls back with the RollbackConfig of the spec it goes back to (the previous one), so that
+      // spec must carry the file's: one update of RollbackConfig alone first (it changes no task).
+      const first = structuredClone(current.Spec);
+      first.RollbackConfig = { ...first.RollbackConfig, ...rollback };
+      await docker.getService(current.ID).update(auth as never, { _query: { version: current.Version.Index }, _body: first } as never);
+      current = await service(target.service);
+    }
+    const wanted = { ...updateConfigOf(target.service, target.updateConfig), ...override };
+    // The same image (recovery finishing an update that was sent): the swarm starts no new update to wait for,
+    // so any UpdateStatus counts (the one in flight, or the last one).
+    const sameImage = current.Spec.TaskTemplate.ContainerSpec.Image === image;
+    if (sameImage && configCovers(current.Spec.UpdateConfig, wanted)) {
       pending.set(target.service, { expect: 'update', image, since: 0 });
       return;
     }
-    const auth = await authFor(image);
+    const spec = structuredClone(current.Spec);
+    spec.TaskTemplate.ContainerSpec.Image = image;
+    spec.UpdateConfig = { ...spec.UpdateConfig, ...wanted };
     const since = Date.now();
     await docker.getService(current.ID).update(auth as never, { _query: { version: current.Version.Index }, _body: spec } as never);
-    pending.set(target.service, { expect: 'update', image, since });
+    pending.set(target.service, { expect: 'update', image, since: sameImage ? 0 : since });
   }
 
   /** `repo:tag@digest` for a reference, from the local image the pull left (the manager pulled it). */
@@ -256,7 +281,10 @@ export function createSwarmRuntime(docker: Docker, stack: string, opts: SwarmRun
     },
     warmUp: () => undefined,
     validate(targets) {
-      for (const t of targets) updateConfigOf(t.service, t.updateConfig);
+      for (const t of targets) {
+        updateConfigOf(t.service, t.updateConfig);
+        rollbackConfigOf(t.service, t.rollbackConfig);
+      }
     },
     async resolveProject(hints) {
       const count = (await services()).length;
@@ -303,8 +331,21 @@ export function createSwarmRuntime(docker: Docker, stack: string, opts: SwarmRun
       if (!containerId || task.NodeID !== here) throw new EngineError(`task ${taskId.slice(0, 12)} runs on another node; lifecycle hooks run only in tasks on the node dosync talks to`);
       return execInContainer(docker, containerId, cmd, timeoutMs);
     },
-    // The nodes hold the images, not the manager; dosync does not reach into them.
-    prune: async () => 'kept',
+    /**
+     * On this manager only (dosync talks to no other node; workers keep their copies): the replaced image,
+     * once no running container uses it. The stopped containers of this stack's finished tasks that ran it
+     * go first (the swarm keeps the task records, `docker service ps` still lists them), as the engine
+     * refuses to remove an image any container uses.
+     */
+    async prune(pinnedRef, reference) {
+      const digest = digestOf(pinnedRef);
+      const local = await inspectImage(docker, digest ? `${repositoryOf(pinnedRef)}@${digest}` : pinnedRef);
+      if (!local) return 'kept';
+      const users = (await docker.listContainers({ all: true })).filter((c) => c.ImageID === local.id);
+      if (users.some((c) => c.State === 'running' || c.Labels?.[LABEL_STACK] !== stack)) return 'in-use';
+      for (const c of users) await docker.getContainer(c.Id).remove({ force: false });
+      return removeReplacedImage(docker, local.id, reference);
+    },
     async ownInstance() {
       const id = ownContainerId();
       if (!id) return undefined;

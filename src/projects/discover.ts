@@ -19,6 +19,8 @@ export interface ProjectSpec {
   workingDir: string;
   /** `engine` (found from containers' labels) or `dosync.yaml` (listed). */
   source: string;
+  /** A Swarm stack of this name (updated through the swarm runtime), not a Compose project. */
+  stack?: string;
 }
 
 const split = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -78,10 +80,49 @@ export function projectsFromConfig(list: NonNullable<ConfigFile['projects']>, op
       problems.push({ name: p.name ?? projectNameOf(dir), message: `${where}: no ${COMPOSE_DEFAULT_NAMES.join(', ')} in ${dir}; give files: or fix dir:` });
       return;
     }
-    const name = p.name ?? opts.running.find((r) => r.files.includes(files[0]))?.name ?? projectNameOf(dir);
-    specs.push({ name, files, envFile: p.env_file ? resolve(opts.baseDir, p.env_file) : undefined, workingDir: dir, source: opts.file });
+    const name = p.name ?? p.stack ?? opts.running.find((r) => r.files.includes(files[0]))?.name ?? projectNameOf(dir);
+    specs.push({ name, files, envFile: p.env_file ? resolve(opts.baseDir, p.env_file) : undefined, workingDir: dir, source: opts.file, ...(p.stack ? { stack: p.stack } : {}) });
   });
   return { specs, problems };
+}
+
+/** A service label naming its stack's file (absolute path): lets `--all` update a stack nobody listed. */
+export const LABEL_STACK_FILE = 'dosync.stack.file';
+export const LABEL_STACK_NAMESPACE = 'com.docker.stack.namespace';
+
+export interface FoundStacks {
+  /** Stacks whose services name their file (label dosync.stack.file): looked after like listed ones. */
+  specs: ProjectSpec[];
+  /** Stacks the engine runs that no `projects:` entry and no label gives a file for (sorted). */
+  unconfigured: string[];
+}
+
+/**
+ * The swarm stacks a manager runs, from its services' labels. A swarm service does not record the file it was
+ * deployed from, so a stack is updated only when dosync.yaml lists it (`stack:` + `files:`) or one of its
+ * services carries `dosync.stack.file`; the others are named so the user can add them. Pure.
+ */
+export function stacksFromServices(services: ReadonlyArray<{ labels: Readonly<Record<string, string>> }>, listed: readonly ProjectSpec[]): FoundStacks {
+  const files = new Map<string, string | undefined>();
+  for (const s of services) {
+    const name = s.labels[LABEL_STACK_NAMESPACE];
+    if (!name) continue;
+    const file = s.labels[LABEL_STACK_FILE]?.trim();
+    if (!files.get(name)) files.set(name, file && isAbsolute(file) ? file : undefined);
+  }
+  const specs: ProjectSpec[] = [];
+  const unconfigured: string[] = [];
+  for (const [name, file] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+    if (listed.some((l) => l.stack === name)) continue;
+    if (file) specs.push({ name, files: [file], workingDir: dirname(file), source: `engine (label ${LABEL_STACK_FILE})`, stack: name });
+    else unconfigured.push(name);
+  }
+  return { specs, unconfigured };
+}
+
+/** The one line for a stack `--all` found but cannot update (no file known). */
+export function unconfiguredStackLine(name: string): string {
+  return `stack ${name}: add it to projects: with its file to let dosync update it (projects: [{ stack: ${name}, files: [stack.yml] }]), or label one of its services ${LABEL_STACK_FILE}=/abs/path/stack.yml`;
 }
 
 /** True when `path` is `root` or inside it. */

@@ -24,6 +24,8 @@ import { StateStore, defaultStatePath } from '../sync/state.js';
 import { acquireLock, type ProjectLock } from '../sync/lock.js';
 import { mergeProjectConfig } from './config.js';
 import { notWatched, projectsFromConfig, projectsFromContainers, selectProjects, unreadableLine, type ProjectSpec } from './discover.js';
+import { createSwarmRuntime, type Runtime } from '../engine/index.js';
+import { foundStacks } from './stacks.js';
 
 /** The project's own dosync.yaml: next to its first compose file (not the host's file itself). */
 export function ownConfigFile(files: readonly string[], hostConfigPath?: string): string | undefined {
@@ -105,7 +107,7 @@ export function projectAsk(ask: HostAsk, project: string): CycleRequest | undefi
   return { checkOnly: ask.all.checkOnly === true && own.checkOnly === true, forced: own.forced };
 }
 
-interface Kept { stateDir: string; state: StateStore; lock?: ProjectLock }
+interface Kept { stateDir: string; state: StateStore; lock?: ProjectLock; runtime?: Runtime }
 
 export class Host {
   private readonly kept = new Map<string, Kept>();
@@ -129,7 +131,9 @@ export class Host {
       ? projectsFromConfig(o.hostConfig.projects, { baseDir: o.configPath ? dirname(o.configPath) : process.cwd(), file: o.configPath ?? 'dosync.yaml', exists: existsSync, running })
       : { specs: [], problems: [] };
     const problems: ProjectRun[] = listed.problems.map((p) => ({ project: p.name, files: [], error: p.message }));
-    const candidates = selectProjects(listed.specs, o.discover ? running : [], { root: o.root, exclude: o.exclude });
+    // Swarm stacks (issue 17): found ones with a file label join the found projects; the others get one line.
+    const stacks = o.discover ? await foundStacks(o.docker, listed.specs, this.opts.logger) : [];
+    const candidates = selectProjects(listed.specs, o.discover ? [...running, ...stacks] : [], { root: o.root, exclude: o.exclude });
     const specs: ProjectSpec[] = [];
     await Promise.all(candidates.map(async (spec) => {
       for (const f of spec.files) {
@@ -218,13 +222,15 @@ export class Host {
     const run: ProjectRun = { project: spec.name, files: spec.files, workingDir: spec.workingDir };
     try {
       const k = await this.keep(spec);
+      // A Swarm stack's cycle goes through the swarm runtime (kept per project: it remembers pending updates).
+      if (spec.stack && !k.runtime) k.runtime = createSwarmRuntime(this.opts.docker, spec.stack, { credentials: deps.credentials });
       run.stateDir = k.stateDir;
       run.state = k.state;
       const settings = await this.settingsFor(spec, k, base, logger);
       run.report = await runCycle({
         ...settings, dryRun: base.dryRun || ask.checkOnly === true, recordChecks: base.recordChecks || ask.checkOnly === true,
         onlyServices: ask.services, forced: ask.forced,
-      }, { ...deps, logger, state: k.state });
+      }, { ...deps, logger, state: k.state, ...(k.runtime ? { runtime: k.runtime } : {}) });
     } catch (err) {
       run.error = errorMessage(err);
       logger.error(run.error);

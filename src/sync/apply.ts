@@ -99,7 +99,7 @@ async function applyUnit(plans: UpdatePlan[], ctx: ApplyContext, opts: ApplyOpti
   const imageOf = (p: ServicePlan) => p.service.image!;
   const failAll = (reason: (p: UpdatePlan) => string) => plans.map((p): ApplyOutcome => ({ status: 'failed', from: imageOf(p), to: p.decision.newImage, reason: reason(p) }));
   try {
-    ctx.runtime.validate(plans.map((p) => ({ service: p.service.name, image: p.decision.newImage, imageId: '', updateConfig: p.service.updateConfig })));
+    ctx.runtime.validate(plans.map((p) => ({ service: p.service.name, image: p.decision.newImage, imageId: '', updateConfig: p.service.updateConfig, rollbackConfig: p.service.rollbackConfig })));
   } catch (err) {
     const reason = errorMessage(err);
     return failAll(() => reason);
@@ -270,7 +270,7 @@ async function recreateUnit(steps: Step[], ctx: ApplyContext): Promise<string | 
   return bad.length > 0 ? (steps.length === 1 ? verdicts.find(Boolean) : bad.join('; ')) : undefined;
 }
 
-const newTarget = (s: Step): ReplaceTarget => ({ service: s.plan.service.name, image: s.to, imageId: s.newImageId, updateConfig: s.plan.service.updateConfig });
+const newTarget = (s: Step): ReplaceTarget => ({ service: s.plan.service.name, image: s.to, imageId: s.newImageId, updateConfig: s.plan.service.updateConfig, rollbackConfig: s.plan.service.rollbackConfig });
 
 /** The health gate's options for a service (its settings, with the HTTP/TCP probe when one is set). */
 function healthOptions(ctx: ApplyContext, plan: ServicePlan) {

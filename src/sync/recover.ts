@@ -45,7 +45,7 @@ export async function recoverPending(store: StateStore, stack: Stack, ctx: Apply
   // What the file names now, finishing (the new images) or rolling back (the old ones, once restored).
   const settle = async (back: boolean): Promise<string | undefined> => {
     if (active.length === 0) return undefined;
-    const targets = active.map((m) => ({ service: m.name, image: back ? m.from : m.to, imageId: (back ? m.previousImageId : undefined) ?? '' }));
+    const targets = active.map((m) => ({ service: m.name, image: back ? m.from : m.to, imageId: (back ? m.previousImageId : undefined) ?? '', updateConfig: m.service!.updateConfig, rollbackConfig: m.service!.rollbackConfig }));
     await (back ? runtime.restore(ctx.project, targets) : runtime.replace(ctx.project, targets));
     const verdicts = await Promise.all(active.map(async (m) => {
       const h = await runtime.waitHealthy(ctx.project.name, m.name, () => true, await replicas(m), ctx.settings({ service: m.service!, decision: { kind: 'skipped', reason: '' } }).health);

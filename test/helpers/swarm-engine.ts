@@ -89,7 +89,17 @@ export class SwarmEngine implements SwarmEndpoint {
           '-o', `com.docker.network.bridge.name=${gw}`, '-o', 'com.docker.network.bridge.enable_icc=false',
           '-o', 'com.docker.network.bridge.enable_ip_masquerade=false', 'docker_gwbridge']);
         links.push(gw);
-        await engine.docker(['swarm', 'init', '--advertise-addr', `127.0.0.1:${SWARM_PORT}`, '--listen-addr', `127.0.0.1:${SWARM_PORT}`, '--data-path-port', String(DATA_PATH_PORT)]);
+        // The port may still be held for a moment by the engine of a test file that just ended: retried, bounded.
+        const init = () => engine.docker(['swarm', 'init', '--advertise-addr', `127.0.0.1:${SWARM_PORT}`, '--listen-addr', `127.0.0.1:${SWARM_PORT}`, '--data-path-port', String(DATA_PATH_PORT)]);
+        for (let tries = 1; ; tries++) {
+          try {
+            await init();
+            break;
+          } catch (err) {
+            if (tries >= 20 || !/address already in use/.test((err as Error).message)) throw err;
+            await new Promise((r) => setTimeout(r, 3_000));
+          }
+        }
         await poll('the swarm node was not ready', 60_000, async () => ((await engine.docker(['node', 'ls', '--format', '{{.Status}}'])) === 'Ready' ? true : undefined));
         return engine;
       } catch (err) {
@@ -184,4 +194,32 @@ export class SwarmStack {
       await rm(this.dir, { recursive: true, force: true });
     }
   }
+}
+
+/** One service of a test stack file: dnsrr (no routing mesh here), `deploy:` lines under the replicas/mode. */
+export interface StackServiceText {
+  image: string;
+  /** Default 1; ignored with `global`. */
+  replicas?: number;
+  global?: boolean;
+  /** On the stack's attachable overlay network `net` (a client container can join it). */
+  network?: boolean;
+  /** More `deploy:` keys, one YAML line each (`update_config: { order: start-first }`). */
+  deploy?: string[];
+  /** More service keys, one YAML line each. */
+  lines?: string[];
+}
+
+/** A stack file's text (compose v3.8); `top` lines go at the end (configs:, ...). */
+export function stackText(services: Record<string, StackServiceText>, top: string[] = []): string {
+  const out = ['version: "3.8"', 'services:'];
+  let overlay = false;
+  for (const [name, s] of Object.entries(services)) {
+    out.push(`  ${name}:`, `    image: ${s.image}`, ...(s.lines ?? []).map((l) => `    ${l}`));
+    if (s.network) { out.push('    networks: [net]'); overlay = true; }
+    out.push('    deploy:', s.global ? '      mode: global' : `      replicas: ${s.replicas ?? 1}`, '      endpoint_mode: dnsrr', ...(s.deploy ?? []).map((l) => `      ${l}`));
+  }
+  if (overlay) out.push('networks:', '  net: { driver: overlay, attachable: true }');
+  out.push(...top, '');
+  return out.join('\n');
 }

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BASIC_REGISTRY, REGISTRY, dosync, logLines, pushImage, sh, unique } from '../helpers/docker.js';
-import { SwarmEngine, SwarmStack } from '../helpers/swarm-engine.js';
+import { SwarmEngine, SwarmStack, stackText } from '../helpers/swarm-engine.js';
 import { pushDosyncImage } from '../helpers/sidecar.js';
 
 const FAST = ['--health-timeout', '180s'];
@@ -51,28 +51,23 @@ function selfStackText(image: string): string {
   ].join('\n');
 }
 
+/** A new repository with two healthy releases (the test images answer with their version); the first one's reference. */
+async function releases(name: string, from: string, to: string): Promise<{ repo: string; v1: string }> {
+  const repo = unique(name);
+  const v1 = await pushImage(repo, from, { version: from, healthcheck: true });
+  await pushImage(repo, to, { version: to, healthcheck: true });
+  return { repo, v1 };
+}
+
 const dosyncOn = (args: string[], env: NodeJS.ProcessEnv = {}) => dosync(args, { env: { ...engine.env, ...env } });
 
 describe('swarm stacks on a second engine', () => {
   test('3 replicas, dnsrr, start-first: a client polling every 50 ms sees no failed request; the file is rewritten and a later `docker stack deploy` keeps the new tag', async () => {
-    const repo = unique('i17/rolling');
-    const v1 = await pushImage(repo, '1.0.0', { version: '1.0.0', healthcheck: true });
-    await pushImage(repo, '1.1.0', { version: '1.1.0', healthcheck: true });
-    const text = [
-      'version: "3.8"',
-      'services:',
-      '  web:',
-      `    image: ${v1} # the app`,
-      '    networks: [net]',
-      '    deploy:',
-      '      replicas: 3',
-      '      endpoint_mode: dnsrr',
-      '      labels: { dosync.policy: semver }',
-      '      update_config: { parallelism: 1, order: start-first, delay: 1s, failure_action: rollback, monitor: 5s }',
-      'networks:',
-      '  net: { driver: overlay, attachable: true }',
-      '',
-    ].join('\n');
+    const { repo, v1 } = await releases('i17/rolling', '1.0.0', '1.1.0');
+    const text = stackText({ web: {
+      image: `${v1} # the app`, replicas: 3, network: true,
+      deploy: ['labels: { dosync.policy: semver }', 'update_config: { parallelism: 1, order: start-first, delay: 1s, failure_action: rollback, monitor: 5s }'],
+    } });
     const stack = await SwarmStack.create(engine, text);
     try {
       await stack.waitRunning('web', 3);
@@ -116,24 +111,13 @@ describe('swarm stacks on a second engine', () => {
     const repo = unique('i17/exits');
     const v1 = await pushImage(repo, '2.0.0', { version: '2.0.0', healthcheck: true });
     await pushImage(repo, '2.1.0', { version: '2.1.0', exitCode: 3 });
-    const text = [
-      'version: "3.8"',
-      'services:',
-      '  app:',
-      `    image: ${v1}`,
-      '    networks: [net]',
-      '    deploy:',
-      '      replicas: 2',
-      '      endpoint_mode: dnsrr',
-      '      update_config: { parallelism: 1, order: start-first, failure_action: rollback, monitor: 10s }',
-      'networks:',
-      '  net: { driver: overlay, attachable: true }',
-      '',
-    ].join('\n');
+    const text = stackText({ app: { image: v1, replicas: 2, network: true, deploy: ['update_config: { parallelism: 1, order: start-first, failure_action: rollback, monitor: 10s }'] } });
     const stack = await SwarmStack.create(engine, text);
     try {
       await stack.waitRunning('app', 2);
-      const original = await readFile(stack.file, 'utf8');
+      // rollback_config added to the file after the deploy: the swarm's own rollback must run with it.
+      const original = text.replace('monitor: 10s }', 'monitor: 10s }\n      rollback_config: { parallelism: 2, order: start-first }');
+      await writeFile(stack.file, original);
       const specBefore = await stack.image('app');
       const r = await dosyncOn(['sync', '-f', stack.file, '--stack', stack.name, '--once', ...FAST]);
       assert.equal(r.code, 1, r.stdout + r.stderr);
@@ -141,6 +125,9 @@ describe('swarm stacks on a second engine', () => {
       assert.match(String(rolledBack?.msg), /the swarm rolled the update back/);
       assert.equal(await readFile(stack.file, 'utf8'), original);
       assert.equal(await engine.docker(['service', 'inspect', '-f', '{{.UpdateStatus.State}}', `${stack.name}_app`]), 'rollback_completed');
+      // The swarm went back to the spec that carries the file's rollback_config (what its rollback used).
+      const rollbackConfig = JSON.parse(await engine.docker(['service', 'inspect', '-f', '{{json .Spec.RollbackConfig}}', `${stack.name}_app`]));
+      assert.deepEqual({ Parallelism: rollbackConfig.Parallelism, Order: rollbackConfig.Order }, { Parallelism: 2, Order: 'start-first' });
       assert.equal(await stack.image('app'), specBefore);
       await stack.waitRunning('app', 2);
       const state = JSON.parse(await readFile(join(stack.dir, 'backups', 'state.json'), 'utf8'));
@@ -158,17 +145,7 @@ describe('swarm stacks on a second engine', () => {
     const repo = unique('i17/paused');
     const v1 = await pushImage(repo, '1.0.0', { version: '1.0.0', healthcheck: true });
     await pushImage(repo, '1.0.1', { version: '1.0.1', exitCode: 4 });
-    const text = [
-      'version: "3.8"',
-      'services:',
-      '  api:',
-      `    image: ${v1}`,
-      '    deploy:',
-      '      replicas: 1',
-      '      endpoint_mode: dnsrr',
-      '      update_config: { failure_action: pause, monitor: 10s }',
-      '',
-    ].join('\n');
+    const text = stackText({ api: { image: v1, deploy: ['update_config: { failure_action: pause, monitor: 10s }'] } });
     const stack = await SwarmStack.create(engine, text);
     try {
       await stack.waitRunning('api', 1);
@@ -185,23 +162,10 @@ describe('swarm stacks on a second engine', () => {
   });
 
   test('a global service is updated on every node; `dosync rollback` puts it back with the engine\'s rollback (the previous spec)', async () => {
-    const repo = unique('i17/global');
-    const v1 = await pushImage(repo, '3.0.0', { version: '3.0.0', healthcheck: true });
-    await pushImage(repo, '3.1.0', { version: '3.1.0', healthcheck: true });
-    const text = [
-      'version: "3.8"',
-      'services:',
-      '  agent:',
-      `    image: ${v1}`,
-      '    configs: [{ source: greeting, target: /www/greeting.txt }]',
-      '    deploy:',
-      '      mode: global',
-      '      endpoint_mode: dnsrr',
-      '      placement: { constraints: [node.role == manager] }',
-      'configs:',
-      '  greeting: { file: ./greeting.txt }',
-      '',
-    ].join('\n');
+    const { v1 } = await releases('i17/global', '3.0.0', '3.1.0');
+    const text = stackText({ agent: {
+      image: v1, global: true, lines: ['configs: [{ source: greeting, target: /www/greeting.txt }]'], deploy: ['placement: { constraints: [node.role == manager] }'],
+    } }, ['configs:', '  greeting: { file: ./greeting.txt }']);
     const stack = await SwarmStack.create(engine, text, { files: { 'greeting.txt': 'hello\n' } });
     try {
       await stack.waitRunning('agent', 1);
@@ -236,8 +200,7 @@ describe('swarm stacks on a second engine', () => {
     try {
       const env = { ...process.env, DOCKER_CONFIG: config };
       await sh('docker', ['login', login.host, '-u', login.username, '-p', login.password], { env });
-      const text = ['version: "3.8"', 'services:', '  web:', `    image: ${v1}`, '    deploy: { replicas: 1, endpoint_mode: dnsrr }', ''].join('\n');
-      const stack = await SwarmStack.create(engine, text, { env });
+      const stack = await SwarmStack.create(engine, stackText({ web: { image: v1 } }), { env });
       try {
         await stack.waitRunning('web', 1);
         // The image is not on the node under the new tag: the swarm must pull it with the credential dosync sends.
@@ -255,14 +218,11 @@ describe('swarm stacks on a second engine', () => {
   });
 
   test('an update_config the engine cannot take (edited after the deploy): the update fails before anything is pulled or written; the tag is not marked failed', async () => {
-    const repo = unique('i17/badcfg');
-    const v1 = await pushImage(repo, '1.0.0', { version: '1.0.0', healthcheck: true });
-    await pushImage(repo, '1.0.1', { version: '1.0.1', healthcheck: true });
-    const text = ['version: "3.8"', 'services:', '  web:', `    image: ${v1}`, '    deploy: { replicas: 1, endpoint_mode: dnsrr }', ''].join('\n');
-    const stack = await SwarmStack.create(engine, text);
+    const { v1 } = await releases('i17/badcfg', '1.0.0', '1.0.1');
+    const stack = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
     try {
       await stack.waitRunning('web', 1);
-      const edited = text.replace('endpoint_mode: dnsrr }', 'endpoint_mode: dnsrr, update_config: { order: sideways } }');
+      const edited = stackText({ web: { image: v1, deploy: ['update_config: { order: sideways }'] } });
       await writeFile(stack.file, edited);
       const r = await dosyncOn(['sync', '-f', stack.file, '--stack', stack.name, '--once', ...FAST]);
       assert.equal(r.code, 1, r.stdout + r.stderr);
@@ -327,6 +287,122 @@ describe('swarm stacks on a second engine', () => {
       await stack.destroy();
     }
   });
+
+  test('sync --all on a swarm manager: a stack listed in dosync.yaml (stack: + files:) and one labelled dosync.stack.file are updated; a stack with no file gets one line and is left alone (exit 0)', async () => {
+    const { repo, v1 } = await releases('i17/all', '1.0.0', '1.1.0');
+    const listed = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
+    const labelled = await SwarmStack.create(engine, stackText({ web: { image: v1, deploy: ['labels: { dosync.stack.file: DIR/stack.yml }'] } }));
+    const unlisted = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
+    const dir = await mkdtemp(join(tmpdir(), 'i17-all-'));
+    try {
+      await Promise.all([listed, labelled, unlisted].map((s) => s.waitRunning('web', 1)));
+      const unlistedFile = await readFile(unlisted.file, 'utf8');
+      const unlistedSpec = await unlisted.image('web');
+      const config = join(dir, 'dosync.yaml');
+      await writeFile(config, `projects:\n  - stack: ${listed.name}\n    files: [${listed.file}]\n`);
+      const r = await dosyncOn(['sync', '--all', '--once', '--config', config, '--state-dir', join(dir, 'state'), ...FAST]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const about = logLines(r.stdout).filter((l) => String(l.msg).includes(`stack ${unlisted.name}`));
+      assert.equal(about.length, 1, r.stdout);
+      assert.match(String(about[0].msg), new RegExp(`^stack ${unlisted.name}: add it to projects: with its file to let dosync update it`));
+      for (const s of [listed, labelled]) {
+        assert.match(await s.image('web'), /:1\.1\.0@sha256:/, s.name);
+        assert.match(await readFile(s.file, 'utf8'), new RegExp(`image: ${REGISTRY}/${repo}:1\\.1\\.0\n`), s.name);
+        await s.waitRunning('web', 1);
+      }
+      assert.equal(await readFile(unlisted.file, 'utf8'), unlistedFile);
+      assert.equal(await unlisted.image('web'), unlistedSpec);
+      // The user's next deploy of the listed stack keeps the tag dosync wrote.
+      await listed.deploy();
+      await listed.waitRunning('web', 1);
+      assert.match(await listed.image('web'), /:1\.1\.0@sha256:/);
+    } finally {
+      await Promise.all([listed, labelled, unlisted].map((s) => s.destroy()));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('prune (the default): the manager removes the image dosync replaced there (its finished tasks\' stopped containers first); the task history stays', async () => {
+    const { repo, v1 } = await releases('i17/prune', '1.0.0', '1.0.5');
+    const stack = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
+    try {
+      await stack.waitRunning('web', 1);
+      const old = await stack.image('web');
+      const oldRef = `${REGISTRY}/${repo}@${old.split('@')[1]}`;
+      const oldId = await engine.docker(['image', 'inspect', '-f', '{{.Id}}', oldRef]);
+      const r = await dosyncOn(['sync', '-f', stack.file, '--stack', stack.name, '--once', ...FAST]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(await stack.image('web'), /:1\.0\.5@sha256:/);
+      await assert.rejects(engine.docker(['image', 'inspect', oldRef]), 'the replaced image is gone from the manager');
+      const ids = (await engine.docker(['ps', '-aq', '--filter', `label=com.docker.stack.namespace=${stack.name}`])).split('\n').filter(Boolean);
+      const images = ids.length > 0 ? (await engine.docker(['inspect', '-f', '{{.Image}}', ...ids])).split('\n') : [];
+      assert.ok(!images.includes(oldId), 'no container of the old image is left');
+      const history = await engine.docker(['service', 'ps', '--format', '{{.Image}} {{.DesiredState}}', `${stack.name}_web`]);
+      assert.ok(history.split('\n').some((l) => l.startsWith(v1) && l.endsWith('Shutdown')), history);
+      await stack.waitRunning('web', 1);
+    } finally {
+      await stack.destroy();
+    }
+  });
+
+  test('deploy.rollback_config (added to the file after the deploy) reaches the service spec, and `dosync rollback` rolls back with it', async () => {
+    const { v1 } = await releases('i17/rbcfg', '3.0.0', '3.0.1');
+    const stack = await SwarmStack.create(engine, stackText({ web: { image: v1, replicas: 2 } }));
+    try {
+      await stack.waitRunning('web', 2);
+      const first = await stack.image('web');
+      await writeFile(stack.file, stackText({ web: { image: v1, replicas: 2, deploy: ['rollback_config: { parallelism: 2, order: start-first, monitor: 2s, failure_action: continue }'] } }));
+      const expected = { Parallelism: 2, Order: 'start-first', Monitor: 2e9, FailureAction: 'continue' };
+      const rollbackConfig = async (of: 'Spec' | 'PreviousSpec') => {
+        const got = JSON.parse(await engine.docker(['service', 'inspect', '-f', `{{json .${of}.RollbackConfig}}`, `${stack.name}_web`])) as Record<string, unknown> | null;
+        return Object.fromEntries(Object.keys(expected).map((k) => [k, got?.[k]]));
+      };
+      const r = await dosyncOn(['sync', '-f', stack.file, '--stack', stack.name, '--once', ...FAST]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(await stack.image('web'), /:3\.0\.1@sha256:/);
+      assert.deepEqual(await rollbackConfig('Spec'), expected);
+      // The swarm rolls back with the RollbackConfig of the spec it returns to: the previous one carries it too.
+      assert.deepEqual(await rollbackConfig('PreviousSpec'), expected);
+      await stack.waitRunning('web', 2);
+
+      const back = await dosyncOn(['rollback', 'web', '-f', stack.file, '--stack', stack.name, ...FAST]);
+      assert.equal(back.code, 0, back.stdout + back.stderr);
+      assert.equal(await stack.image('web'), first);
+      assert.equal(await engine.docker(['service', 'inspect', '-f', '{{.UpdateStatus.State}}', `${stack.name}_web`]), 'rollback_completed');
+      assert.deepEqual(await rollbackConfig('Spec'), expected, 'the spec it went back to has the file\'s rollback_config');
+      await stack.waitRunning('web', 2);
+    } finally {
+      await stack.destroy();
+    }
+  });
+
+  for (const step of ['file-written', 'health-check'] as const) {
+    test(`dosync killed (SIGKILL) after "${step}" of a service update: the next sync --once recovers; file and service spec agree, no journal left`, async () => {
+      const { repo, v1 } = await releases('i17/crash', '4.0.0', '4.1.0');
+      // Two replicas one after the other with a delay: a kill after "health-check" lands while the swarm still rolls.
+      const stack = await SwarmStack.create(engine, stackText({ web: { image: v1, replicas: 2, deploy: ['update_config: { parallelism: 1, delay: 2s, order: start-first }'] } }));
+      try {
+        await stack.waitRunning('web', 2);
+        const statePath = join(stack.dir, 'backups', 'state.json');
+        const crashed = await dosyncOn(['sync', '-f', stack.file, '--stack', stack.name, '--once', ...FAST], { DOSYNC_FAULT_CRASH_AFTER: step });
+        assert.notEqual(crashed.code, 0, 'the process was killed');
+        assert.equal(JSON.parse(await readFile(statePath, 'utf8')).intent?.step, step, 'the step was recorded before the kill');
+        const during = await engine.docker(['service', 'inspect', '-f', '{{.Spec.TaskTemplate.ContainerSpec.Image}} {{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', `${stack.name}_web`]);
+        console.log(`# swarm crash after ${step}: service at the kill: ${during}`);
+
+        const r = await dosyncOn(['sync', '-f', stack.file, '--stack', stack.name, '--once', ...FAST]);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.ok(logLines(r.stdout).some((l) => String(l.msg).startsWith('an interrupted update was found')), r.stdout);
+        assert.equal(JSON.parse(await readFile(statePath, 'utf8')).intent, undefined, 'no intent left');
+        assert.match(await readFile(stack.file, 'utf8'), new RegExp(`image: ${REGISTRY}/${repo}:4\\.1\\.0\n`));
+        assert.match(await stack.image('web'), /:4\.1\.0@sha256:/);
+        await stack.waitRunning('web', 2);
+        await stack.assertConsistent();
+      } finally {
+        await stack.destroy();
+      }
+    });
+  }
 
   test('--stack against an engine that is not a swarm manager: one line, exit 2', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'i17-noswarm-'));

@@ -1,0 +1,29 @@
+/**
+ * `--all` on a swarm manager: the stacks it runs. Those a service label gives a file for are looked after;
+ * each other one gets one line, once per process (a daemon would repeat it every cycle), and is left alone.
+ */
+import type Docker from 'dockerode';
+import type { Logger } from '../util/logger.js';
+import { errorMessage } from '../util/errors.js';
+import { stackServiceLabels } from '../engine/swarm-stacks.js';
+import { stacksFromServices, unconfiguredStackLine, type ProjectSpec } from './discover.js';
+
+const told = new Set<string>();
+
+export async function foundStacks(docker: Docker, listed: readonly ProjectSpec[], logger: Logger): Promise<ProjectSpec[]> {
+  let labels: Awaited<ReturnType<typeof stackServiceLabels>>;
+  try {
+    labels = await stackServiceLabels(docker);
+  } catch (err) {
+    // The Compose projects go on; the engine's own failure shows in their cycles too.
+    logger.warn(`swarm stacks: cannot list the engine's services: ${errorMessage(err)}`);
+    return [];
+  }
+  const { specs, unconfigured } = stacksFromServices(labels, listed);
+  for (const name of unconfigured) {
+    if (told.has(name)) continue;
+    told.add(name);
+    logger.warn(unconfiguredStackLine(name));
+  }
+  return specs;
+}
