@@ -25,7 +25,9 @@ test('dashboard in --all mode: both projects listed; Approve in one project appl
     // The list has one row per service; a row names its project in its link (a whole-host list is grouped by project).
     const card = (project: string) => `div[role="row"][data-service="web"]:has(a[href="/service?service=web&project=${project}"])`;
     const statusAttr = (project: string) => page.$eval(card(project), (el) => el.getAttribute('data-status')).catch(() => undefined);
-    assert.deepEqual(await page.$$eval('div[role="row"].group', (els) => els.map((e) => e.textContent)), [a.name, b.name].sort().map((n) => `Project ${n}`));
+    assert.deepEqual(await page.$$eval('div[role="row"].group [role="rowheader"]', (els) => els.map((e) => e.textContent)), [a.name, b.name].sort().map((n) => `Project ${n}`));
+    // Each project's heading pauses that project only.
+    assert.deepEqual(await page.$$eval('div[role="row"].group button', (els) => els.map((e) => e.getAttribute('formaction'))), [a.name, b.name].sort().map((n) => `/v1/pause?project=${n}`));
     assert.equal(await statusAttr(a.name), 'pending-approval');
     assert.equal(await statusAttr(b.name), 'pending-approval');
     assert.deepEqual(await axeViolations(page), [], 'axe: no serious or critical violations on the grouped page');
