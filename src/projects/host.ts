@@ -15,7 +15,7 @@ import { errorMessage } from '../util/errors.js';
 import type { ConfigFile } from '../config/file.js';
 import { loadConfigFile } from '../config/file.js';
 import type { RegistryClient } from '../registry/client.js';
-import type { RepositoryRef } from '../registry/types.js';
+import { shareListings } from '../registry/shared-listings.js';
 import { listComposeContainers } from '../engine/docker.js';
 import { runCycle, type CycleDeps, type CycleReport, type CycleSettings } from '../sync/cycle.js';
 import { rollbackOne } from '../sync/daemon-rollback.js';
@@ -37,21 +37,8 @@ export function projectStateDir(hostStateDir: string, project: string): string {
   return join(hostStateDir, 'projects', project.replace(/[^A-Za-z0-9_.-]/g, '_'));
 }
 
-/**
- * The client for one whole-host cycle: every project asking for the same repository's tags gets the one
- * listing (the client alone shares only listings in flight at the same moment). Dropped after the cycle.
- */
-export function cycleSharedRegistry(client: RegistryClient): RegistryClient {
-  const listings = new Map<string, Promise<string[]>>();
-  const view = Object.create(client) as RegistryClient;
-  view.listTags = function listTags(this: RegistryClient, repo: RepositoryRef) {
-    const key = `${repo.registry}/${repo.repository}`;
-    let hit = listings.get(key);
-    if (!hit) listings.set(key, (hit = client.listTags.call(this, repo)));
-    return hit;
-  };
-  return view;
-}
+/** The client for one whole-host cycle: every project asking for a repository's tags gets the one listing. */
+export const cycleSharedRegistry = (client: RegistryClient): RegistryClient => shareListings(client);
 
 export interface HostOptions {
   docker: Docker;

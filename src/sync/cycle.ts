@@ -7,6 +7,7 @@ import { parseImageReference } from '../reference/index.js';
 import { readStack, type Stack, type StackService } from '../compose/stack.js';
 import { isPaused, parseWindows, updateHold, validateTimeZone, type PauseStatus } from './schedule.js';
 import { cycleBounded, type RegistryClient } from '../registry/client.js';
+import { listingUses, shareListings } from '../registry/shared-listings.js';
 import type { ConfigFile } from '../config/file.js';
 import type { Credential } from '../registry/types.js';
 import { serviceKey, type StateStore } from './state.js';
@@ -189,7 +190,7 @@ export async function prepare(settings: Pick<CycleSettings, 'files' | 'envFile' 
   // Read once per cycle, not once per service.
   const paused = settings.stateDir ? await isPaused(settings.stateDir, process.env) : undefined;
   const planContext: PlanContext = {
-    runtime, registry: deps.registry, projectName: project.name, config: settings.config, configPath: settings.configPath,
+    runtime, registry: shareListings(deps.registry, listingUses(stack.services.map((s) => s.image))), projectName: project.name, config: settings.config, configPath: settings.configPath,
     registryPolicySource: deps.registryPolicySource, pushTimes: deps.pushTimes,
     // `dosync skip SERVICE TAG` takes a tag out of the offer the way a failed one is (newer tags still come).
     isFailed: (service, tag, digest) => (deps.state?.isFailed(serviceKey(project.name, service), tag, digest) || deps.state?.skippedTags(serviceKey(project.name, service)).has(tag)) ?? false,
@@ -211,7 +212,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   if (!settings.dryRun) runtime.warmUp();
   const prepared = await prepare(settings, { ...deps, runtime });
   const { texts, envFiles, project, planContext: ctx } = prepared;
-  ctx.registry = cycleBounded(deps.registry, settings.config.limits?.cycle_timeout);
+  ctx.registry = cycleBounded(ctx.registry, settings.config.limits?.cycle_timeout);
   let stack = prepared.stack;
   const applyCtx: ApplyContext = {
     runtime, project, logger: deps.logger, credentials: deps.credentials, knownTexts: texts,
