@@ -57,9 +57,10 @@ export async function fixture(handler: Handler, tls?: TlsFiles): Promise<Fixture
   };
   const server = tls ? createHttpsServer(tls, onRequest) : createServer(onRequest);
   // Node closes an idle keep-alive socket after 5 s, the client keeps it ~4 s by its own coarse timers: on a busy
-  // machine a request could take a socket the server had just closed, and the client's retry of it made the
-  // exact request counts of the tests one higher (clean-clone CI run, registry-families cycle 2: 10 listings, not 9).
-  // Registries keep idle connections far longer (nginx 75 s, Go's net/http without limit), so the fixtures do too.
+  // machine a request can take a socket the server has just closed, and the client's (correct) retry would make
+  // the exact request counts of the tests one higher. Registries keep idle connections far longer (nginx 75 s,
+  // Go's net/http without limit), so the fixtures do too. (The 10-listings failure of CI under load was another
+  // cause: see src/registry/shared-listings.ts.)
   server.keepAliveTimeout = 120_000;
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
