@@ -167,11 +167,17 @@ describe('whole host: crash recovery and projects coming and going', () => {
   test('a project whose files cannot be read is one line saying what to mount; the others go on', async () => {
     const host = await scratchRoot('i16unread');
     const repo = unique('i16/unread');
+    // The file comes back before the teardown: `compose down` needs it, or the project's network was left
+    // behind on every run (24 of them exhausted the engine's address pools on a long-lived machine).
+    let lostText: string | undefined;
+    let lostFile: string | undefined;
     for (const v of ['1.0.0', '1.1.0']) await pushImage(repo, v, { version: v, healthcheck: true });
     try {
       const ok = await host.stack('i16ok', `${REGISTRY}/${repo}:1.0.0`);
       const lost = await host.stack('i16lost', `${REGISTRY}/${repo}:1.0.0`);
+      lostFile = lost.file;
       await Promise.all([ok.up(), lost.up()]);
+      lostText = await readFile(lost.file, 'utf8');
       await rm(lost.file);
       const r = await dosync(['sync', '--all', '--once', '--projects-root', host.root, '--state-dir', join(host.root, '.state'), ...FAST]);
       assert.equal(r.code, 1, 'the unreadable project counts as a failure');
@@ -180,6 +186,7 @@ describe('whole host: crash recovery and projects coming and going', () => {
       assert.match(String(line.msg), new RegExp(`mount ${lost.dir} into the dosync container at the same path`));
       assert.deepEqual(await ok.versions('web'), ['1.1.0'], 'the readable project was updated');
     } finally {
+      if (lostFile && lostText !== undefined) await writeFile(lostFile, lostText);
       await host.cleanup();
     }
   });
