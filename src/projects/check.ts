@@ -7,7 +7,8 @@ import { planService, type ServicePlan } from '../sync/plan.js';
 import type { UnitPlan } from '../sync/unit-plan.js';
 import { StateStore, defaultStatePath } from '../sync/state.js';
 import { errorMessage } from '../util/errors.js';
-import { cycleSharedRegistry, projectStateDir, type Host } from './host.js';
+import { projectStateDir, type Host } from './host.js';
+import { shareListings } from '../registry/shared-listings.js';
 import { notWatched } from './discover.js';
 
 export interface ProjectCheck {
@@ -20,7 +21,7 @@ export interface ProjectCheck {
 
 export async function checkProjects(host: Host, opts: { stateDir: string; watchByDefault: boolean }, deps: Omit<CycleDeps, 'state' | 'digests'>): Promise<ProjectCheck[]> {
   const { specs, problems } = await host.find();
-  const registry = cycleSharedRegistry(deps.registry);
+  const registry = shareListings(deps.registry);
   const digests = new Map();
   const checks = await Promise.all(specs.map(async (spec): Promise<ProjectCheck> => {
     const logger = deps.logger.child({ project: spec.name });

@@ -14,7 +14,6 @@ import type { Logger } from '../util/logger.js';
 import { errorMessage } from '../util/errors.js';
 import type { ConfigFile } from '../config/file.js';
 import { loadConfigFile } from '../config/file.js';
-import type { RegistryClient } from '../registry/client.js';
 import { shareListings } from '../registry/shared-listings.js';
 import { listComposeContainers } from '../engine/docker.js';
 import { runCycle, type CycleDeps, type CycleReport, type CycleSettings } from '../sync/cycle.js';
@@ -36,9 +35,6 @@ export function ownConfigFile(files: readonly string[], hostConfigPath?: string)
 export function projectStateDir(hostStateDir: string, project: string): string {
   return join(hostStateDir, 'projects', project.replace(/[^A-Za-z0-9_.-]/g, '_'));
 }
-
-/** The client for one whole-host cycle: every project asking for a repository's tags gets the one listing. */
-export const cycleSharedRegistry = (client: RegistryClient): RegistryClient => shareListings(client);
 
 export interface HostOptions {
   docker: Docker;
@@ -148,7 +144,8 @@ export class Host {
       }
     }
     for (const spec of specs) this.specs.set(spec.name, spec);
-    const shared = { ...deps, registry: cycleSharedRegistry(deps.registry), digests: new Map() };
+    // Every project asking for a repository's tags this host cycle gets the one listing.
+    const shared = { ...deps, registry: shareListings(deps.registry), digests: new Map() };
     const limit = pLimit(this.opts.concurrency ?? 4);
     const chosen = specs.flatMap((spec) => { const a = projectAsk(ask, spec.name); return a ? [{ spec, a }] : []; });
     const runs = await Promise.all(chosen.map(({ spec, a }) => limit(() => this.runProject(spec, base, shared, a))));

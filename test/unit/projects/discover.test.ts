@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { composeFilesIn, isUnder, notWatched, projectsFromConfig, projectsFromContainers, selectProjects, unreadableLine, type ProjectSpec } from '../../../src/projects/discover.js';
 import { mergeProjectConfig } from '../../../src/projects/config.js';
-import { cycleSharedRegistry, projectStateDir } from '../../../src/projects/host.js';
+import { projectStateDir } from '../../../src/projects/host.js';
 import { renderHostSidecar } from '../../../src/cli/init-host.js';
 import type { ContainerSummary } from '../../../src/engine/docker.js';
-import type { RegistryClient } from '../../../src/registry/client.js';
 
 const container = (labels: Record<string, string>): ContainerSummary => ({ id: 'x', name: 'x', service: labels['com.docker.compose.service'] ?? '', imageId: 'i', image: 'img', state: 'running', status: 'Up', labels });
 
@@ -97,19 +96,7 @@ describe('mergeProjectConfig', () => {
   });
 });
 
-describe('cycleSharedRegistry', () => {
-  test('one listing per repository for the whole cycle, a new cycle asks again', async () => {
-    let calls = 0;
-    const client = { listTags: async (repo: { registry: string; repository: string }) => { calls++; return [`${repo.repository}:1`]; } } as unknown as RegistryClient;
-    const cycle = cycleSharedRegistry(client);
-    const a = { registry: 'r', repository: 'a' } as never;
-    const b = { registry: 'r', repository: 'b' } as never;
-    await Promise.all([cycle.listTags(a), cycle.listTags(a), cycle.listTags(b)]);
-    assert.deepEqual(await cycle.listTags(a), ['a:1']);
-    assert.equal(calls, 2);
-    await cycleSharedRegistry(client).listTags(a);
-    assert.equal(calls, 3);
-  });
+describe('projectStateDir', () => {
   test('project state dirs stay inside the state dir', () => {
     assert.equal(projectStateDir('/var/lib/dosync', 'shop'), '/var/lib/dosync/projects/shop');
     assert.equal(projectStateDir('/s', '../x'), '/s/projects/.._x');
