@@ -6,6 +6,8 @@ import { dockerAuthConfig } from '../registry/credentials.js';
 export const LABEL_PROJECT = 'com.docker.compose.project';
 export const LABEL_SERVICE = 'com.docker.compose.service';
 export const LABEL_WORKDIR = 'com.docker.compose.project.working_dir';
+/** What `docker stack deploy` puts on every service, network, secret and config of a stack. */
+export const LABEL_STACK = 'com.docker.stack.namespace';
 export const LABEL_CONFIG_FILES = 'com.docker.compose.project.config_files';
 
 export interface ContainerSummary {

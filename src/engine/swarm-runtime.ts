@@ -12,12 +12,11 @@ import { ConfigError, EngineError, errorMessage } from '../util/errors.js';
 import { durationMs } from '../util/duration.js';
 import type { Credential } from '../registry/types.js';
 import { dockerAuthConfig } from '../registry/credentials.js';
-import { inspectImage, pingEngine, pullImage, removeReplacedImage } from './docker.js';
+import { LABEL_STACK, inspectImage, pingEngine, pullImage, removeReplacedImage } from './docker.js';
 import { ownContainerId } from './project.js';
 import { execInContainer } from './exec.js';
 import type { HealthResult, Instance, LocalImage, ReplaceTarget, Runtime } from './index.js';
 
-export const LABEL_STACK = 'com.docker.stack.namespace';
 const LABEL_SWARM_SERVICE = 'com.docker.swarm.service.name';
 
 /**

@@ -3,8 +3,7 @@
  * service, when the engine is a swarm manager (else none: a worker or a plain engine runs no stacks to update).
  */
 import type Docker from 'dockerode';
-
-const LABEL_STACK = 'com.docker.stack.namespace';
+import { LABEL_STACK } from './docker.js';
 
 export async function stackServiceLabels(docker: Docker): Promise<Array<{ labels: Record<string, string> }>> {
   const info = (await docker.info()) as { Swarm?: { ControlAvailable?: boolean } };

@@ -4,7 +4,7 @@
  * projects root. Pure: the caller lists the containers and says which files exist.
  */
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { LABEL_CONFIG_FILES, LABEL_PROJECT, LABEL_WORKDIR, type ContainerSummary } from '../engine/docker.js';
+import { LABEL_CONFIG_FILES, LABEL_PROJECT, LABEL_STACK, LABEL_WORKDIR, type ContainerSummary } from '../engine/docker.js';
 import type { ConfigFile } from '../config/file.js';
 
 export const LABEL_ENV_FILE = 'com.docker.compose.project.environment_file';
@@ -88,7 +88,6 @@ export function projectsFromConfig(list: NonNullable<ConfigFile['projects']>, op
 
 /** A service label naming its stack's file (absolute path): lets `--all` update a stack nobody listed. */
 export const LABEL_STACK_FILE = 'dosync.stack.file';
-export const LABEL_STACK_NAMESPACE = 'com.docker.stack.namespace';
 
 export interface FoundStacks {
   /** Stacks whose services name their file (label dosync.stack.file): looked after like listed ones. */
@@ -105,7 +104,7 @@ export interface FoundStacks {
 export function stacksFromServices(services: ReadonlyArray<{ labels: Readonly<Record<string, string>> }>, listed: readonly ProjectSpec[]): FoundStacks {
   const files = new Map<string, string | undefined>();
   for (const s of services) {
-    const name = s.labels[LABEL_STACK_NAMESPACE];
+    const name = s.labels[LABEL_STACK];
     if (!name) continue;
     const file = s.labels[LABEL_STACK_FILE]?.trim();
     if (!files.get(name)) files.set(name, file && isAbsolute(file) ? file : undefined);
