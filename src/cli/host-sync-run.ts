@@ -29,13 +29,11 @@ export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Pro
   const env = process.env;
   const { configEnv, config, configPath, logger } = inputs;
   if (flags.forced) throw new ConfigError('dosync update names one service of one project: pass -f (or --project) instead of --all');
-  const { s, schedule, keepBackups, health } = runSettings(flags, config, configPath);
+  const { s, schedule, keepBackups, health, approve } = runSettings(flags, config, configPath);
   const backupDir = resolveBackupDir({ flags, env, config });
   const stateDir = resolveHostStateDir({ flags, env, config });
   await ensureStateDir(stateDir);
   const checkOnly = s.checkOnly.value;
-  const approve = flags.approve ?? envValue(env, 'DOSYNC_APPROVE');
-  if (approve !== undefined && approve !== 'auto' && approve !== 'manual') throw new ConfigError(`DOSYNC_APPROVE: "${approve}" is not auto or manual`);
   const settings: Omit<CycleSettings, 'files' | 'config'> = {
     configPath, dryRun: s.dryRun.value || checkOnly, backupDir, keepBackups, health, prune: s.prune.value, rolling: s.rollingUpdate.value,
     oneShot: flags.once ?? false, stateDir, approve,

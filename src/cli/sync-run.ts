@@ -10,6 +10,7 @@ import { heartbeatFile, instanceHeartbeatFile } from '../sync/heartbeat.js';
 import { ownContainerId } from '../engine/project.js';
 import { createDocker, createRuntime } from '../engine/index.js';
 import { runCycle, loadStack, stackEnvFiles, type CycleSettings, type CycleReport } from '../sync/cycle.js';
+import type { ApproveMode } from '../sync/approvals.js';
 import { StateStore, defaultStatePath } from '../sync/state.js';
 import { resolveBackupDir, resolveStateDir } from '../sync/dirs.js';
 import { acquireLock } from '../sync/lock.js';
@@ -40,7 +41,10 @@ export function runSettings(flags: SyncFlags, config: ConfigFile, configPath: st
   const s = resolveSettings(flags, process.env, config, configPath ?? 'dosync.yaml');
   // Parsed before anything runs: a bad --interval/--schedule is a startup error even with --once.
   const schedule = parseSchedule({ interval: s.interval?.value, schedule: s.schedule?.value, jitter: s.jitter?.value, timeZone: config.timezone });
-  return { s, schedule, keepBackups: keepBackupsOf(s), health: healthOf(s) };
+  // --approve / DOSYNC_APPROVE over dosync.yaml's `approve:` (which the cycle reads itself).
+  const approve = flags.approve ?? envValue(process.env, 'DOSYNC_APPROVE');
+  if (approve !== undefined && approve !== 'auto' && approve !== 'manual') throw new ConfigError(`DOSYNC_APPROVE: "${approve}" is not auto or manual`);
+  return { s, schedule, keepBackups: keepBackupsOf(s), health: healthOf(s), approve: approve as ApproveMode | undefined };
 }
 
 export async function syncAction(flags: SyncFlags): Promise<number> {
@@ -49,11 +53,9 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   // Whole host (--all, or a projects: list): every project with its own state (src/projects/host.ts).
   if (isHostMode(flags, inputs)) return (await import('./host-sync-run.js')).hostSyncAction(flags, inputs);
   const { files, envFile, configEnv, config, configPath, logger, projectName: explicitProject, stack: stackName } = inputs;
-  const { s, schedule, keepBackups, health } = runSettings(flags, config, configPath);
+  const { s, schedule, keepBackups, health, approve } = runSettings(flags, config, configPath);
   // --project NAME: that project of the whole host, with the state and backup dirs the host daemon gives it.
   const backupDir = inputs.dirs?.backupDir ?? resolveBackupDir({ flags, env, config });
-  const approve = flags.approve ?? envValue(env, 'DOSYNC_APPROVE');
-  if (approve !== undefined && approve !== 'auto' && approve !== 'manual') throw new ConfigError(`DOSYNC_APPROVE: "${approve}" is not auto or manual`);
   const settings: CycleSettings = {
     approve,
     files,
