@@ -159,6 +159,8 @@ export async function runTask(task: MirrorTask, opts: RunOptions): Promise<TaskS
   const perImage = task.images.map(async (image) => {
     let tags: string[];
     let listed: string[] | undefined;
+    // The target's ping goes out beside the source's listing (it comes next anyway, for the manifest HEAD).
+    if (!opts.dryRun) opts.client.warmUp(image.target.registry);
     try {
       ({ selected: tags, listed } = await selectTags(image, opts, now()));
     } catch (err) {

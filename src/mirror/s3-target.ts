@@ -269,6 +269,10 @@ export class MirrorClient extends RegistryClient {
     return s;
   }
 
+  override warmUp(registry: string): void {
+    if (!isStoreRoot(registry)) super.warmUp(registry);
+  }
+
   override headManifest(repo: RepositoryRef, reference: string, opts: { scope?: string } = {}): Promise<ManifestHead | null> {
     return this.store(repo.registry)?.headManifest(repo, reference) ?? super.headManifest(repo, reference, opts);
   }
