@@ -115,7 +115,7 @@ export class BlobCopier {
     const resumable = this.state.session(upload) !== undefined;
     const from = resumable ? undefined : this.mountSource(source, target, blob.digest);
     if (from) {
-      const mount = await client.mountBlob(target, blob.digest, from);
+      const mount = await client.mountBlob(target, blob.digest, from, blob.size);
       if (mount.mounted) return done('mounted', 0);
       // Refused: that repository no longer has it (or we may not read it); not offered again.
       if (from !== source.repository || source.registry !== target.registry) this.state.forget(target.registry, from, blob.digest);

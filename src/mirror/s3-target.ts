@@ -28,7 +28,7 @@ type Env = Record<string, string | undefined>;
 
 /** Multipart settings: S3 takes at most 5 GiB in one PUT, and at most 10,000 parts of at least 5 MiB. */
 export interface MultipartLimits {
-  /** Blobs larger than this go up in a multipart upload (default 5 GiB, S3's single-PUT maximum). */
+  /** Blobs larger than this go up in a multipart upload, and are mounted by a copy in parts (default 5 GiB, the most S3 takes in one PUT or CopyObject). */
   threshold: number;
   /** Smallest part (default 64 MiB); raised for a blob that would need more than 10,000 parts. */
   partSize: number;
@@ -130,19 +130,72 @@ export class RegistryStore {
     return (await this.head(this.key(repo.repository, 'blobs', digest), this.where(repo.repository, digest)))?.size ?? null;
   }
 
-  /** The S3 form of a mount: a server-side copy from another repository's key. */
-  async mountBlob(repo: RepositoryRef, digest: string, from: string): Promise<{ mounted: boolean }> {
-    const { CopyObjectCommand } = await import('@aws-sdk/client-s3');
+  /**
+   * The S3 form of a mount: a server-side copy from another repository's key. CopyObject takes at
+   * most 5 GiB (S3 API reference, CopyObject: "you can create a copy of your object up to 5 GB in
+   * size in a single atomic action"); a larger blob is copied in parts with UploadPartCopy. The size
+   * is the blob's descriptor's, else the source key's.
+   */
+  async mountBlob(repo: RepositoryRef, digest: string, from: string, size?: number): Promise<{ mounted: boolean }> {
+    const where = this.where(repo.repository, digest);
+    const fromKey = this.key(from, 'blobs', digest);
+    const key = this.key(repo.repository, 'blobs', digest);
     try {
-      await (await this.s3()).send(new CopyObjectCommand({
-        Bucket: this.root.bucket, Key: this.key(repo.repository, 'blobs', digest), CopySource: `${this.root.bucket}/${encodeURI(this.key(from, 'blobs', digest))}`,
-        ContentType: 'application/octet-stream', Metadata: { 'docker-content-digest': digest }, MetadataDirective: 'REPLACE',
-      }));
+      const length = size ?? (await this.head(fromKey, where))?.size;
+      if (length === undefined) return { mounted: false };
+      if (length > this.multipart.threshold) {
+        await this.copyMultipart(fromKey, key, digest, length, where);
+      } else {
+        const { CopyObjectCommand } = await import('@aws-sdk/client-s3');
+        await (await this.s3()).send(new CopyObjectCommand({
+          Bucket: this.root.bucket, Key: key, CopySource: this.copySource(fromKey),
+          ContentType: 'application/octet-stream', Metadata: { 'docker-content-digest': digest }, MetadataDirective: 'REPLACE',
+        }));
+      }
       return { mounted: true };
     } catch (err) {
       if (isMissing(err)) return { mounted: false };
-      throw storeError(this.where(repo.repository, digest), err);
+      throw err instanceof RegistryError ? err : storeError(where, err);
     }
+  }
+
+  /** `x-amz-copy-source`: the bucket and the URL-encoded key. */
+  private copySource(key: string): string {
+    return `${this.root.bucket}/${encodeURI(key)}`;
+  }
+
+  /**
+   * A server-side copy in parts (CreateMultipartUpload, UploadPartCopy per byte range,
+   * CompleteMultipartUpload), with the part size of an upload; aborted on any failure, so no parts
+   * are left to be billed. The bytes never pass through dosync.
+   */
+  private async copyMultipart(fromKey: string, key: string, digest: string, size: number, where: string): Promise<void> {
+    const { CreateMultipartUploadCommand, UploadPartCopyCommand, CompleteMultipartUploadCommand, AbortMultipartUploadCommand } = await import('@aws-sdk/client-s3');
+    const s3 = await this.s3();
+    const Bucket = this.root.bucket;
+    const partSize = this.partSizeFor(size);
+    let uploadId: string | undefined;
+    try {
+      uploadId = (await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: 'application/octet-stream', Metadata: { 'docker-content-digest': digest } }))).UploadId;
+      if (!uploadId) throw new RegistryError(`${where}: S3 answered CreateMultipartUpload without an UploadId`);
+      const parts: Array<{ ETag: string | undefined; PartNumber: number }> = [];
+      for (let offset = 0, n = 1; offset < size; offset += partSize, n++) {
+        const last = Math.min(offset + partSize, size) - 1;
+        const out = await s3.send(new UploadPartCopyCommand({ Bucket, Key: key, UploadId: uploadId, PartNumber: n, CopySource: this.copySource(fromKey), CopySourceRange: `bytes=${offset}-${last}` }));
+        const etag = out.CopyPartResult?.ETag;
+        if (!etag) throw new RegistryError(`${where}: S3 answered UploadPartCopy for part ${n} without an ETag`);
+        parts.push({ ETag: etag, PartNumber: n });
+      }
+      await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+    } catch (err) {
+      if (uploadId) await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The configured part size, raised for a blob that would need more than S3's 10,000 parts. */
+  private partSizeFor(size: number): number {
+    return Math.max(this.multipart.partSize, Math.ceil(size / MAX_PARTS));
   }
 
   /** Streams the blob into its key, verified on the way (a wrong byte aborts the PUT: S3 stores only whole objects). */
@@ -173,7 +226,7 @@ export class RegistryStore {
     const { CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, AbortMultipartUploadCommand } = await import('@aws-sdk/client-s3');
     const s3 = await this.s3();
     const Bucket = this.root.bucket;
-    const partSize = Math.max(this.multipart.partSize, Math.ceil(size / MAX_PARTS));
+    const partSize = this.partSizeFor(size);
     let uploadId: string | undefined;
     try {
       uploadId = (await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: 'application/octet-stream', Metadata: { 'docker-content-digest': digest } }))).UploadId;
@@ -291,10 +344,10 @@ export class MirrorClient extends RegistryClient {
     return this.store(repo.registry)?.headBlob(repo, digest) ?? super.headBlob(repo, digest, opts);
   }
 
-  override mountBlob(repo: RepositoryRef, digest: string, from: string): Promise<{ mounted: true } | { mounted: false; location?: URL }> {
+  override mountBlob(repo: RepositoryRef, digest: string, from: string, size?: number): Promise<{ mounted: true } | { mounted: false; location?: URL }> {
     const s = this.store(repo.registry);
-    if (!s) return super.mountBlob(repo, digest, from);
-    return s.mountBlob(repo, digest, from) as Promise<{ mounted: true } | { mounted: false }>;
+    if (!s) return super.mountBlob(repo, digest, from, size);
+    return s.mountBlob(repo, digest, from, size) as Promise<{ mounted: true } | { mounted: false }>;
   }
 
   override pushBlob(repo: RepositoryRef, digest: string, size: number | undefined, content: Readable | (() => Promise<Readable>), opts: PushBlobOptions = {}): Promise<number> {

@@ -380,9 +380,10 @@ export class RegistryClient {
   /**
    * Cross-repository mount (`POST .../blobs/uploads/?mount=&from=`) within one registry: true when
    * mounted (201). When the registry opened an upload session instead (202: it does not mount, or
-   * we may not read `from`), its Location is returned for the upload to use.
+   * we may not read `from`), its Location is returned for the upload to use. `_size` (the blob's
+   * size) is not part of the registry API; an S3 target needs it to pick its form of copy.
    */
-  async mountBlob(repo: RepositoryRef, digest: string, from: string): Promise<{ mounted: true } | { mounted: false; location?: URL }> {
+  async mountBlob(repo: RepositoryRef, digest: string, from: string, _size?: number): Promise<{ mounted: true } | { mounted: false; location?: URL }> {
     const where = `${repo.registry}/${repo.repository}@${digest}`;
     const path = `/v2/${repo.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
     const answer = await this.send(repo.registry, path, {

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import S3rver from 's3rver';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { RegistryClient } from '../../src/registry/client.js';
 import { pushTinyImage, sha256 } from '../helpers/tiny-images.js';
 import { createLogger } from '../../src/util/logger.js';
@@ -160,6 +160,94 @@ tasks:
   const body = await (await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray();
   assert.equal(sha256(Buffer.from(body)), img.layer.digest, 'the parts join into the layer');
   const configHead = await sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `mirror/v2/i20-s3/big/blobs/${img.config.digest}` }));
+  assert.equal(configHead.ContentLength, img.config.size);
+});
+
+test('a blob over the copy limit is mounted into another repository of the bucket with UploadPartCopy, never CopyObject (5 GiB on S3; 8 MiB here, with 5 MiB parts)', async () => {
+  const c = new RegistryClient();
+  const repo = { registry: src.host, repository: 'i20-s3/huge' };
+  const img = await pushTinyImage(c, repo, '1.0', 12 * 1024 * 1024);
+  const config = parseMirrorConfig(`
+tasks:
+  - name: to-s3-repo-a
+    source: ${src.host}
+    target: s3://${BUCKET}/mirror
+    images: [{ from: i20-s3/huge, to: i20-s3/huge-a, tags: ['1.0'] }]
+  - name: to-s3-repo-b
+    source: ${src.host}
+    target: s3://${BUCKET}/mirror
+    images: [{ from: i20-s3/huge, to: i20-s3/huge-b, tags: ['1.0'] }]
+`, 'mirror.yaml');
+  // A fault-free fixture in front of s3rver. s3rver has no UploadPartCopy (it answers NotImplemented),
+  // so this front implements it as S3 documents it (PUT ?partNumber&uploadId with x-amz-copy-source
+  // and x-amz-copy-source-range: bytes=first-last; the answer is a CopyPartResult with the part's
+  // ETag), by reading the range from s3rver and uploading it as that part. It refuses a CopyObject of
+  // a source over the lowered limit with S3's own InvalidRequest, as S3 does above 5 GiB.
+  const LIMIT = 8 * 1024 * 1024;
+  const seen: string[] = [];
+  const spy = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const q = url.searchParams;
+    const copySource = req.headers['x-amz-copy-source'];
+    const fail = (status: number, code: string, message: string) => res.writeHead(status, { 'content-type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
+    if (typeof copySource === 'string' && req.method === 'PUT') {
+      const [bucket, ...rest] = decodeURIComponent(copySource.replace(/^\//, '')).split('/');
+      const sourceKey = rest.join('/');
+      const key = decodeURIComponent(url.pathname.replace(/^\//, '')).split('/').slice(1).join('/');
+      if (q.has('partNumber') && q.has('uploadId')) {
+        const range = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers['x-amz-copy-source-range'] ?? ''));
+        seen.push(`copy part ${q.get('partNumber')} ${range ? `${range[1]}-${range[2]}` : 'no range'}`);
+        if (!range) return fail(400, 'InvalidArgument', 'x-amz-copy-source-range must be bytes=first-last');
+        sdk.send(new GetObjectCommand({ Bucket: bucket, Key: sourceKey, Range: `bytes=${range[1]}-${range[2]}` }))
+          .then(async (got) => Buffer.from(await got.Body!.transformToByteArray()))
+          .then((bytes) => sdk.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: q.get('uploadId')!, PartNumber: Number(q.get('partNumber')), Body: bytes, ContentLength: bytes.length })))
+          .then((up) => res.writeHead(200, { 'content-type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><CopyPartResult><LastModified>${new Date().toISOString()}</LastModified><ETag>${up.ETag}</ETag></CopyPartResult>`))
+          .catch((err: Error) => fail(404, 'NoSuchKey', err.message));
+        return;
+      }
+      seen.push('copy object');
+      sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: sourceKey })).then((head) => {
+        if ((head.ContentLength ?? 0) > LIMIT) return fail(400, 'InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${LIMIT}`);
+        forward();
+      }, () => forward());
+      return;
+    }
+    seen.push(q.has('uploads') ? 'create' : q.has('partNumber') ? `part ${q.get('partNumber')}` : q.has('uploadId') ? (req.method === 'DELETE' ? 'abort' : 'complete') : `${req.method}`);
+    forward();
+    function forward() {
+      const up = httpRequest(`${endpoint}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(up);
+    }
+  });
+  await new Promise<void>((resolve) => spy.listen(0, '127.0.0.1', resolve));
+  const env = { ...KEYS, AWS_ENDPOINT_URL: `http://127.0.0.1:${(spy.address() as AddressInfo).port}` };
+  const { client, state } = createMirrorRuntime(config, { env, logger: quiet(), s3Multipart: { threshold: LIMIT, partSize: 5 * 1024 * 1024 } });
+  const [a, b] = await (async () => [
+    await runTask(config.tasks[0]!, { client, state, logger: quiet() }),
+    await runTask(config.tasks[1]!, { client, state, logger: quiet() }),
+  ])().finally(() => {
+    spy.closeAllConnections();
+    spy.close();
+  });
+  assert.equal(a.failed + b.failed, 0, JSON.stringify([a.items, b.items]));
+  assert.deepEqual([a.items[0]!.targetDigest, b.items[0]!.targetDigest], [img.digest, img.digest]);
+  // The first repository got the layer uploaded in parts; the second had it copied inside the bucket,
+  // range by range, and its small config blob with one CopyObject.
+  assert.deepEqual(seen.filter((r) => r.startsWith('copy part')), ['copy part 1 0-5242879', 'copy part 2 5242880-10485759', 'copy part 3 10485760-12582911']);
+  assert.equal(seen.filter((r) => r === 'copy object').length, 1);
+  assert.equal(seen.filter((r) => r === 'create').length, 2, 'one multipart upload for the upload, one for the copy');
+  assert.equal(seen.filter((r) => r === 'abort').length, 0);
+  const key = `mirror/v2/i20-s3/huge-b/blobs/${img.layer.digest}`;
+  const head = await sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+  assert.equal(head.ContentLength, 12 * 1024 * 1024);
+  assert.equal(head.ContentType, 'application/octet-stream');
+  assert.equal(head.Metadata?.['docker-content-digest'], img.layer.digest);
+  const body = await (await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray();
+  assert.equal(sha256(Buffer.from(body)), img.layer.digest, 'the copied parts join into the layer');
+  const configHead = await sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `mirror/v2/i20-s3/huge-b/blobs/${img.config.digest}` }));
   assert.equal(configHead.ContentLength, img.config.size);
 });
 
