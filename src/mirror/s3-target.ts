@@ -165,37 +165,48 @@ export class RegistryStore {
   }
 
   /**
-   * A server-side copy in parts (CreateMultipartUpload, UploadPartCopy per byte range,
-   * CompleteMultipartUpload), with the part size of an upload; aborted on any failure, so no parts
-   * are left to be billed. The bytes never pass through dosync.
+   * A server-side copy in parts: UploadPartCopy per byte range of the source key. The bytes never
+   * pass through dosync.
    */
-  private async copyMultipart(fromKey: string, key: string, digest: string, size: number, where: string): Promise<void> {
-    const { CreateMultipartUploadCommand, UploadPartCopyCommand, CompleteMultipartUploadCommand, AbortMultipartUploadCommand } = await import('@aws-sdk/client-s3');
+  private copyMultipart(fromKey: string, key: string, digest: string, size: number, where: string): Promise<void> {
+    return this.multipartUpload(key, digest, size, where, async (s3, uploadId, part) => {
+      const { UploadPartCopyCommand } = await import('@aws-sdk/client-s3');
+      const out = await s3.send(new UploadPartCopyCommand({
+        Bucket: this.root.bucket, Key: key, UploadId: uploadId, PartNumber: part.number, CopySource: this.copySource(fromKey), CopySourceRange: `bytes=${part.offset}-${part.offset + part.length - 1}`,
+      }));
+      if (!out.CopyPartResult?.ETag) throw new RegistryError(`${where}: S3 answered UploadPartCopy for part ${part.number} without an ETag`);
+      return out.CopyPartResult.ETag;
+    });
+  }
+
+  /**
+   * CreateMultipartUpload, `sendPart` for each part in order, CompleteMultipartUpload; any failure
+   * aborts the upload, so no parts are left behind to be billed. The object appears only when
+   * complete, like a single PUT's. `beforeComplete` may still refuse it.
+   */
+  private async multipartUpload(
+    key: string, digest: string, size: number, where: string,
+    sendPart: (s3: S3Client, uploadId: string, part: { number: number; offset: number; length: number }) => Promise<string | undefined>,
+    beforeComplete?: () => Promise<void>,
+  ): Promise<void> {
+    const { CreateMultipartUploadCommand, CompleteMultipartUploadCommand, AbortMultipartUploadCommand } = await import('@aws-sdk/client-s3');
     const s3 = await this.s3();
     const Bucket = this.root.bucket;
-    const partSize = this.partSizeFor(size);
+    const partSize = Math.max(this.multipart.partSize, Math.ceil(size / MAX_PARTS));
     let uploadId: string | undefined;
     try {
       uploadId = (await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: 'application/octet-stream', Metadata: { 'docker-content-digest': digest } }))).UploadId;
       if (!uploadId) throw new RegistryError(`${where}: S3 answered CreateMultipartUpload without an UploadId`);
       const parts: Array<{ ETag: string | undefined; PartNumber: number }> = [];
       for (let offset = 0, n = 1; offset < size; offset += partSize, n++) {
-        const last = Math.min(offset + partSize, size) - 1;
-        const out = await s3.send(new UploadPartCopyCommand({ Bucket, Key: key, UploadId: uploadId, PartNumber: n, CopySource: this.copySource(fromKey), CopySourceRange: `bytes=${offset}-${last}` }));
-        const etag = out.CopyPartResult?.ETag;
-        if (!etag) throw new RegistryError(`${where}: S3 answered UploadPartCopy for part ${n} without an ETag`);
-        parts.push({ ETag: etag, PartNumber: n });
+        parts.push({ ETag: await sendPart(s3, uploadId, { number: n, offset, length: Math.min(partSize, size - offset) }), PartNumber: n });
       }
+      await beforeComplete?.();
       await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
     } catch (err) {
       if (uploadId) await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
       throw err;
     }
-  }
-
-  /** The configured part size, raised for a blob that would need more than S3's 10,000 parts. */
-  private partSizeFor(size: number): number {
-    return Math.max(this.multipart.partSize, Math.ceil(size / MAX_PARTS));
   }
 
   /** Streams the blob into its key, verified on the way (a wrong byte aborts the PUT: S3 stores only whole objects). */
@@ -217,47 +228,36 @@ export class RegistryStore {
     return verifier.bytesSeen;
   }
 
-  /**
-   * CreateMultipartUpload, one UploadPart per slice of the stream (each streamed, with its exact
-   * length: nothing is buffered), CompleteMultipartUpload; any failure aborts the upload, so no parts
-   * are left behind to be billed. The object appears only when complete, like a single PUT's.
-   */
+  /** One UploadPart per slice of the stream, each streamed with its exact length: nothing is buffered. */
   private async putMultipart(key: string, body: VerifyingStream, digest: string, size: number, where: string): Promise<void> {
-    const { CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, AbortMultipartUploadCommand } = await import('@aws-sdk/client-s3');
-    const s3 = await this.s3();
-    const Bucket = this.root.bucket;
-    const partSize = this.partSizeFor(size);
-    let uploadId: string | undefined;
-    try {
-      uploadId = (await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: 'application/octet-stream', Metadata: { 'docker-content-digest': digest } }))).UploadId;
-      if (!uploadId) throw new RegistryError(`${where}: S3 answered CreateMultipartUpload without an UploadId`);
-      const source = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-      const parts: Array<{ ETag: string | undefined; PartNumber: number }> = [];
-      let carry: Buffer | undefined;
-      for (let offset = 0, n = 1; offset < size; offset += partSize, n++) {
-        const length = Math.min(partSize, size - offset);
-        const slice = async function* (): AsyncGenerator<Buffer> {
-          for (let left = length; left > 0;) {
-            let buf = carry ?? (await source.next()).value as Buffer | undefined;
-            carry = undefined;
-            if (!buf) return;
-            if (buf.length > left) {
-              carry = buf.subarray(left);
-              buf = buf.subarray(0, left);
-            }
-            left -= buf.length;
-            yield buf;
+    const { UploadPartCommand } = await import('@aws-sdk/client-s3');
+    const source = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    let carry: Buffer | undefined;
+    const sendPart = async (s3: S3Client, uploadId: string, part: { number: number; length: number }) => {
+      const slice = async function* (): AsyncGenerator<Buffer> {
+        for (let left = part.length; left > 0;) {
+          let buf = carry ?? (await source.next()).value as Buffer | undefined;
+          carry = undefined;
+          if (!buf) return;
+          if (buf.length > left) {
+            carry = buf.subarray(left);
+            buf = buf.subarray(0, left);
           }
-        };
-        const out = await s3.send(new UploadPartCommand({ Bucket, Key: key, UploadId: uploadId, PartNumber: n, ContentLength: length, Body: Readable.from(slice(), { objectMode: false }) }));
-        parts.push({ ETag: out.ETag, PartNumber: n });
-      }
-      // The verifier fails at its end when the bytes were wrong: nothing is completed then.
+          left -= buf.length;
+          yield buf;
+        }
+      };
+      const out = await s3.send(new UploadPartCommand({ Bucket: this.root.bucket, Key: key, UploadId: uploadId, PartNumber: part.number, ContentLength: part.length, Body: Readable.from(slice(), { objectMode: false }) }));
+      return out.ETag;
+    };
+    // The verifier fails at its end when the bytes were wrong: nothing is completed then.
+    const verified = async () => {
       await source.next();
       if (body.errored) throw body.errored;
-      await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+    };
+    try {
+      await this.multipartUpload(key, digest, size, where, sendPart, verified);
     } catch (err) {
-      if (uploadId) await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
       throw body.errored ?? (err instanceof RegistryError ? err : storeError(where, err));
     }
   }

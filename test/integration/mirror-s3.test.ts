@@ -9,7 +9,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,6 +80,36 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * A front in front of s3rver, for the multipart tests: notes each request in `seen` (create, part N,
+ * complete, abort, or its method) and passes it through, unless `handle` answers it (returns true).
+ */
+async function s3Front(handle?: (req: IncomingMessage, res: ServerResponse, seen: string[], forward: () => void) => boolean) {
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    const forward = () => {
+      const up = httpRequest(`${endpoint}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(up);
+    };
+    if (handle?.(req, res, seen, forward)) return;
+    const q = new URL(req.url ?? '/', 'http://x').searchParams;
+    seen.push(q.has('uploads') ? 'create' : q.has('partNumber') ? `part ${q.get('partNumber')}` : q.has('uploadId') ? (req.method === 'DELETE' ? 'abort' : 'complete') : `${req.method}`);
+    forward();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    seen,
+    env: { ...KEYS, AWS_ENDPOINT_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
 test('target: s3://bucket/prefix writes the registry layout; docker pulls it through a static front with the same digests', async () => {
   const config = parseMirrorConfig(`
 tasks:
@@ -132,23 +162,10 @@ tasks:
     images: [{ from: i20-s3/big, tags: ['1.0'] }]
 `, 'mirror.yaml');
   // A pass-through in front of s3rver that notes each request, to see the multipart calls go by.
-  const seen: string[] = [];
-  const spy = createServer((req, res) => {
-    const q = new URL(req.url ?? '/', 'http://x').searchParams;
-    seen.push(q.has('uploads') ? 'create' : q.has('partNumber') ? `part ${q.get('partNumber')}` : q.has('uploadId') ? 'complete' : `${req.method}`);
-    const up = httpRequest(`${endpoint}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    req.pipe(up);
-  });
-  await new Promise<void>((resolve) => spy.listen(0, '127.0.0.1', resolve));
-  const env = { ...KEYS, AWS_ENDPOINT_URL: `http://127.0.0.1:${(spy.address() as AddressInfo).port}` };
+  const front = await s3Front();
+  const { seen, env } = front;
   const { client, state } = createMirrorRuntime(config, { env, logger: quiet(), s3Multipart: { threshold: 8 * 1024 * 1024, partSize: 5 * 1024 * 1024 } });
-  const s = await runTask(config.tasks[0]!, { client, state, logger: quiet() }).finally(() => {
-    spy.closeAllConnections();
-    spy.close();
-  });
+  const s = await runTask(config.tasks[0]!, { client, state, logger: quiet() }).finally(front.close);
   assert.equal(s.failed, 0, JSON.stringify(s.items));
   assert.equal(s.items[0]!.targetDigest, img.digest);
   const key = `mirror/v2/i20-s3/big/blobs/${img.layer.digest}`;
@@ -184,54 +201,42 @@ tasks:
   // ETag), by reading the range from s3rver and uploading it as that part. It refuses a CopyObject of
   // a source over the lowered limit with S3's own InvalidRequest, as S3 does above 5 GiB.
   const LIMIT = 8 * 1024 * 1024;
-  const seen: string[] = [];
-  const spy = createServer((req, res) => {
+  const front = await s3Front((req, res, seen, forward) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const q = url.searchParams;
     const copySource = req.headers['x-amz-copy-source'];
+    if (typeof copySource !== 'string' || req.method !== 'PUT') return false;
     const fail = (status: number, code: string, message: string) => res.writeHead(status, { 'content-type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
-    if (typeof copySource === 'string' && req.method === 'PUT') {
-      const [bucket, ...rest] = decodeURIComponent(copySource.replace(/^\//, '')).split('/');
-      const sourceKey = rest.join('/');
-      const key = decodeURIComponent(url.pathname.replace(/^\//, '')).split('/').slice(1).join('/');
-      if (q.has('partNumber') && q.has('uploadId')) {
-        const range = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers['x-amz-copy-source-range'] ?? ''));
-        seen.push(`copy part ${q.get('partNumber')} ${range ? `${range[1]}-${range[2]}` : 'no range'}`);
-        if (!range) return fail(400, 'InvalidArgument', 'x-amz-copy-source-range must be bytes=first-last');
-        sdk.send(new GetObjectCommand({ Bucket: bucket, Key: sourceKey, Range: `bytes=${range[1]}-${range[2]}` }))
-          .then(async (got) => Buffer.from(await got.Body!.transformToByteArray()))
-          .then((bytes) => sdk.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: q.get('uploadId')!, PartNumber: Number(q.get('partNumber')), Body: bytes, ContentLength: bytes.length })))
-          .then((up) => res.writeHead(200, { 'content-type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><CopyPartResult><LastModified>${new Date().toISOString()}</LastModified><ETag>${up.ETag}</ETag></CopyPartResult>`))
-          .catch((err: Error) => fail(404, 'NoSuchKey', err.message));
-        return;
+    const [bucket, ...rest] = decodeURIComponent(copySource.replace(/^\//, '')).split('/');
+    const sourceKey = rest.join('/');
+    const key = decodeURIComponent(url.pathname.replace(/^\//, '')).split('/').slice(1).join('/');
+    if (q.has('partNumber') && q.has('uploadId')) {
+      const range = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers['x-amz-copy-source-range'] ?? ''));
+      seen.push(`copy part ${q.get('partNumber')} ${range ? `${range[1]}-${range[2]}` : 'no range'}`);
+      if (!range) {
+        fail(400, 'InvalidArgument', 'x-amz-copy-source-range must be bytes=first-last');
+        return true;
       }
-      seen.push('copy object');
-      sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: sourceKey })).then((head) => {
-        if ((head.ContentLength ?? 0) > LIMIT) return fail(400, 'InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${LIMIT}`);
-        forward();
-      }, () => forward());
-      return;
+      sdk.send(new GetObjectCommand({ Bucket: bucket, Key: sourceKey, Range: `bytes=${range[1]}-${range[2]}` }))
+        .then(async (got) => Buffer.from(await got.Body!.transformToByteArray()))
+        .then((bytes) => sdk.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: q.get('uploadId')!, PartNumber: Number(q.get('partNumber')), Body: bytes, ContentLength: bytes.length })))
+        .then((up) => res.writeHead(200, { 'content-type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><CopyPartResult><LastModified>${new Date().toISOString()}</LastModified><ETag>${up.ETag}</ETag></CopyPartResult>`))
+        .catch((err: Error) => fail(404, 'NoSuchKey', err.message));
+      return true;
     }
-    seen.push(q.has('uploads') ? 'create' : q.has('partNumber') ? `part ${q.get('partNumber')}` : q.has('uploadId') ? (req.method === 'DELETE' ? 'abort' : 'complete') : `${req.method}`);
-    forward();
-    function forward() {
-      const up = httpRequest(`${endpoint}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
-      req.pipe(up);
-    }
+    seen.push('copy object');
+    sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: sourceKey })).then((head) => {
+      if ((head.ContentLength ?? 0) > LIMIT) fail(400, 'InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${LIMIT}`);
+      else forward();
+    }, forward);
+    return true;
   });
-  await new Promise<void>((resolve) => spy.listen(0, '127.0.0.1', resolve));
-  const env = { ...KEYS, AWS_ENDPOINT_URL: `http://127.0.0.1:${(spy.address() as AddressInfo).port}` };
+  const { seen, env } = front;
   const { client, state } = createMirrorRuntime(config, { env, logger: quiet(), s3Multipart: { threshold: LIMIT, partSize: 5 * 1024 * 1024 } });
   const [a, b] = await (async () => [
     await runTask(config.tasks[0]!, { client, state, logger: quiet() }),
     await runTask(config.tasks[1]!, { client, state, logger: quiet() }),
-  ])().finally(() => {
-    spy.closeAllConnections();
-    spy.close();
-  });
+  ])().finally(front.close);
   assert.equal(a.failed + b.failed, 0, JSON.stringify([a.items, b.items]));
   assert.deepEqual([a.items[0]!.targetDigest, b.items[0]!.targetDigest], [img.digest, img.digest]);
   // The first repository got the layer uploaded in parts; the second had it copied inside the bucket,
