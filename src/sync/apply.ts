@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from '../util/logger.js';
 import { errorMessage } from '../util/errors.js';
 import type { ServicePlan } from './plan.js';
+import type { StackService } from '../compose/stack.js';
 import type { Instance, InstanceFilter, ProjectRef, ReplaceTarget, Runtime } from '../engine/index.js';
 import type { Credential } from '../registry/types.js';
 import { planImageEdit, type ImageEdit } from '../compose/image-source.js';
@@ -99,7 +100,7 @@ async function applyUnit(plans: UpdatePlan[], ctx: ApplyContext, opts: ApplyOpti
   const imageOf = (p: ServicePlan) => p.service.image!;
   const failAll = (reason: (p: UpdatePlan) => string) => plans.map((p): ApplyOutcome => ({ status: 'failed', from: imageOf(p), to: p.decision.newImage, reason: reason(p) }));
   try {
-    ctx.runtime.validate(plans.map((p) => ({ service: p.service.name, image: p.decision.newImage, imageId: '', updateConfig: p.service.updateConfig, rollbackConfig: p.service.rollbackConfig })));
+    ctx.runtime.validate(plans.map((p) => replaceTarget(p.service, p.decision.newImage, '')));
   } catch (err) {
     const reason = errorMessage(err);
     return failAll(() => reason);
@@ -270,7 +271,12 @@ async function recreateUnit(steps: Step[], ctx: ApplyContext): Promise<string | 
   return bad.length > 0 ? (steps.length === 1 ? verdicts.find(Boolean) : bad.join('; ')) : undefined;
 }
 
-const newTarget = (s: Step): ReplaceTarget => ({ service: s.plan.service.name, image: s.to, imageId: s.newImageId, updateConfig: s.plan.service.updateConfig, rollbackConfig: s.plan.service.rollbackConfig });
+/** A service's move to `image`, with how the file says it rolls out (Swarm's update_config and rollback_config). */
+export const replaceTarget = (service: StackService, image: string, imageId: string): ReplaceTarget => ({
+  service: service.name, image, imageId, updateConfig: service.updateConfig, rollbackConfig: service.rollbackConfig,
+});
+
+const newTarget = (s: Step): ReplaceTarget => replaceTarget(s.plan.service, s.to, s.newImageId);
 
 /** The health gate's options for a service (its settings, with the HTTP/TCP probe when one is set). */
 function healthOptions(ctx: ApplyContext, plan: ServicePlan) {

@@ -1,6 +1,6 @@
 import { recoverIntent, type StateStore } from './state.js';
 import type { Stack, StackService } from '../compose/stack.js';
-import type { ApplyContext } from './apply.js';
+import { replaceTarget, type ApplyContext } from './apply.js';
 import { restoreServiceImage } from './rewrite.js';
 import { errorMessage } from '../util/errors.js';
 
@@ -45,7 +45,7 @@ export async function recoverPending(store: StateStore, stack: Stack, ctx: Apply
   // What the file names now, finishing (the new images) or rolling back (the old ones, once restored).
   const settle = async (back: boolean): Promise<string | undefined> => {
     if (active.length === 0) return undefined;
-    const targets = active.map((m) => ({ service: m.name, image: back ? m.from : m.to, imageId: (back ? m.previousImageId : undefined) ?? '', updateConfig: m.service!.updateConfig, rollbackConfig: m.service!.rollbackConfig }));
+    const targets = active.map((m) => replaceTarget(m.service!, back ? m.from : m.to, (back ? m.previousImageId : undefined) ?? ''));
     await (back ? runtime.restore(ctx.project, targets) : runtime.replace(ctx.project, targets));
     const verdicts = await Promise.all(active.map(async (m) => {
       const h = await runtime.waitHealthy(ctx.project.name, m.name, () => true, await replicas(m), ctx.settings({ service: m.service!, decision: { kind: 'skipped', reason: '' } }).health);
