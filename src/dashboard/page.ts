@@ -104,7 +104,8 @@ function releaseLink(s: ServiceStatus, label: string): string {
 function serviceRow(m: PageModel, s: ServiceStatus): string {
   const st = statusText(s);
   const q = serviceQuery(m, s);
-  const reason = reasonOf(s, st.text) ? ` <span class="reason">${esc(reasonOf(s, st.text))}</span>` : '';
+  const why = reasonOf(s, st.text);
+  const reason = why ? ` <span class="reason">${esc(why)}</span>` : '';
   const approve = canAct(m) && s.status?.kind === 'pending-approval' && s.status.tag
     ? button('/v1/approve', `${q}&tag=${encodeURIComponent(s.status.tag)}`, 'Approve', { describe: `${s.name} ${s.status.tag}` }) : '';
   return `<div role="row" data-service="${esc(s.name)}" data-status="${esc(s.status?.kind ?? 'unknown')}"><p role="rowheader"><a href="/service?${esc(q)}">${esc(s.name)}</a></p>`
@@ -222,7 +223,8 @@ function tagLists(s: ServiceStatus): string {
 export function serviceFragment(m: PageModel, s: ServiceStatus): string {
   const st = statusText(s);
   const q = serviceQuery(m, s);
-  const reason = reasonOf(s, st.text) ? `<p class="reason">${esc(reasonOf(s, st.text))}</p>` : '';
+  const why = reasonOf(s, st.text);
+  const reason = why ? `<p class="reason">${esc(why)}</p>` : '';
   const row = (dt: string, dd: string) => `<dt>${dt}</dt><dd>${dd}</dd>`;
   return `<div id="view" data-src="/fragment/service?${esc(q)}" data-service="${esc(s.name)}" data-status="${esc(s.status?.kind ?? 'unknown')}">
 <p><a href="/">All services</a></p>
