@@ -3,7 +3,7 @@
  * last cycle or action, what is pending, its history and failed tags; a service inside the update in
  * progress shows `updating` with the journal's step.
  */
-import type { ServicePlan } from '../sync/plan.js';
+import { NOT_REQUESTED, type ServicePlan } from '../sync/plan.js';
 import type { FailedTag, HistoryEntry, Intent, PendingApproval, ServiceState, ServiceStatusState } from '../sync/state.js';
 
 export interface ServiceStatus {
@@ -43,6 +43,26 @@ export interface StatusDoc {
 }
 
 const WITH_TAG = new Set(['update-available', 'pending-approval', 'held']);
+
+const notRequested = (p: ServicePlan) => p.decision.kind === 'skipped' && p.decision.reason === NOT_REQUESTED;
+
+/**
+ * One project's last real plan per service: a cycle asked for some services only leaves the others
+ * unplanned, and the status shows what their last full look found.
+ */
+export class PlanMemory {
+  private readonly plans = new Map<string, ServicePlan>();
+
+  /** After a cycle: what it planned for real. */
+  remember(plans: readonly ServicePlan[]): void {
+    for (const p of plans) if (!notRequested(p)) this.plans.set(p.service.name, p);
+  }
+
+  /** A cycle's plans with each service it was not asked to look at replaced by its last real plan. */
+  of(plans: readonly ServicePlan[]): ServicePlan[] {
+    return plans.map((p) => (notRequested(p) ? this.plans.get(p.service.name) ?? p : p));
+  }
+}
 
 export function buildStatusDoc(input: {
   project: string;

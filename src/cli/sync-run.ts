@@ -27,7 +27,7 @@ import { errorMessage } from '../util/errors.js';
 import { serviceKey } from '../sync/state.js';
 import { parseImageReference, repositoryKey } from '../reference/index.js';
 import { createRegistryRuntime } from './registry-runtime.js';
-import { buildStatusDoc } from '../api/status-doc.js';
+import { PlanMemory, buildStatusDoc } from '../api/status-doc.js';
 import { createDaemonControl } from '../sync/daemon-control.js';
 import { rollbackOne } from '../sync/daemon-rollback.js';
 import { isPaused } from '../sync/schedule.js';
@@ -122,8 +122,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   });
   const key = (service: string) => serviceKey(projectName, service);
   // A cycle asked for some services only leaves the others unplanned: the status shows their last real plan.
-  const planMemory = new Map<string, CycleReport['plans'][number]>();
-  const lastPlans = () => (last.report?.plans ?? []).map((p) => (p.decision.kind === 'skipped' && p.decision.reason === 'not requested in this cycle' ? planMemory.get(p.service.name) ?? p : p));
+  const planMemory = new PlanMemory();
   const cycle = async () => {
     cycleRunning = true;
     try {
@@ -137,7 +136,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   const afterCycle = (report: CycleReport) => {
     const at = new Date();
     last = { report, at, ok: report.failures === 0 };
-    for (const p of report.plans) if (!(p.decision.kind === 'skipped' && p.decision.reason === 'not requested in this cycle')) planMemory.set(p.service.name, p);
+    planMemory.remember(report.plans);
     if (metrics) recordMetrics(metrics, report, projectName);
     const events = cycleEvents(report, {
       project: projectName, checkOnly, errorStreaks, unverified, persistAfter: 3, now: at,
@@ -153,7 +152,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   };
 
   const statusNow = async () => buildStatusDoc({
-    project: projectName, plans: lastPlans(), get: (k) => state.get(k), key, intent: state.pendingIntent(),
+    project: projectName, plans: planMemory.of(last.report?.plans ?? []), get: (k) => state.get(k), key, intent: state.pendingIntent(),
     paused: (await isPaused(stateDir, env).catch(() => undefined))?.paused, checkOnly,
     cycle: { running: cycleRunning, lastAt: last.at?.toISOString() },
   });

@@ -4,28 +4,26 @@
  * `projects`. A cycle asked for some services only leaves the others unplanned: their last real plan is
  * remembered per project, as the single-project daemon does.
  */
-import { buildStatusDoc, type StatusDoc } from '../api/status-doc.js';
+import { PlanMemory, buildStatusDoc, type StatusDoc } from '../api/status-doc.js';
+import type { ServicePlan } from '../sync/plan.js';
 import { serviceKey } from '../sync/state.js';
-import type { CycleReport } from '../sync/cycle.js';
 import type { ProjectRun } from './host.js';
-
-type Plan = CycleReport['plans'][number];
-const notRequested = (p: Plan) => p.decision.kind === 'skipped' && p.decision.reason === 'not requested in this cycle';
 
 export interface HostStatusDoc extends StatusDoc {
   project: '*';
   projects: Array<StatusDoc & { error?: string }>;
 }
 
+/** Every project's PlanMemory. */
 export class HostPlans {
-  private readonly memory = new Map<string, Map<string, Plan>>();
+  private readonly memory = new Map<string, PlanMemory>();
 
   /** After a cycle: what each project that ran planned for real. */
   remember(runs: readonly ProjectRun[]): void {
     for (const r of runs) {
       if (!r.report) continue;
-      const m = this.memory.get(r.project) ?? this.memory.set(r.project, new Map()).get(r.project)!;
-      for (const p of r.report.plans) if (!notRequested(p)) m.set(p.service.name, p);
+      const m = this.memory.get(r.project) ?? this.memory.set(r.project, new PlanMemory()).get(r.project)!;
+      m.remember(r.report.plans);
     }
   }
 
@@ -33,9 +31,9 @@ export class HostPlans {
     this.memory.delete(project);
   }
 
-  plansOf(run: ProjectRun): Plan[] {
-    const m = this.memory.get(run.project);
-    return (run.report?.plans ?? []).map((p) => (notRequested(p) ? m?.get(p.service.name) ?? p : p));
+  plansOf(run: ProjectRun): ServicePlan[] {
+    const plans = run.report?.plans ?? [];
+    return this.memory.get(run.project)?.of(plans) ?? [...plans];
   }
 }
 

@@ -15,7 +15,7 @@ import { resolveStateDir } from './dirs.js';
 import { Journal } from './journal.js';
 import { recoverPending } from './recover.js';
 import { createComposeRuntime, createDocker, exitCodeOf, type EngineClient, type ResolvedProject, type Runtime } from '../engine/index.js';
-import { planService, engineView, type ServicePlan, type PlanContext } from './plan.js';
+import { NOT_REQUESTED, planService, engineView, type ServicePlan, type PlanContext } from './plan.js';
 import { applyGroup, marksTagFailed, type ApplyContext, type ApplyOutcome } from './apply.js';
 import { orderByDependencies } from './groups.js';
 import { planUnits, type ForcedTag, type Presence, type UnitPlan, type UpdatePlan } from './unit-plan.js';
@@ -238,7 +238,7 @@ export async function runCycle(settings: CycleSettings, deps: CycleDeps): Promis
   if (settings.forced && !forcedUnit) throw new ConfigError(`dosync update: there is no service ${settings.forced.service} in ${settings.files.join(', ')}`);
   const only = forcedUnit ? forcedUnit.services : settings.onlyServices;
   const own = await Promise.all(stack.services.map((s): ServicePlan | Promise<ServicePlan> => (only && !only.includes(s.name)
-    ? { service: s, decision: { kind: 'skipped' as const, reason: 'not requested in this cycle' } }
+    ? { service: s, decision: { kind: 'skipped' as const, reason: NOT_REQUESTED } }
     : settings.notWatched?.(s) ? { service: s, decision: { kind: 'skipped' as const, reason: settings.notWatched(s)! } }
     : s.name === self.busy ? { service: s, decision: { kind: 'skipped' as const, reason: 'its self-update is in progress' } }
     : settings.oneShot && s.name === self.target?.service

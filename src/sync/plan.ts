@@ -18,6 +18,9 @@ export type Decision =
   | { kind: 'skipped'; reason: string }
   | { kind: 'error'; reason: string };
 
+/** The decision of a service a cycle was not asked to look at (a cycle of some services only). */
+export const NOT_REQUESTED = 'not requested in this cycle';
+
 export interface ServicePlan {
   service: StackService;
   ref?: ImageReference;
