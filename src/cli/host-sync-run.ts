@@ -18,10 +18,10 @@ import { loadConfigFile } from '../config/file.js';
 import { parseImageReference, repositoryKey } from '../reference/index.js';
 import { createRegistryRuntime } from './registry-runtime.js';
 import { Host, hostFailures, type HostAsk } from '../projects/host.js';
-import { healthyFor, onStopSignals, recordMetrics, runSettings, startInstanceDaemon } from './sync-run.js';
+import { healthyFor, installPressed, onStopSignals, pollInboxes, recordMetrics, runSettings, startInstanceDaemon } from './sync-run.js';
 import { HostPlans, hostStatusDoc } from '../projects/host-status.js';
 import { createDaemonControl, type CycleRequest, type DaemonControl } from '../sync/daemon-control.js';
-import { inboxWaiting, type Action, type ActionResult } from '../sync/control.js';
+import type { Action, ActionResult } from '../sync/control.js';
 import { isPaused } from '../sync/schedule.js';
 import { followStatus, isMqttUrl, parseMqttUrl, startHaBridge } from '../notify/homeassistant.js';
 
@@ -170,12 +170,8 @@ export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Pro
     onInstall: async (service, project) => {
       const target = projectFor(project);
       if ('error' in target) return target.error;
-      if (controls.size > 0 && host.last.find((r) => r.project === target.project)?.state?.get(serviceKey(target.project, service))?.pending) {
-        return (await target.control.handle({ kind: 'approve', service, project: target.project })).message;
-      }
-      if (checkOnly) return 'dosync runs with --check-only: nothing is applied';
-      target.control.request({ services: [service] });
-      return `${target.project}/${service}: an update cycle runs now`;
+      const pending = Boolean(host.last.find((r) => r.project === target.project)?.state?.get(serviceKey(target.project, service))?.pending);
+      return installPressed(target.control, service, { pending, checkOnly, project: target.project });
     },
   })));
   const follow = followStatus(bridges, statusNow, logger);
@@ -209,11 +205,8 @@ export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Pro
   }) : undefined;
   if (api) logger.info({ url: api.url }, 'HTTP endpoint listening');
   daemon = await startInstanceDaemon({ logger, signal: controller.signal, schedule, stateDir, cycle, ok: () => last.ok });
-  // `dosync approve|skip --project P` leave requests in that project's inbox; a waiting one wakes the daemon.
-  const inboxPoll = setInterval(() => {
-    void Promise.all([...controls.values()].map((c) => inboxWaiting(c.stateDir))).then((w) => { if (w.some(Boolean)) daemon?.wake(); }, () => undefined);
-  }, 1000);
-  inboxPoll.unref();
+  // `dosync approve|skip --project P` leave requests in that project's inbox.
+  const inboxPoll = pollInboxes(() => [...controls.values()].map((c) => c.stateDir), () => daemon?.wake());
   onStopSignals(logger, controller, () => registry.registry.abort());
   process.on('SIGHUP', () => {
     // A new config replaces the old only when it is valid.

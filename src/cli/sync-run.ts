@@ -28,7 +28,7 @@ import { serviceKey } from '../sync/state.js';
 import { parseImageReference, repositoryKey } from '../reference/index.js';
 import { createRegistryRuntime } from './registry-runtime.js';
 import { PlanMemory, buildStatusDoc } from '../api/status-doc.js';
-import { createDaemonControl } from '../sync/daemon-control.js';
+import { createDaemonControl, type DaemonControl } from '../sync/daemon-control.js';
 import { rollbackOne } from '../sync/daemon-rollback.js';
 import { isPaused } from '../sync/schedule.js';
 import { inboxWaiting } from '../sync/control.js';
@@ -159,15 +159,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   // Home Assistant: the entities follow the status (each change, at most every 300 ms).
   const bridges = flags.once ? [] : await Promise.all(mqttTargets.map((t) => startHaBridge(t, {
     project: projectName, logger, dashboard: config.public_url, current: statusNow,
-    onInstall: async (service) => {
-      if (state.get(key(service))?.pending) {
-        const r = await control.handle({ kind: 'approve', service });
-        return r.message;
-      }
-      if (checkOnly) return 'dosync runs with --check-only: nothing is applied';
-      control.request({ services: [service] });
-      return `${service}: an update cycle runs now`;
-    },
+    onInstall: (service) => installPressed(control, service, { pending: Boolean(state.get(key(service))?.pending), checkOnly }),
   })));
   const follow = followStatus(bridges, statusNow, logger);
   if (bridges.length > 0) state.onChange(follow.changed);
@@ -210,8 +202,7 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   daemon = await startInstanceDaemon({ logger, signal: controller.signal, schedule, stateDir, cycle, ok: () => last.ok });
 
   // `dosync approve` / `dosync skip` leave requests in the state dir's inbox; a waiting one wakes the daemon.
-  const inboxPoll = setInterval(() => void inboxWaiting(stateDir).then((waiting) => { if (waiting) daemon?.wake(); }, () => undefined), 1000);
-  inboxPoll.unref();
+  const inboxPoll = pollInboxes(() => [stateDir], () => daemon?.wake());
   onStopSignals(logger, controller, () => registry.registry.abort());
   process.on('SIGHUP', () => {
     // A new config replaces the old only when it is valid; the running daemon never ends up without one.
@@ -228,6 +219,26 @@ export async function syncAction(flags: SyncFlags): Promise<number> {
   await api?.close();
   await notifier?.flush();
   return 0;
+}
+
+/**
+ * Home Assistant's Install button on a service: approves the tag waiting for approval, else asks for an
+ * update cycle of that service. `project`: the whole host's project it is in.
+ */
+export async function installPressed(control: DaemonControl, service: string, o: { pending: boolean; checkOnly: boolean; project?: string }): Promise<string> {
+  if (o.pending) return (await control.handle({ kind: 'approve', service, ...(o.project ? { project: o.project } : {}) })).message;
+  if (o.checkOnly) return 'dosync runs with --check-only: nothing is applied';
+  control.request({ services: [service] });
+  return `${o.project ? `${o.project}/` : ''}${service}: an update cycle runs now`;
+}
+
+/** `dosync approve|skip` leave requests in a state dir's inbox: a waiting one wakes the daemon (looked at every second). */
+export function pollInboxes(stateDirs: () => string[], wake: () => void): NodeJS.Timeout {
+  const poll = setInterval(() => {
+    void Promise.all(stateDirs().map((d) => inboxWaiting(d))).then((w) => { if (w.some(Boolean)) wake(); }, () => undefined);
+  }, 1000);
+  poll.unref();
+  return poll;
 }
 
 /** A cycle's figures for /metrics; `wholeCycle: false` for one project of a whole-host cycle (the host observes the cycle once). */
