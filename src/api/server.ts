@@ -40,7 +40,7 @@ import { ConfigError } from '../util/errors.js';
 import { Sessions, sessionCookie, type Role, type Session } from './sessions.js';
 import { buildStatusDoc, type ServiceStatus as DocServiceStatus, type StatusDoc as DocStatusDoc } from './status-doc.js';
 import { parseAction, type Action, type ActionResult } from '../sync/control.js';
-import { dashboardPage, findService, loginPage, noServicePage, serviceFragment, servicePage, servicesFragment } from '../dashboard/page.js';
+import { dashboardPage, findService, loginPage, noServicePage, serviceFragment, servicePage, servicesFragment, type DashboardBackup } from '../dashboard/page.js';
 import { ASSET_CACHE, DASHBOARD_CSS, DASHBOARD_JS } from '../dashboard/assets.js';
 
 /** A socket that cannot be bound is the user's setting, said in one line (the daemon does not start without its API). */
@@ -71,8 +71,8 @@ export interface ApiServerOptions {
   onChange?: (listener: () => void) => () => void;
   /** Where dashboard sessions are kept across restarts (hashed, 0600); absent: in memory only. */
   sessionsFile?: string;
-  /** Backups to list on the dashboard. */
-  backups?: () => Promise<Array<{ name: string; time: string; file: string }>>;
+  /** Backups to list on the dashboard, newest first (a whole-host daemon's name their project). */
+  backups?: () => Promise<DashboardBackup[]>;
   metrics: { contentType: string; render(): Promise<string> };
   status: () => StatusDoc | Promise<StatusDoc>;
   /** Starts (or queues) a cycle; resolves once it is accepted or refused, not when it ends. */

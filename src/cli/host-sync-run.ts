@@ -3,6 +3,7 @@
  * projects and runs each one's cycle with its own state (src/projects/host.ts); the API, notifications,
  * metrics and the heartbeat are the instance's, grouped by project.
  */
+import { join } from 'node:path';
 import type { StackInputs } from './common.js';
 import type { SyncFlags } from './sync.js';
 import { ConfigError, errorMessage } from '../util/errors.js';
@@ -179,10 +180,12 @@ export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Pro
 
   const api = listen && metrics ? await (await import('../api/index.js')).startApiServer({
     listen, token: s.apiToken?.value,
+    sessionsFile: join(stateDir, 'dashboard-sessions.json'), // the dashboard stays signed in across restarts
     readonlyToken: envValue(env, 'DOSYNC_API_TOKEN_READONLY') ?? config.api_token_readonly, publicUrl: config.public_url, metrics, logger,
     status: statusNow,
     act,
     onChange: (listener) => { changed.add(listener); return () => changed.delete(listener); },
+    backups: async () => (await host.backups()).slice(-20).reverse().map((b) => ({ name: b.name, time: b.time.toISOString(), file: b.file, project: b.project })),
     trigger: async (what, service, project) => {
       if (what === 'update' && checkOnly) return { accepted: false, reason: 'dosync runs with --check-only: it reports updates and never applies them; POST /v1/check checks now' };
       if (!project && !service) { askAll(what === 'check'); return { accepted: true }; }

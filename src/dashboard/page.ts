@@ -20,8 +20,11 @@ export interface PageModel {
   csrf: string;
   /** One line to show after a no-JS action (from the redirect's query). */
   message?: string;
-  backups?: Array<{ name: string; time: string; file: string }>;
+  backups?: DashboardBackup[];
 }
+
+/** One backup in the dashboard's list; `project` on a whole-host dashboard. */
+export interface DashboardBackup { name: string; time: string; file: string; project?: string }
 
 const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const when = (iso: string | undefined) => (iso ? `<time datetime="${esc(iso)}">${esc(iso.slice(0, 19).replace('T', ' '))} UTC</time>` : '');
@@ -155,7 +158,7 @@ function summary(m: PageModel): string {
 /** The part the client re-fetches on each change: the project line and the services table. */
 export function servicesFragment(m: PageModel): string {
   const backups = m.backups && m.backups.length > 0
-    ? `<details><summary>Backups (${m.backups.length})</summary><ul class="backups">${m.backups.map((b) => `<li><code>${esc(b.name)}</code> ${when(b.time)} <span class="muted">of ${esc(b.file)}</span></li>`).join('')}</ul></details>`
+    ? `<details><summary>Backups (${m.backups.length})</summary><ul class="backups">${m.backups.map((b) => `<li><code>${esc(b.name)}</code> ${when(b.time)} <span class="muted">of ${esc(b.file)}${b.project ? ` (project ${esc(b.project)})` : ''}</span></li>`).join('')}</ul></details>`
     : '';
   return `<div id="view" data-src="/fragment/services" data-cycle="${m.doc.cycle?.running ? 'running' : 'idle'}">
 ${summary(m)}

@@ -16,7 +16,8 @@ import type { ConfigFile } from '../config/file.js';
 import { loadConfigFile } from '../config/file.js';
 import { shareListings } from '../registry/shared-listings.js';
 import { listComposeContainers } from '../engine/docker.js';
-import { runCycle, type CycleDeps, type CycleReport, type CycleSettings } from '../sync/cycle.js';
+import { runCycle, stackEnvFiles, type CycleDeps, type CycleReport, type CycleSettings } from '../sync/cycle.js';
+import { compareBackups, listBackups, type Backup } from '../compose/backups.js';
 import { rollbackOne } from '../sync/daemon-rollback.js';
 import type { CycleRequest } from '../sync/daemon-control.js';
 import { StateStore, defaultStatePath } from '../sync/state.js';
@@ -187,9 +188,28 @@ export class Host {
     const watchByDefault = config.watch_by_default ?? this.opts.watchByDefault;
     return {
       ...base, files: spec.files, envFile: spec.envFile, config, projectName: spec.name, stateDir: k.stateDir,
-      backupDir: this.opts.backupDir ? join(this.opts.backupDir, spec.name) : join(k.stateDir, 'backups'),
+      backupDir: this.backupDirOf(spec.name, k),
       notWatched: (s) => notWatched(s.labels, watchByDefault),
     };
+  }
+
+  private backupDirOf(project: string, k: Kept): string {
+    return this.opts.backupDir ? join(this.opts.backupDir, project) : join(k.stateDir, 'backups');
+  }
+
+  /**
+   * The backups of every watched project's files (compose and env files, as `dosync backups list --project`
+   * finds them), oldest first; a project whose files cannot be read lists none.
+   */
+  async backups(): Promise<Array<Backup & { project: string }>> {
+    const lists = await Promise.all([...this.specs.values()].map(async (spec) => {
+      const k = this.kept.get(spec.name);
+      if (!k) return [];
+      const envFiles = await stackEnvFiles(spec.files, spec.envFile).catch(() => [] as string[]);
+      const files = [...spec.files.map((path) => ({ path, kind: 'compose' as const })), ...envFiles.map((path) => ({ path, kind: 'env' as const }))];
+      return (await listBackups(files, this.backupDirOf(spec.name, k)).catch(() => [])).map((b) => ({ ...b, project: spec.name }));
+    }));
+    return lists.flat().sort(compareBackups);
   }
 
   /** A rollback of one service of one project (dashboard, API), between cycles: the path `dosync rollback` takes. */

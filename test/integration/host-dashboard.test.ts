@@ -1,7 +1,8 @@
 /**
  * The dashboard of a whole-host daemon in a real browser (Debian chromium): both projects are shown, each
  * service card acts on its own project (approve in one leaves the other waiting), the page follows the
- * update live without a reload, and axe finds no serious or critical violation on the grouped page.
+ * update live without a reload, and axe finds no serious or critical violation on the grouped page. The backups
+ * list names each backup's project, and a signed-in browser stays signed in across a daemon restart.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,10 +10,11 @@ import { launchChromium, axeViolations } from '../helpers/browser.js';
 import { until } from '../helpers/wait.js';
 import { TOKEN, serving, startHostDaemon, statusOf, svcOf, twoManualProjects } from '../helpers/host-daemon.js';
 
-test('dashboard in --all mode: both projects listed; Approve in one project applies that project only, followed live', async () => {
+test('dashboard in --all mode: both projects listed; Approve in one project applies that project only, followed live; backups by project; sessions survive a restart', async () => {
   const h = await twoManualProjects('i18bui');
   const { a, b } = h;
   const daemon = startHostDaemon(h.scope);
+  let restarted: ReturnType<typeof startHostDaemon> | undefined;
   const chrome = await launchChromium();
   try {
     const url = await daemon.url();
@@ -40,12 +42,27 @@ test('dashboard in --all mode: both projects listed; Approve in one project appl
     assert.equal(await serving(b), '1.1.0');
     assert.equal(await serving(a), '1.0.0', 'the other project still waits');
     assert.equal(await statusAttr(a.name), 'pending-approval');
+    // The backups list names each backup's project: b's compose file was backed up before its update, a's never.
+    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    assert.deepEqual(await page.$$eval('ul.backups li span.muted', (els) => els.map((e) => e.textContent)), [`of docker-compose.yml (project ${b.name})`]);
+
+    // The whole-host dashboard keeps its sessions across a restart, as a single-project one does: the
+    // same browser is still signed in to the next daemon (a cookie is not bound to a port).
+    await daemon.stop();
+    restarted = startHostDaemon(h.scope);
+    await page.goto(await restarted.url(), { waitUntil: 'domcontentloaded' });
+    assert.equal(await page.$('#token'), null, 'no sign-in form after the restart');
+    // The list fills in live once the new daemon's first cycle ends (the bound is for a hang only).
+    await page.waitForSelector(card(a.name), { timeout: 180_000 });
+    assert.equal(await statusAttr(a.name), 'pending-approval', 'a still waits after the restart');
   } catch (err) {
     process.stderr.write(`daemon log (last lines):\n${daemon.log().split('\n').slice(-40).join('\n')}\n`);
+    if (restarted) process.stderr.write(`restarted daemon log:\n${restarted.log().split('\n').slice(-40).join('\n')}\n`);
     throw err;
   } finally {
     await chrome.close();
     await daemon.stop();
+    await restarted?.stop();
     await h.cleanup();
   }
 });

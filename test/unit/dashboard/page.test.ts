@@ -83,3 +83,15 @@ test('whole host: the page says how many projects, marks a paused one and offers
   assert.match(list, /formaction="\/v1\/pause">Pause every project</);
   assert.doesNotMatch(dashboardPage({ doc: host, role: 'readonly', csrf: '' }), /\?project=b"/, 'read-only: no toggles');
 });
+
+test('the backups list names each backup\'s file, and its project on a whole-host page; names are escaped', () => {
+  const backups = [
+    { name: 'docker-compose.yml.20261203T101010000Z.bak', time: at, file: 'docker-compose.yml', project: 'shop' },
+    { name: '.env.20261203T090909000Z.bak', time: at, file: '.env<x>' },
+  ];
+  const page = dashboardPage({ doc, role: 'readonly', csrf: '', backups });
+  assert.match(page, /<summary>Backups \(2\)<\/summary>/);
+  assert.match(page, /<code>docker-compose\.yml\.20261203T101010000Z\.bak<\/code> <time[^>]*>[^<]*<\/time> <span class="muted">of docker-compose\.yml \(project shop\)<\/span>/);
+  assert.match(page, /of \.env&lt;x&gt;<\/span>/, 'no project named for a single-project backup; escaped');
+  assert.doesNotMatch(dashboardPage({ doc, role: 'readonly', csrf: '', backups: [] }), /Backups/);
+});
