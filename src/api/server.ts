@@ -40,7 +40,7 @@ import { ConfigError } from '../util/errors.js';
 import { Sessions, sessionCookie, type Role, type Session } from './sessions.js';
 import { buildStatusDoc, type ServiceStatus as DocServiceStatus, type StatusDoc as DocStatusDoc } from './status-doc.js';
 import { parseAction, type Action, type ActionResult } from '../sync/control.js';
-import { dashboardPage, findService, loginPage, noServicePage, serviceFragment, servicePage, servicesFragment, type DashboardBackup } from '../dashboard/page.js';
+import { dashboardPage, findService, loginPage, noServicePage, serviceFragment, servicePage, servicesFragment, type DashboardBackup, type PageNotice } from '../dashboard/page.js';
 import { ASSET_CACHE, DASHBOARD_CSS, DASHBOARD_JS } from '../dashboard/assets.js';
 
 /** A socket that cannot be bound is the user's setting, said in one line (the daemon does not start without its API). */
@@ -466,12 +466,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
 }
 
-/** Whole-host daemon: the dashboard lists every project's services in one list (each names its project). */
-function pageDoc(doc: StatusDoc): StatusDoc {
+/**
+ * The document the dashboard renders. A whole-host one is flattened: every project's services in one list
+ * (each names its project), and what needs attention (a project that did not run, a stack with no file).
+ */
+export function pageDoc(doc: StatusDoc): StatusDoc {
   if (!Array.isArray(doc.projects)) return doc;
   const projects = doc.projects as StatusDoc[];
   const pausedProjects = projects.filter((p) => p.paused).map((p) => p.project);
-  return { ...doc, services: projects.flatMap((p) => p.services), projectNames: projects.map((p) => p.project), pausedProjects, paused: projects.length > 0 && pausedProjects.length === projects.length };
+  // What the host cannot look after: a project that did not run (its error) and a stack with no file known.
+  const stacks = Array.isArray(doc.unconfiguredStacks) ? (doc.unconfiguredStacks as Array<{ stack: string; hint: string }>) : [];
+  const notices: PageNotice[] = [
+    ...projects.flatMap((p) => (typeof p.error === 'string' ? [{ what: `Project ${p.project}`, text: p.error }] : [])),
+    ...stacks.map((s) => ({ what: `Stack ${s.stack}`, text: `not looked after: ${s.hint}` })),
+  ];
+  return { ...doc, services: projects.flatMap((p) => p.services), projectNames: projects.map((p) => p.project), pausedProjects, paused: projects.length > 0 && pausedProjects.length === projects.length, notices };
 }
 
 /** Whole-host daemon: the `project` field (query or body) names a compose project; checked here, routed by the daemon. */

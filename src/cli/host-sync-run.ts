@@ -145,7 +145,7 @@ export async function hostSyncAction(flags: SyncFlags, inputs: StackInputs): Pro
   const statusNow = async () => {
     const paused = new Set<string>();
     await Promise.all(host.last.map(async (r) => { if (r.stateDir && (await isPaused(r.stateDir, env).catch(() => undefined))?.paused) paused.add(r.project); }));
-    return hostStatusDoc(host.last, { plans, paused, checkOnly, cycle: { running: cycleRunning, lastAt: last.at?.toISOString() } });
+    return hostStatusDoc(host.last, { plans, paused, checkOnly, cycle: { running: cycleRunning, lastAt: last.at?.toISOString() }, unconfigured: host.unconfigured });
   };
   // The one project an action is for: named, or the only one watched.
   const projectFor = (project: string | undefined): { project: string; control: DaemonControl } | { error: string } => {

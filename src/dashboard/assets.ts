@@ -17,7 +17,7 @@ main{padding:1rem;max-width:80rem;margin:0 auto}
 main:focus{outline:none}
 h2{font-size:1.1rem;margin:1rem 0 .5rem;overflow-wrap:anywhere}
 h3{margin:1rem 0 .25rem;font-size:1.05rem}
-.backups li,.reason,#live,.summary,dd{overflow-wrap:anywhere}
+.backups li,.notices li,.reason,#live,.summary,dd{overflow-wrap:anywhere}
 /* break-word, not anywhere, in cells: a header word is never split, a long tag still wraps */
 td,th{overflow-wrap:break-word}
 .b,button{white-space:nowrap}

@@ -23,6 +23,9 @@ export interface PageModel {
   backups?: DashboardBackup[];
 }
 
+/** A whole-host page's line about what it cannot look after (a project that did not run, a stack with no file). */
+export interface PageNotice { what: string; text: string }
+
 /** One backup in the dashboard's list; `project` on a whole-host dashboard. */
 export interface DashboardBackup { name: string; time: string; file: string; project?: string }
 
@@ -123,7 +126,7 @@ function serviceRow(m: PageModel, s: ServiceStatus): string {
  */
 function serviceTable(m: PageModel): string {
   const d = m.doc;
-  if (d.services.length === 0) return '<p class="muted">No services yet: the first cycle has not finished.</p>';
+  if (d.services.length === 0) return `<p class="muted">${d.cycle?.lastAt ? 'No services to show.' : 'No services yet: the first cycle has not finished.'}</p>`;
   // A whole-host document holds several projects: one row group each, headed by its name.
   const groups = new Map<string, ServiceStatus[]>();
   for (const s of d.services) {
@@ -160,9 +163,13 @@ export function servicesFragment(m: PageModel): string {
   const backups = m.backups && m.backups.length > 0
     ? `<details><summary>Backups (${m.backups.length})</summary><ul class="backups">${m.backups.map((b) => `<li><code>${esc(b.name)}</code> ${when(b.time)} <span class="muted">of ${esc(b.file)}${b.project ? ` (project ${esc(b.project)})` : ''}</span></li>`).join('')}</ul></details>`
     : '';
+  const notices = Array.isArray(m.doc.notices) ? (m.doc.notices as PageNotice[]) : [];
+  const attention = notices.length > 0
+    ? `<section aria-labelledby="h-attention"><h2 id="h-attention">Needs attention (${notices.length})</h2><ul class="notices">${notices.map((n) => `<li><strong>${esc(n.what)}</strong>: ${esc(n.text)}</li>`).join('')}</ul></section>\n`
+    : '';
   return `<div id="view" data-src="/fragment/services" data-cycle="${m.doc.cycle?.running ? 'running' : 'idle'}">
 ${summary(m)}
-<section aria-labelledby="h-services"><h2 id="h-services">Services</h2>
+${attention}<section aria-labelledby="h-services"><h2 id="h-services">Services</h2>
 ${serviceTable(m)}
 </section>${backups}</div>`;
 }

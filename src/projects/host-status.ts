@@ -8,10 +8,13 @@ import { PlanMemory, buildStatusDoc, type StatusDoc } from '../api/status-doc.js
 import type { ServicePlan } from '../sync/plan.js';
 import { serviceKey } from '../sync/state.js';
 import type { ProjectRun } from './host.js';
+import { unconfiguredStackLine } from './discover.js';
 
 export interface HostStatusDoc extends StatusDoc {
   project: '*';
   projects: Array<StatusDoc & { error?: string }>;
+  /** Swarm stacks that run but that dosync cannot update (no file known), with what to do. */
+  unconfiguredStacks?: Array<{ stack: string; hint: string }>;
 }
 
 /** Every project's PlanMemory. */
@@ -38,12 +41,13 @@ export class HostPlans {
 }
 
 /** The host's document: every project's, in name order; `paused` says which projects are paused. */
-export function hostStatusDoc(runs: readonly ProjectRun[], o: { plans: HostPlans; paused: ReadonlySet<string>; checkOnly: boolean; cycle: StatusDoc['cycle'] }): HostStatusDoc {
+export function hostStatusDoc(runs: readonly ProjectRun[], o: { plans: HostPlans; paused: ReadonlySet<string>; checkOnly: boolean; cycle: StatusDoc['cycle']; unconfigured?: readonly string[] }): HostStatusDoc {
   return {
     project: '*',
     services: [],
     ...(o.checkOnly ? { checkOnly: true } : {}),
     cycle: o.cycle,
+    ...(o.unconfigured?.length ? { unconfiguredStacks: o.unconfigured.map((stack) => ({ stack, hint: unconfiguredStackLine(stack) })) } : {}),
     projects: runs.map((r) => ({
       ...buildStatusDoc({
         project: r.project, plans: o.plans.plansOf(r), get: (k) => r.state?.get(k), key: (s) => serviceKey(r.project, s),

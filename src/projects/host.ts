@@ -98,6 +98,8 @@ export class Host {
   private readonly specs = new Map<string, ProjectSpec>();
   /** The projects of the last cycle, for the API and webhooks. */
   last: ProjectRun[] = [];
+  /** Swarm stacks the last look found running with no file known (not excluded): the status names them. */
+  unconfigured: string[] = [];
 
   constructor(private readonly opts: HostOptions) {}
 
@@ -107,7 +109,7 @@ export class Host {
   }
 
   /** The projects to look after now, and one line for each that cannot be looked after. */
-  async find(): Promise<{ specs: ProjectSpec[]; problems: ProjectRun[] }> {
+  async find(): Promise<{ specs: ProjectSpec[]; problems: ProjectRun[]; unconfigured: string[] }> {
     const o = this.opts;
     const containers = await listComposeContainers(o.docker);
     const running = projectsFromContainers(containers);
@@ -116,8 +118,8 @@ export class Host {
       : { specs: [], problems: [] };
     const problems: ProjectRun[] = listed.problems.map((p) => ({ project: p.name, files: [], error: p.message }));
     // Swarm stacks (issue 17): found ones with a file label join the found projects; the others get one line.
-    const stacks = o.discover ? await foundStacks(o.docker, listed.specs, this.opts.logger) : [];
-    const candidates = selectProjects(listed.specs, o.discover ? [...running, ...stacks] : [], { root: o.root, exclude: o.exclude });
+    const stacks = o.discover ? await foundStacks(o.docker, listed.specs, this.opts.logger, o.exclude) : { specs: [], unconfigured: [] };
+    const candidates = selectProjects(listed.specs, o.discover ? [...running, ...stacks.specs] : [], { root: o.root, exclude: o.exclude });
     const specs: ProjectSpec[] = [];
     await Promise.all(candidates.map(async (spec) => {
       for (const f of spec.files) {
@@ -127,12 +129,13 @@ export class Host {
       specs.push(spec);
     }));
     specs.sort((a, b) => a.name.localeCompare(b.name));
-    return { specs, problems };
+    return { specs, problems, unconfigured: stacks.unconfigured };
   }
 
   /** One cycle over every project; the base settings are the host's (files, project and dirs are set per project). */
   async cycle(base: Omit<CycleSettings, 'files' | 'config'>, deps: Omit<CycleDeps, 'state' | 'digests'>, ask: HostAsk = {}): Promise<ProjectRun[]> {
-    const { specs, problems } = await this.find();
+    const { specs, problems, unconfigured } = await this.find();
+    this.unconfigured = unconfigured;
     for (const p of problems) this.opts.logger.warn(p.error!);
     // Projects gone since the last cycle are dropped: their locks released, nothing of them reported.
     for (const [name, k] of this.kept) {

@@ -10,20 +10,25 @@ import { stacksFromServices, unconfiguredStackLine, type ProjectSpec } from './d
 
 const told = new Set<string>();
 
-export async function foundStacks(docker: Docker, listed: readonly ProjectSpec[], logger: Logger): Promise<ProjectSpec[]> {
+/**
+ * The stacks to look after (specs) and those that cannot be (unconfigured: no file known), minus the
+ * excluded names. Each unconfigured one is logged once per process; the status names them every time.
+ */
+export async function foundStacks(docker: Docker, listed: readonly ProjectSpec[], logger: Logger, exclude: readonly string[] = []): Promise<{ specs: ProjectSpec[]; unconfigured: string[] }> {
   let labels: Awaited<ReturnType<typeof stackServiceLabels>>;
   try {
     labels = await stackServiceLabels(docker);
   } catch (err) {
     // The Compose projects go on; the engine's own failure shows in their cycles too.
     logger.warn(`swarm stacks: cannot list the engine's services: ${errorMessage(err)}`);
-    return [];
+    return { specs: [], unconfigured: [] };
   }
-  const { specs, unconfigured } = stacksFromServices(labels, listed);
+  const found = stacksFromServices(labels, listed);
+  const unconfigured = found.unconfigured.filter((name) => !exclude.includes(name));
   for (const name of unconfigured) {
     if (told.has(name)) continue;
     told.add(name);
     logger.warn(unconfiguredStackLine(name));
   }
-  return specs;
+  return { specs: found.specs, unconfigured };
 }

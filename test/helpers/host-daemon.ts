@@ -15,10 +15,10 @@ export const auth = { authorization: `Bearer ${TOKEN}` };
 export interface Svc { name: string; currentTag?: string; status?: { kind: string; tag?: string }; pending?: { tag: string }; skipped: string[] }
 export interface HostDoc { project: string; projects: Array<{ project: string; paused?: boolean; services: Svc[] }> }
 
-/** A whole-host daemon of the test's own; `stop` sends SIGTERM and waits for the exit. */
-export function startHostDaemon(args: string[]) {
+/** A whole-host daemon of the test's own (`env`: e.g. another engine's DOCKER_HOST); `stop` sends SIGTERM and waits for the exit. */
+export function startHostDaemon(args: string[], env: NodeJS.ProcessEnv = {}) {
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin/dosync.js'), 'sync', '--all', '-i', '1h', '--health-stable', '1s', '--health-timeout', '60s',
-    '--listen', '127.0.0.1:0', '--api-token', TOKEN, ...args], { env: { ...process.env, DOSYNC_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--listen', '127.0.0.1:0', '--api-token', TOKEN, ...args], { env: { ...process.env, ...env, DOSYNC_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });

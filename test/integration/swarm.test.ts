@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { BASIC_REGISTRY, REGISTRY, dosync, logLines, pushImage, sh, unique } from '../helpers/docker.js';
 import { SwarmEngine, SwarmStack, stackText } from '../helpers/swarm-engine.js';
 import { pushDosyncImage } from '../helpers/sidecar.js';
+import { auth, startHostDaemon } from '../helpers/host-daemon.js';
+import { until } from '../helpers/wait.js';
 
 const FAST = ['--health-timeout', '180s'];
 let engine: SwarmEngine;
@@ -288,7 +290,7 @@ describe('swarm stacks on a second engine', () => {
     }
   });
 
-  test('sync --all on a swarm manager: a stack listed in dosync.yaml (stack: + files:) and one labelled dosync.stack.file are updated; a stack with no file gets one line and is left alone (exit 0)', async () => {
+  test('sync --all on a swarm manager: a stack listed in dosync.yaml (stack: + files:) and one labelled dosync.stack.file are updated; a stack with no file gets one line, is named in the daemon's status, and is left alone (exit 0); --exclude-project silences it', async () => {
     const { repo, v1 } = await releases('i17/all', '1.0.0', '1.1.0');
     const listed = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
     const labelled = await SwarmStack.create(engine, stackText({ web: { image: v1, deploy: ['labels: { dosync.stack.file: DIR/stack.yml }'] } }));
@@ -316,6 +318,28 @@ describe('swarm stacks on a second engine', () => {
       await listed.deploy();
       await listed.waitRunning('web', 1);
       assert.match(await listed.image('web'), /:1\.1\.0@sha256:/);
+
+      // A daemon's status (the API, and so the dashboard) names the stack it cannot update, with what to do.
+      const daemon = startHostDaemon(['--config', config, '--state-dir', join(dir, 'state')], engine.env);
+      try {
+        const url = await daemon.url();
+        const stacks = await until('the unconfigured stack in the status', async () => {
+          const doc = (await (await fetch(`${url}/v1/status`, { headers: auth })).json()) as { unconfiguredStacks?: Array<{ stack: string; hint: string }> };
+          return doc.unconfiguredStacks;
+        });
+        assert.deepEqual(stacks.map((x) => x.stack), [unlisted.name]);
+        assert.match(stacks[0]!.hint, new RegExp(`^stack ${unlisted.name}: add it to projects: with its file`));
+      } catch (err) {
+        process.stderr.write(`daemon log:\n${daemon.log().split('\n').slice(-30).join('\n')}\n`);
+        throw err;
+      } finally {
+        await daemon.stop();
+      }
+      // --exclude-project leaves it alone without a word.
+      const quiet = await dosyncOn(['sync', '--all', '--once', '--config', config, '--state-dir', join(dir, 'state'), '--exclude-project', unlisted.name, ...FAST]);
+      assert.equal(quiet.code, 0, quiet.stdout + quiet.stderr);
+      assert.equal(logLines(quiet.stdout).filter((l) => String(l.msg).includes(`stack ${unlisted.name}`)).length, 0, quiet.stdout);
+      assert.equal(await unlisted.image('web'), unlistedSpec);
     } finally {
       await Promise.all([listed, labelled, unlisted].map((s) => s.destroy()));
       await rm(dir, { recursive: true, force: true });

@@ -12,6 +12,7 @@ import { HostPlans, hostStatusDoc } from '../../../src/projects/host-status.js';
 import { projectsFromContainers } from '../../../src/projects/discover.js';
 import { discoveryMessages, hostAvailability, topicsFor } from '../../../src/notify/homeassistant.js';
 import { dashboardPage, servicesFragment } from '../../../src/dashboard/page.js';
+import { pageDoc } from '../../../src/api/server.js';
 import { mergeProjectConfig } from '../../../src/projects/config.js';
 import type { StatusDoc } from '../../../src/api/status-doc.js';
 import type { ContainerSummary } from '../../../src/engine/docker.js';
@@ -56,6 +57,24 @@ test('hostStatusDoc: one full status document per project; a service not asked f
   assert.deepEqual(plans.plansOf(narrowed[1]).map((p) => p.decision.kind), ['update', 'up-to-date'], 'the last real plan of web');
   plans.forget('shop');
   assert.deepEqual(plans.plansOf(narrowed[1]).map((p) => p.decision.kind), ['skipped', 'up-to-date']);
+  assert.equal(doc.unconfiguredStacks, undefined, 'no stack to name: no field');
+});
+
+test('the whole-host dashboard says what it cannot look after: a project that did not run and a stack with no file, escaped', () => {
+  const runs: ProjectRun[] = [
+    { project: 'blog', files: [], error: 'project blog: cannot read /srv/blog/<compose>.yml (EACCES)' },
+    { project: 'shop', files: [], report: report([plan('web', { kind: 'up-to-date' } as never)]) },
+  ];
+  const doc = hostStatusDoc(runs, { plans: new HostPlans(), paused: new Set(), checkOnly: false, cycle: { running: false, lastAt: new Date(0).toISOString() }, unconfigured: ['edge'] });
+  assert.deepEqual(doc.unconfiguredStacks?.map((x) => x.stack), ['edge']);
+  assert.match(doc.unconfiguredStacks![0]!.hint, /^stack edge: add it to projects: with its file/);
+  const html = servicesFragment({ doc: pageDoc(doc), role: 'admin', csrf: 't' });
+  assert.match(html, /<h2 id="h-attention">Needs attention \(2\)<\/h2>/);
+  assert.match(html, /<li><strong>Project blog<\/strong>: project blog: cannot read \/srv\/blog\/&lt;compose&gt;\.yml \(EACCES\)<\/li>/);
+  assert.match(html, /<li><strong>Stack edge<\/strong>: not looked after: stack edge: add it to projects:/);
+  assert.match(html, /data-service="web"/, 'the services are still listed');
+  const fine = hostStatusDoc([runs[1]!], { plans: new HostPlans(), paused: new Set(), checkOnly: false, cycle: { running: false } });
+  assert.doesNotMatch(servicesFragment({ doc: pageDoc(fine), role: 'admin', csrf: 't' }), /Needs attention/);
 });
 
 const at = new Date(0).toISOString();
