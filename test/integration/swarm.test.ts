@@ -290,7 +290,7 @@ describe('swarm stacks on a second engine', () => {
     }
   });
 
-  test('sync --all on a swarm manager: a stack listed in dosync.yaml (stack: + files:) and one labelled dosync.stack.file are updated; a stack with no file gets one line, is named in the daemon's status, and is left alone (exit 0); --exclude-project silences it', async () => {
+  test('sync --all on a swarm manager: a stack listed in dosync.yaml (stack: + files:) and one labelled dosync.stack.file are updated; a stack with no file gets one line, is named in the daemon status, and is left alone (exit 0); --exclude-project silences it; --project finds the listed and the labelled one', async () => {
     const { repo, v1 } = await releases('i17/all', '1.0.0', '1.1.0');
     const listed = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
     const labelled = await SwarmStack.create(engine, stackText({ web: { image: v1, deploy: ['labels: { dosync.stack.file: DIR/stack.yml }'] } }));
@@ -302,6 +302,16 @@ describe('swarm stacks on a second engine', () => {
       const unlistedSpec = await unlisted.image('web');
       const config = join(dir, 'dosync.yaml');
       await writeFile(config, `projects:\n  - stack: ${listed.name}\n    files: [${listed.file}]\n`);
+      // --project finds a stack as --all does: listed in dosync.yaml, or by its dosync.stack.file label.
+      for (const s of [listed, labelled]) {
+        const checked = await dosyncOn(['check', '--project', s.name, '--config', config, '--state-dir', join(dir, 'state'), '--json']);
+        assert.equal(checked.code, 10, `${s.name}: ${checked.stdout}${checked.stderr}`);
+        const doc = JSON.parse(checked.stdout) as { project: string; services: Array<{ service: string; current: string; status: string }> };
+        assert.deepEqual([doc.project, doc.services.map((x) => [x.service, x.current, x.status])], [s.name, [['web', '1.0.0', 'update available']]], s.name);
+      }
+      const unknown = await dosyncOn(['check', '--project', unlisted.name, '--config', config, '--state-dir', join(dir, 'state')]);
+      assert.equal(unknown.code, 2, unknown.stdout + unknown.stderr);
+      assert.match(unknown.stderr, new RegExp(`^dosync: --project ${unlisted.name}: stack ${unlisted.name}: add it to projects: with its file`, 'm'));
       const r = await dosyncOn(['sync', '--all', '--once', '--config', config, '--state-dir', join(dir, 'state'), ...FAST]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       const about = logLines(r.stdout).filter((l) => String(l.msg).includes(`stack ${unlisted.name}`));
