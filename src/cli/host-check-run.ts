@@ -6,6 +6,7 @@ import { resolveHostStateDir } from '../sync/dirs.js';
 import { resolveSettings } from '../settings/index.js';
 import { Host } from '../projects/host.js';
 import { checkProjects } from '../projects/check.js';
+import { unconfiguredStackLine } from '../projects/discover.js';
 import { CHECK_EXIT, checkRow, renderTable, type CheckFlags, type CheckRow } from './check.js';
 
 export async function checkHostAction(flags: CheckFlags, inputs: StackInputs): Promise<number> {
@@ -24,10 +25,13 @@ export async function checkHostAction(flags: CheckFlags, inputs: StackInputs): P
   if (flags.json) {
     const projects = checks.map((c) => ({ project: c.project, files: c.files, ...(c.error ? { error: c.error } : {}), services: rowsOf(c).map(({ project: _p, ...r }) => r) }));
     const stats = runtime.registry.stats;
-    process.stdout.write(`${JSON.stringify({ projects, requests: stats.requests, requestsByKind: stats.byKind }, null, 2)}\n`);
+    const unconfiguredStacks = host.unconfigured.map((stack) => ({ stack, hint: unconfiguredStackLine(stack) }));
+    process.stdout.write(`${JSON.stringify({ projects, ...(unconfiguredStacks.length > 0 ? { unconfiguredStacks } : {}), requests: stats.requests, requestsByKind: stats.byKind }, null, 2)}\n`);
   } else {
     const errors = checks.filter((c) => c.error).map((c) => `${c.project}: ${c.error}`);
-    process.stdout.write(`${all.length > 0 ? renderTable(all) : 'no services in the projects found'}\n${errors.length > 0 ? `\nProjects not checked:\n${errors.map((e) => `  ${e}`).join('\n')}\n` : ''}`);
+    // A stack that runs but cannot be updated is not an error of the check: it is said, and the exit code stays.
+    const stacks = host.unconfigured.map(unconfiguredStackLine);
+    process.stdout.write(`${all.length > 0 ? renderTable(all) : 'no services in the projects found'}\n${errors.length > 0 ? `\nProjects not checked:\n${errors.map((e) => `  ${e}`).join('\n')}\n` : ''}${stacks.length > 0 ? `\nStacks not looked after:\n${stacks.map((l) => `  ${l}`).join('\n')}\n` : ''}`);
   }
   if (checks.some((c) => c.error) || all.some((r) => r.status === 'error')) return CHECK_EXIT.error;
   return all.some((r) => r.status === 'update available' || r.status === 'new digest') ? CHECK_EXIT.updates : CHECK_EXIT.upToDate;

@@ -10,6 +10,7 @@ import { errorMessage } from '../util/errors.js';
 import { projectStateDir, type Host } from './host.js';
 import { shareListings } from '../registry/shared-listings.js';
 import { notWatched } from './discover.js';
+import { createSwarmRuntime } from '../engine/index.js';
 
 export interface ProjectCheck {
   project: string;
@@ -29,7 +30,9 @@ export async function checkProjects(host: Host, opts: { stateDir: string; watchB
       const stateDir = projectStateDir(opts.stateDir, spec.name);
       const state = await StateStore.open(defaultStatePath(stateDir));
       const config = await host.projectConfig(spec, logger);
-      const prepared = await prepare({ files: spec.files, envFile: spec.envFile, config, projectName: spec.name, stateDir }, { ...deps, logger, registry, digests, state });
+      // A swarm stack is seen through the swarm runtime, as its cycle sees it (services, not containers).
+      const runtime = spec.stack && deps.docker ? createSwarmRuntime(deps.docker, spec.stack, { credentials: deps.credentials }) : undefined;
+      const prepared = await prepare({ files: spec.files, envFile: spec.envFile, config, projectName: spec.name, stateDir }, { ...deps, logger, registry, digests, state, ...(runtime ? { runtime } : {}) });
       const watch = config.watch_by_default ?? opts.watchByDefault;
       const own = await Promise.all(prepared.stack.services.map((s) => {
         const why = notWatched(s.labels, watch);

@@ -129,13 +129,13 @@ export class Host {
       specs.push(spec);
     }));
     specs.sort((a, b) => a.name.localeCompare(b.name));
+    this.unconfigured = stacks.unconfigured;
     return { specs, problems, unconfigured: stacks.unconfigured };
   }
 
   /** One cycle over every project; the base settings are the host's (files, project and dirs are set per project). */
   async cycle(base: Omit<CycleSettings, 'files' | 'config'>, deps: Omit<CycleDeps, 'state' | 'digests'>, ask: HostAsk = {}): Promise<ProjectRun[]> {
-    const { specs, problems, unconfigured } = await this.find();
-    this.unconfigured = unconfigured;
+    const { specs, problems } = await this.find();
     for (const p of problems) this.opts.logger.warn(p.error!);
     // Projects gone since the last cycle are dropped: their locks released, nothing of them reported.
     for (const [name, k] of this.kept) {

@@ -290,7 +290,7 @@ describe('swarm stacks on a second engine', () => {
     }
   });
 
-  test('sync --all on a swarm manager: a stack listed in dosync.yaml (stack: + files:) and one labelled dosync.stack.file are updated; a stack with no file gets one line, is named in the daemon status, and is left alone (exit 0); --exclude-project silences it; --project finds the listed and the labelled one', async () => {
+  test('sync --all on a swarm manager: a stack listed in dosync.yaml (stack: + files:) and one labelled dosync.stack.file are updated; a stack with no file gets one line, is named in the daemon status, and is left alone (exit 0); --exclude-project silences it; --project finds the listed and the labelled one; check --all names it', async () => {
     const { repo, v1 } = await releases('i17/all', '1.0.0', '1.1.0');
     const listed = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
     const labelled = await SwarmStack.create(engine, stackText({ web: { image: v1, deploy: ['labels: { dosync.stack.file: DIR/stack.yml }'] } }));
@@ -312,6 +312,15 @@ describe('swarm stacks on a second engine', () => {
       const unknown = await dosyncOn(['check', '--project', unlisted.name, '--config', config, '--state-dir', join(dir, 'state')]);
       assert.equal(unknown.code, 2, unknown.stdout + unknown.stderr);
       assert.match(unknown.stderr, new RegExp(`^dosync: --project ${unlisted.name}: stack ${unlisted.name}: add it to projects: with its file`, 'm'));
+      // check --all names the stack it cannot update (JSON and table), without making it an error.
+      const all = await dosyncOn(['check', '--all', '--config', config, '--state-dir', join(dir, 'state'), '--json']);
+      assert.equal(all.code, 10, all.stdout + all.stderr);
+      const allDoc = JSON.parse(all.stdout) as { projects: Array<{ project: string }>; unconfiguredStacks?: Array<{ stack: string; hint: string }> };
+      assert.deepEqual(allDoc.projects.map((p) => p.project), [listed.name, labelled.name].sort());
+      assert.deepEqual(allDoc.unconfiguredStacks?.map((x) => x.stack), [unlisted.name]);
+      const table = await dosyncOn(['check', '--all', '--config', config, '--state-dir', join(dir, 'state')]);
+      assert.equal(table.code, 10, table.stdout + table.stderr);
+      assert.match(table.stdout, new RegExp(`\\nStacks not looked after:\\n  stack ${unlisted.name}: add it to projects:`));
       const r = await dosyncOn(['sync', '--all', '--once', '--config', config, '--state-dir', join(dir, 'state'), ...FAST]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       const about = logLines(r.stdout).filter((l) => String(l.msg).includes(`stack ${unlisted.name}`));
