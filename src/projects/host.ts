@@ -221,7 +221,13 @@ export class Host {
     const k = this.kept.get(project);
     if (!spec || !k) return `rollback of ${service}: project ${project} is no longer watched`;
     const logger = this.opts.logger.child({ project });
-    return rollbackOne(service, await this.settingsFor(spec, k, base, logger), { ...deps, logger, state: k.state });
+    return rollbackOne(service, await this.settingsFor(spec, k, base, logger), { ...deps, logger, state: k.state, ...this.runtimeOf(spec, k, deps) });
+  }
+
+  /** A Swarm stack goes through the swarm runtime (kept per project: it remembers pending updates); a Compose project through the default. */
+  private runtimeOf(spec: ProjectSpec, k: Kept, deps: Pick<CycleDeps, 'credentials'>): { runtime?: Runtime } {
+    if (spec.stack && !k.runtime) k.runtime = createSwarmRuntime(this.opts.docker, spec.stack, { credentials: deps.credentials });
+    return k.runtime ? { runtime: k.runtime } : {};
   }
 
   private async runProject(spec: ProjectSpec, base: Omit<CycleSettings, 'files' | 'config'>, deps: Omit<CycleDeps, 'state'>, ask: CycleRequest): Promise<ProjectRun> {
@@ -229,15 +235,13 @@ export class Host {
     const run: ProjectRun = { project: spec.name, files: spec.files, workingDir: spec.workingDir };
     try {
       const k = await this.keep(spec);
-      // A Swarm stack's cycle goes through the swarm runtime (kept per project: it remembers pending updates).
-      if (spec.stack && !k.runtime) k.runtime = createSwarmRuntime(this.opts.docker, spec.stack, { credentials: deps.credentials });
       run.stateDir = k.stateDir;
       run.state = k.state;
       const settings = await this.settingsFor(spec, k, base, logger);
       run.report = await runCycle({
         ...settings, dryRun: base.dryRun || ask.checkOnly === true, recordChecks: base.recordChecks || ask.checkOnly === true,
         onlyServices: ask.services, forced: ask.forced,
-      }, { ...deps, logger, state: k.state, ...(k.runtime ? { runtime: k.runtime } : {}) });
+      }, { ...deps, logger, state: k.state, ...this.runtimeOf(spec, k, deps) });
     } catch (err) {
       run.error = errorMessage(err);
       logger.error(run.error);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { BASIC_REGISTRY, REGISTRY, dosync, logLines, pushImage, sh, unique } from '../helpers/docker.js';
 import { SwarmEngine, SwarmStack, stackText } from '../helpers/swarm-engine.js';
 import { pushDosyncImage } from '../helpers/sidecar.js';
-import { auth, startHostDaemon } from '../helpers/host-daemon.js';
+import { auth, post, startHostDaemon } from '../helpers/host-daemon.js';
 import { until } from '../helpers/wait.js';
 
 const FAST = ['--health-timeout', '180s'];
@@ -290,7 +290,7 @@ describe('swarm stacks on a second engine', () => {
     }
   });
 
-  test('sync --all on a swarm manager: a stack listed in dosync.yaml (stack: + files:) and one labelled dosync.stack.file are updated; a stack with no file gets one line, is named in the daemon status, and is left alone (exit 0); --exclude-project silences it; --project finds the listed and the labelled one; check --all names it', async () => {
+  test('sync --all on a swarm manager: a stack listed in dosync.yaml (stack: + files:) and one labelled dosync.stack.file are updated; a stack with no file gets one line, is named in the daemon status, and is left alone (exit 0); --exclude-project silences it; --project finds the listed and the labelled one; check --all names it; a rollback from the API goes through the swarm', async () => {
     const { repo, v1 } = await releases('i17/all', '1.0.0', '1.1.0');
     const listed = await SwarmStack.create(engine, stackText({ web: { image: v1 } }));
     const labelled = await SwarmStack.create(engine, stackText({ web: { image: v1, deploy: ['labels: { dosync.stack.file: DIR/stack.yml }'] } }));
@@ -348,6 +348,21 @@ describe('swarm stacks on a second engine', () => {
         });
         assert.deepEqual(stacks.map((x) => x.stack), [unlisted.name]);
         assert.match(stacks[0]!.hint, new RegExp(`^stack ${unlisted.name}: add it to projects: with its file`));
+        // The dashboard's Roll back (the API's) of a stack goes through the swarm, as `dosync rollback` does:
+        // the service back on 1.0.0, the file restored, no Compose container made for it.
+        const rb = await post(url, '/v1/rollback', { project: listed.name, service: 'web' });
+        assert.equal(rb.status, 202, await rb.text());
+        await until('the listed stack back on 1.0.0', async () => (/:1\.0\.0@sha256:/.test(await listed.image('web')) ? true : undefined), 300_000);
+        await until('its file back on 1.0.0', async () => (new RegExp(`image: ${REGISTRY}/${repo}:1\\.0\\.0\n`).test(await readFile(listed.file, 'utf8')) ? true : undefined));
+        assert.equal(await engine.docker(['ps', '-aq', '--filter', `label=com.docker.compose.project=${listed.name}`]), '', 'no Compose container');
+        // The rollback itself moved the service: no later cycle had to put a service and its file right.
+        const isRollback = (l: Record<string, unknown>) => l.project === listed.name && String(l.msg).startsWith('rolled back web');
+        await until('the rollback reported', async () => logLines(daemon.log()).some(isRollback) || undefined, 300_000);
+        const lines = logLines(daemon.log());
+        const rolled = lines.findIndex(isRollback);
+        assert.deepEqual(lines.slice(rolled).filter((l) => l.project === listed.name && String(l.msg).startsWith('updating')).map((l) => l.msg), []);
+        assert.match(await labelled.image('web'), /:1\.1\.0@sha256:/, 'the other stack is untouched');
+        await listed.waitRunning('web', 1);
       } catch (err) {
         process.stderr.write(`daemon log:\n${daemon.log().split('\n').slice(-30).join('\n')}\n`);
         throw err;
