@@ -4,12 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { ROOT } from '../helpers/docker.js';
+import { setupClient, startRegistry } from '../helpers/mirror-registries.js';
 
 const exec = promisify(execFile);
 
@@ -22,10 +25,11 @@ async function copyOfDist(): Promise<{ root: string; dist: string }> {
 }
 
 /** Loads the bundle in a fresh node as bin/dosync.js does; prints what became of the cache. */
-async function load(dist: string, command: string, env: NodeJS.ProcessEnv = {}, as?: { uid: number; gid: number }, exitCode = 0): Promise<string> {
+async function load(dist: string, command: string, env: NodeJS.ProcessEnv = {}, as?: { uid: number; gid: number }, exitCode = 0, after = ''): Promise<string> {
   const script = `const { loadBundle } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'bin/load-bundle.js')).href)});
     const r = loadBundle(new URL(${JSON.stringify(pathToFileURL(dist).href + '/')}), ${JSON.stringify(command)});
     if (typeof r.exports.main !== 'function') throw new Error('no main');
+    ${after}
     console.log(r.cache);
     process.exitCode = ${exitCode};`;
   const r = await exec(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, ...as }).catch((err: { code?: number; stdout?: string }) => {
@@ -113,6 +117,60 @@ test('writing a cache removes the caches of other builds', async () => {
     assert.equal(left.length, 1);
     assert.notEqual(left[0], stale);
   } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a V8 flag the program sets while it runs (gc exposed for the GC pacer) does not make the next run refuse the cache', async () => {
+  const { root, dist } = await copyOfDist();
+  try {
+    // What src/util/gc-pacer.ts and idle-gc.ts do on their first collection.
+    const exposeGc = `(await import('node:v8')).default.setFlagsFromString('--expose-gc');`;
+    assert.equal(await load(dist, 'mirror', {}, undefined, 0, exposeGc), 'missing');
+    assert.equal(await load(dist, 'mirror', {}, undefined, 0, exposeGc), 'accepted');
+    assert.equal(await load(dist, 'mirror'), 'accepted');
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('`dosync mirror --once` streaming a blob writes its cache once: the next runs use it and leave it as it is', async () => {
+  const { root, dist } = await copyOfDist();
+  const src = await startRegistry();
+  const dst = await startRegistry();
+  try {
+    await mkdir(join(root, 'bin'));
+    for (const f of ['dosync.js', 'load-bundle.js']) await copyFile(join(ROOT, 'bin', f), join(root, 'bin', f));
+    // The packages the bundle leaves outside it resolve from the copy as from the checkout.
+    await symlink(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+    await writeFile(join(root, 'package.json'), '{"type":"module"}');
+    // A layer of 6 MiB: the copy goes through the GC pacer, which exposes gc on its first collection (every 2 MiB).
+    const client = setupClient(src);
+    const repo = { registry: src.host, repository: 'cache/big' };
+    const push = async (bytes: Buffer) => {
+      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      await client.pushBlob(repo, digest, bytes.length, Readable.from([bytes]));
+      return { digest, size: bytes.length };
+    };
+    const layer = await push(randomBytes(6 * 1024 * 1024));
+    const config = await push(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } })));
+    const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }] };
+    await client.putManifest(repo, 'v1', Buffer.from(JSON.stringify(manifest)), manifest.mediaType);
+    const mirror = (n: number) => exec(process.execPath, [join(root, 'bin/dosync.js'), 'mirror', '--source', `${src.host}/cache/big`, '--target', `${dst.host}/copy/r${n}`, '--tags', 'v1', '--once', '--state', join(root, `state-${n}.json`)]);
+    await mirror(1);
+    const [name, ...others] = (await cacheFiles(join(dist, '.cache'))).filter((f) => f.endsWith('-mirror.cache'));
+    assert.ok(name, 'the first run wrote a mirror cache');
+    assert.deepEqual(others, []);
+    const first = await stat(join(dist, '.cache', name));
+    for (const n of [2, 3]) {
+      await mirror(n);
+      assert.equal((await client.headBlob({ registry: dst.host, repository: `copy/r${n}` }, layer.digest)), layer.size, `run ${n} copied the layer`);
+      const now = await stat(join(dist, '.cache', name));
+      // Rewritten means refused: a cache is written (to a new file, renamed over) only when missing or refused.
+      assert.deepEqual([now.ino, now.mtimeMs], [first.ino, first.mtimeMs], `run ${n} used the cache the first one wrote`);
+    }
+  } finally {
+    await Promise.all([src.stop(), dst.stop()]);
     await rm(root, { recursive: true, force: true });
   }
 });
