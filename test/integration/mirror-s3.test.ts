@@ -150,6 +150,39 @@ tasks:
   }
 });
 
+test('target: r2://<account>/bucket/prefix signs for region auto and writes the same layout (R2 stands in as s3rver behind AWS_ENDPOINT_URL)', async () => {
+  const account = 'c0ffee00'.repeat(4);
+  const scopes = new Set<string>();
+  const r2 = await s3Front((req) => {
+    // SigV4's credential scope: <key id>/<date>/<region>/s3/aws4_request.
+    const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/s3\/aws4_request/.exec(req.headers.authorization ?? '');
+    scopes.add(scope ? scope[1]! : 'unsigned');
+    return false;
+  });
+  try {
+    const config = parseMirrorConfig(`
+tasks:
+  - name: to-r2
+    source: ${src.host}
+    target: r2://${account}/${BUCKET}/r2
+    images: [{ from: i20-s3/web, tags: ['1.0'] }]
+`, 'mirror.yaml');
+    const { client, state } = createMirrorRuntime(config, { env: r2.env, logger: quiet() });
+    const s = await runTask(config.tasks[0]!, { client, state, logger: quiet() });
+    assert.equal(s.failed, 0, JSON.stringify(s.items));
+    assert.equal(s.items[0]!.target, `r2://${account}/${BUCKET}/r2/i20-s3/web:1.0`);
+    const tag = await sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'r2/v2/i20-s3/web/manifests/1.0' }));
+    assert.equal(tag.Metadata?.['docker-content-digest'], web.indexDigest);
+    for (const child of Object.values(web.children)) {
+      const m = await sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `r2/v2/i20-s3/web/manifests/${child}` }));
+      assert.equal(m.Metadata?.['docker-content-digest'], child);
+    }
+    assert.deepEqual([...scopes], ['auto'], 'every request signed for R2\'s region');
+  } finally {
+    r2.close();
+  }
+});
+
 test('a blob over the multipart threshold goes up in parts (5 GiB on S3; lowered to 8 MiB here, with 5 MiB parts, since s3rver stands in for S3)', async () => {
   const c = new RegistryClient();
   const repo = { registry: src.host, repository: 'i20-s3/big' };
