@@ -4,15 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { ROOT } from '../helpers/docker.js';
 import { setupClient, startRegistry } from '../helpers/mirror-registries.js';
+import { pushTinyImage } from '../helpers/tiny-images.js';
 
 const exec = promisify(execFile);
 
@@ -124,7 +123,7 @@ test('writing a cache removes the caches of other builds', async () => {
 test('a V8 flag the program sets while it runs (gc exposed for the GC pacer) does not make the next run refuse the cache', async () => {
   const { root, dist } = await copyOfDist();
   try {
-    // What src/util/gc-pacer.ts and idle-gc.ts do on their first collection.
+    // What v8Gc (src/util/idle-gc.ts) does for the GC pacer and the idle collections, the first time.
     const exposeGc = `(await import('node:v8')).default.setFlagsFromString('--expose-gc');`;
     assert.equal(await load(dist, 'mirror', {}, undefined, 0, exposeGc), 'missing');
     assert.equal(await load(dist, 'mirror', {}, undefined, 0, exposeGc), 'accepted');
@@ -146,16 +145,7 @@ test('`dosync mirror --once` streaming a blob writes its cache once: the next ru
     await writeFile(join(root, 'package.json'), '{"type":"module"}');
     // A layer of 6 MiB: the copy goes through the GC pacer, which exposes gc on its first collection (every 2 MiB).
     const client = setupClient(src);
-    const repo = { registry: src.host, repository: 'cache/big' };
-    const push = async (bytes: Buffer) => {
-      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-      await client.pushBlob(repo, digest, bytes.length, Readable.from([bytes]));
-      return { digest, size: bytes.length };
-    };
-    const layer = await push(randomBytes(6 * 1024 * 1024));
-    const config = await push(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } })));
-    const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }] };
-    await client.putManifest(repo, 'v1', Buffer.from(JSON.stringify(manifest)), manifest.mediaType);
+    const { layer } = await pushTinyImage(client, { registry: src.host, repository: 'cache/big' }, 'v1', 6 * 1024 * 1024);
     const mirror = (n: number) => exec(process.execPath, [join(root, 'bin/dosync.js'), 'mirror', '--source', `${src.host}/cache/big`, '--target', `${dst.host}/copy/r${n}`, '--tags', 'v1', '--once', '--state', join(root, `state-${n}.json`)]);
     await mirror(1);
     const [name, ...others] = (await cacheFiles(join(dist, '.cache'))).filter((f) => f.endsWith('-mirror.cache'));
