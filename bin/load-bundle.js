@@ -75,8 +75,8 @@ export function loadBundle(distUrl, command) {
   const cachedData = key ? readFirst(dirs.map((d) => join(d, key))) : undefined;
   // V8 accepts a cache only under the flags it was made with, and the cache is made at exit: a flag
   // the program sets while it runs would make every run refuse the cache the last one wrote (and
-  // write it again). The GC pacer and the idle collector expose gc that way (src/util/gc-pacer.ts,
-  // idle-gc.ts), so it is set here, first: every `mirror` run compiled the whole bundle anew
+  // write it again). The GC pacer and the idle collections expose gc that way (v8Gc in
+  // src/util/idle-gc.ts), so it is set here, first: every `mirror` run compiled the whole bundle anew
   // (100 ms instead of 30) and wrote a 1.4 MB cache at exit. No `gc` global comes of it: the main
   // context exists already.
   v8.setFlagsFromString('--expose-gc');

@@ -5,26 +5,9 @@
  * streaming at wire speed carries ~40-60 MB of dead Buffers (measured: 110 MB peak RSS for one
  * 200 MB layer, against 70 MB for the same process idle). A young-generation collection every few
  * MB streamed frees them while they are still young, for well under a millisecond each. There is no
- * V8 flag for the external limit, hence the exposed `gc` (only used here, never by other code).
+ * V8 flag for the external limit, hence the exposed `gc` (idle-gc.ts's, never offered to other code).
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
-
-type Collect = (opts?: { type?: 'major' | 'minor'; execution?: 'sync' }) => void;
-
-let collect: Collect | null | undefined;
-
-function collector(): Collect | null {
-  if (collect === undefined) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      collect = vm.runInNewContext('gc') as Collect;
-    } catch {
-      collect = null;
-    }
-  }
-  return collect;
-}
+import { v8Gc } from './idle-gc.js';
 
 /** A young-generation collection every MINOR_EVERY bytes, a full one every MAJOR_EVERY (what was promoted meanwhile). */
 const MINOR_EVERY = 2 * 1024 * 1024;
@@ -38,7 +21,7 @@ export function streamed(bytes: number): void {
   sinceMajor += bytes;
   if (sinceMinor < MINOR_EVERY) return;
   sinceMinor = 0;
-  const gc = collector();
+  const gc = v8Gc();
   if (!gc) return;
   if (sinceMajor >= MAJOR_EVERY) {
     sinceMajor = 0;

@@ -11,10 +11,16 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-type Gc = () => void;
+/** V8's `gc`: a full collection, or a young-generation one with `{ type: 'minor' }`. */
+type Gc = (opts?: { type?: 'major' | 'minor'; execution?: 'sync' }) => void;
 let gcFunction: Gc | null | undefined;
 
-function gc(): Gc | null {
+/**
+ * V8's `gc` for this process's own use (the idle collections here, the GC pacer of blob copies), or null
+ * where the runtime does not offer it. bin/load-bundle.js sets the flag before the code cache is checked,
+ * so that setting it here changes no flag the cache was made with.
+ */
+export function v8Gc(): Gc | null {
   if (gcFunction === undefined) {
     try {
       setFlagsFromString('--expose-gc');
@@ -34,7 +40,7 @@ const COLLECT_AT_MS = [1_000, 4_000, 8_000];
 /** Schedules the collections for a wait of `waitMs`; returns the function that cancels those still pending. */
 export function collectWhileIdle(waitMs: number): () => void {
   if (waitMs < IDLE_GC_MIN_WAIT_MS) return () => {};
-  const collect = gc();
+  const collect = v8Gc();
   if (!collect) return () => {};
   const timers = COLLECT_AT_MS.map((ms) => {
     const t = setTimeout(collect, ms);
@@ -50,5 +56,5 @@ export function collectWhileIdle(waitMs: number): () => void {
  * next step allocates before V8 gets round to it. Costs tens of milliseconds; used only for such work.
  */
 export function collectNow(): void {
-  gc()?.();
+  v8Gc()?.();
 }
